@@ -1,0 +1,80 @@
+# netplumb.multihome: set-up, lint and tests. `make help` lists the targets.
+#
+# Everything runs from this checkout. ansible-test and the collection's own
+# imports need the path .../ansible_collections/netplumb/multihome: the
+# targets build that as a symlink tree under .build/ and remove nothing of yours.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+ROOT := $(abspath .)
+BUILD := $(ROOT)/.build
+COLLECTIONS := $(BUILD)/collections
+TREE := $(COLLECTIONS)/ansible_collections/netplumb/multihome
+STAMP := $(VENV)/.installed
+
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := true
+export ANSIBLE_NOCOLOR := 1
+export ANSIBLE_FORCE_COLOR := 0
+export PYTHONPATH := $(COLLECTIONS)
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help deps venv tree lint yamllint ansible-lint changelog-lint sanity pytest units integration test plan bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
+
+deps: ## install the Debian packages the tests need (root; apt-get)
+	./tests/bootstrap-host.sh
+
+$(STAMP): tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r tests/requirements.txt
+	touch $@
+
+venv: $(STAMP) ## create .venv from the pinned requirements
+
+tree: ## link this checkout at .build/collections/ansible_collections/netplumb/multihome
+	mkdir -p $(dir $(TREE))
+	ln -sfn $(ROOT) $(TREE)
+
+yamllint: venv
+	$(BIN)/yamllint --strict .
+
+ansible-lint: venv tree
+	$(BIN)/ansible-lint --strict
+
+changelog-lint: venv
+	$(BIN)/antsibull-changelog lint
+
+lint: yamllint ansible-lint changelog-lint ## yamllint, ansible-lint (production profile), changelog fragments
+
+sanity: venv tree ## ansible-test sanity on the collection
+	./tests/seed-ansible-test.sh $(BIN)/python
+	cd $(TREE) && ANSIBLE_TEST_CONTENT_ROOT=$(TREE) $(BIN)/ansible-test sanity --color no --python 3.11 --requirements $(SANITY_ARGS)
+
+units: venv tree ## unit tests only
+	$(BIN)/python -m pytest -q tests/unit
+
+integration: venv tree ## integration tests only (playbooks, galaxy build/install, ansible-doc)
+	$(BIN)/python -m pytest -q tests/integration
+
+pytest: venv tree
+	$(BIN)/python -m pytest tests/unit tests/integration
+
+test: deps lint sanity pytest ## every test: lint, sanity, unit and integration (the README's test command)
+
+plan: deps venv tree ## the main job: plan the example inventory's addressing and print it
+	$(BIN)/ansible-playbook -i inventory/hosts.ini playbooks/plan_addresses.yml
+
+bench: venv tree ## benchmarks under bench/ (print their figures)
+	for b in bench/*.py; do $(BIN)/python $$b; done
+
+clean: ## remove .build and .venv
+	rm -rf $(BUILD) $(VENV)
