@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""playbooks/plan_addresses.yml (the main job until the lab exists), run for real with ansible-playbook."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import shutil
+
+import pytest
+
+from conftest import REPO
+
+
+@pytest.fixture
+def inventory(tmp_path):
+    """A copy of the example inventory that a test may edit."""
+    inv = tmp_path / 'inventory'
+    shutil.copytree(os.path.join(REPO, 'inventory'), str(inv), ignore=shutil.ignore_patterns('.plan'))
+    return inv
+
+
+def blocks(run):
+    plan = run.results('Plan Multi-NIC CNI blocks')['plan']
+    return {(h['name'], h['interface']): h['pod_cidr'] for i in plan['interfaces'] for h in i['hosts']}
+
+
+def test_plans_the_example_inventory_and_is_stable(run_playbook, inventory):
+    state = inventory / '.plan'
+    first = run_playbook('plan_addresses.yml', str(inventory / 'hosts.ini'))
+    assert first.rc == 0, first.failures() or first.stderr
+    # vars/addressing.yml: 198.18.128.0/17 with 2 interface bits (/19 per NIC network) and 6 host bits (/25 per host).
+    assert blocks(first) == {
+        ('worker1', 'nic1'): '198.18.128.0/25', ('worker2', 'nic1'): '198.18.128.128/25', ('worker3', 'nic1'): '198.18.129.0/25',
+        ('worker1', 'nic2'): '198.18.160.0/25', ('worker2', 'nic2'): '198.18.160.128/25', ('worker3', 'nic2'): '198.18.161.0/25',
+    }
+    # vlan_mode l3: each node routes to both peers on both NICs.
+    routes = first.results('Plan Multi-NIC CNI blocks')['routes']
+    assert {'dst': '198.18.128.128/25', 'via': '198.18.1.12', 'dev': 'nic1'} in routes['worker1']
+    assert all(len(routes[w]) == 4 for w in ('worker1', 'worker2', 'worker3'))
+    nodes = first.results('Plan OVN-Kubernetes host subnets')['plan']['nodes']
+    assert [n['subnets'] for n in nodes] == [['198.18.64.0/24'], ['198.18.65.0/24'], ['198.18.66.0/24']]
+    ranges = first.results('Plan one IPAM range per network attachment')['plan']['networks']
+    assert [r['range'] for r in ranges] == ['198.18.32.0/24', '198.18.33.0/24']
+    assert sorted(os.listdir(str(state))) == ['multinic_blocks.json', 'network_ranges.json', 'node_subnets.json']
+    assert first.stats()['changed'] > 0
+
+    second = run_playbook('plan_addresses.yml', str(inventory / 'hosts.ini'))
+    assert second.rc == 0, second.failures()
+    assert second.stats()['changed'] == 0
+    assert blocks(second) == blocks(first)
+
+
+def test_removing_a_host_keeps_the_others(run_playbook, inventory):
+    run_playbook('plan_addresses.yml', str(inventory / 'hosts.ini'))
+    hosts = (inventory / 'hosts.ini').read_text()
+    (inventory / 'hosts.ini').write_text('\n'.join(line for line in hosts.splitlines() if not line.startswith('worker2')) + '\n')
+    run = run_playbook('plan_addresses.yml', str(inventory / 'hosts.ini'))
+    assert run.rc == 0, run.failures()
+    assert blocks(run) == {
+        ('worker1', 'nic1'): '198.18.128.0/25', ('worker3', 'nic1'): '198.18.129.0/25',
+        ('worker1', 'nic2'): '198.18.160.0/25', ('worker3', 'nic2'): '198.18.161.0/25',
+    }
+    kept = json.loads((inventory / '.plan' / 'multinic_blocks.json').read_text())
+    assert 'worker2' not in json.dumps(kept)
+    # The replaced plan is backed up, not lost.
+    assert any(name.startswith('multinic_blocks.json.') for name in os.listdir(str(inventory / '.plan')))
+
+
+def test_check_mode_writes_nothing(run_playbook, inventory):
+    run = run_playbook('plan_addresses.yml', str(inventory / 'hosts.ini'), '--check')
+    assert run.rc == 0, run.failures()
+    assert blocks(run)[('worker1', 'nic1')] == '198.18.128.0/25'
+    assert not (inventory / '.plan').exists()
+
+
+def test_nic_outside_every_master_net_fails_before_writing(run_playbook, inventory):
+    host_vars = inventory / 'host_vars' / 'worker3.yml'
+    host_vars.write_text(host_vars.read_text().replace('198.18.2.13/24', '198.18.9.13/24'))
+    run = run_playbook('plan_addresses.yml', str(inventory / 'hosts.ini'))
+    assert run.rc != 0
+    [(task, msg)] = run.failures()
+    assert task == 'Plan Multi-NIC CNI blocks'
+    assert '198.18.9.13' in msg and 'worker3' in msg and '198.18.2.0/24' in msg
+    assert not (inventory / '.plan').exists()
+
+
+def test_overlap_between_schemes_fails(run_playbook, inventory):
+    run = run_playbook('plan_addresses.yml', str(inventory / 'hosts.ini'),
+                       '-e', '{"addressing_node_subnets": {"subnets": "198.18.160.0/19/24"}}')
+    assert run.rc != 0
+    [(task, msg)] = run.failures()
+    assert task == 'Check the three plans against each other'
+    assert '198.18.160.0/19' in msg
