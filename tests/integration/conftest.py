@@ -46,7 +46,9 @@ class PlaybookRun(object):
         """The result of the named task on ``host`` (the last one when it ran several times)."""
         for play in self.data['plays']:
             for task in play['tasks']:
-                if task['task']['name'] == task_name and host in task['hosts']:
+                name = task['task']['name']
+                # Role tasks may carry the role's name: "netplumb.multihome.multus : Apply ...".
+                if (name == task_name or name.endswith(' : ' + task_name)) and host in task['hosts']:
                     return task['hosts'][host]
         raise KeyError('no task %r ran on %s' % (task_name, host))
 
@@ -57,7 +59,9 @@ class PlaybookRun(object):
             for task in play['tasks']:
                 for res in task['hosts'].values():
                     if res.get('failed'):
-                        out.append((task['task']['name'], res.get('msg', '')))
+                        # A failed loop says "One or more items failed": name the items' own messages.
+                        items = [r.get('msg', '') for r in res.get('results', []) if r.get('failed')]
+                        out.append((task['task']['name'], ' | '.join(items) if items else res.get('msg', '')))
         return out
 
 
