@@ -1,0 +1,186 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Role netplumb.multihome.multus through playbooks/install_multus.yml, for real with ansible-playbook.
+
+Apply mode runs against the Kubernetes API emulator of kube_emulator.py over HTTP. What that cannot
+prove: the objects are stored as sent, with no admission or schema validation, and no controller
+runs, so the DaemonSet "rolls out" only when the test says so (kube.auto_rollout()); whether Multus
+really starts on a node is out of reach here. Render mode writes real files and is checked as such.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import yaml
+
+from conftest import REPO
+
+INVENTORY = os.path.join(REPO, 'inventory', 'hosts.ini')
+OURS = 'app.kubernetes.io/managed-by=netplumb.multihome'
+KINDS = [('apiextensions.k8s.io/v1', 'CustomResourceDefinition', None),
+         ('v1', 'ServiceAccount', 'kube-system'),
+         ('rbac.authorization.k8s.io/v1', 'ClusterRole', None),
+         ('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', None),
+         ('v1', 'ConfigMap', 'kube-system'),
+         ('apps/v1', 'DaemonSet', 'kube-system')]
+
+
+def rendered(directory):
+    """{file name: the one object it holds}."""
+    out = {}
+    for name in sorted(os.listdir(str(directory))):
+        with open(os.path.join(str(directory), name)) as f:
+            docs = [d for d in yaml.safe_load_all(f) if d]
+        assert len(docs) == 1, name
+        out[name] = docs[0]
+    return out
+
+
+def snapshot(kube):
+    """What is stored of our objects, without the fields the server bumps on every write."""
+    out = {}
+    for api_version, kind, namespace in KINDS:
+        for obj in kube.objects(api_version, kind, namespace, OURS):
+            meta = {k: v for k, v in obj['metadata'].items() if k not in ('resourceVersion', 'managedFields', 'generation')}
+            out[(kind, obj['metadata']['name'])] = dict(obj, metadata=meta)
+    return out
+
+
+def daemonset(objects):
+    [ds] = [o for o in objects if o['kind'] == 'DaemonSet']
+    return ds
+
+
+def test_render_mode_writes_thick_manifests_and_is_idempotent(run_playbook, tmp_path):
+    out = tmp_path / 'manifests'
+    first = run_playbook('install_multus.yml', INVENTORY, '-e', 'multus_render_dir=%s' % out, K8S_AUTH_KUBECONFIG='')
+    assert first.rc == 0, first.failures()
+    files = rendered(out)
+    kinds = [o['kind'] for o in files.values()]
+    # Applied in this order: the CRD before anything that could use it, the DaemonSet last.
+    assert kinds == ['CustomResourceDefinition', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet']
+    ds = daemonset(files.values())
+    [container] = ds['spec']['template']['spec']['containers']
+    assert container['image'] == 'ghcr.io/k8snetworkplumbingwg/multus-cni:v4.2.4-thick'
+    assert container['command'] == ['/usr/src/multus-cni/bin/multus-daemon']
+    assert container['resources']['limits']['memory'] == '50Mi'
+    config = [o for o in files.values() if o['kind'] == 'ConfigMap'][0]
+    assert config['metadata']['name'] == 'multus-daemon-config'
+    assert yaml.safe_load(config['data']['daemon-config.json'])['multusConfigFile'] == 'auto'
+    # The DaemonSet mounts the daemon config the ConfigMap holds.
+    volumes = {v['name']: v for v in ds['spec']['template']['spec']['volumes']}
+    assert volumes['multus-daemon-config']['configMap']['name'] == config['metadata']['name']
+    crd = [o for o in files.values() if o['kind'] == 'CustomResourceDefinition'][0]
+    assert crd['metadata']['name'] == 'network-attachment-definitions.k8s.cni.cncf.io'
+    assert crd['spec']['names']['kind'] == 'NetworkAttachmentDefinition'
+
+    second = run_playbook('install_multus.yml', INVENTORY, '-e', 'multus_render_dir=%s' % out, K8S_AUTH_KUBECONFIG='')
+    assert second.rc == 0 and second.stats()['changed'] == 0, second.failures()
+
+    gone = run_playbook('install_multus.yml', INVENTORY, '-e', 'multus_render_dir=%s' % out, '-e', 'multus_state=absent',
+                        K8S_AUTH_KUBECONFIG='')
+    assert gone.rc == 0, gone.failures()
+    assert os.listdir(str(out)) == []
+
+
+def test_render_thin_with_overrides(run_playbook, tmp_path):
+    out = tmp_path / 'thin'
+    run = run_playbook('install_multus.yml', INVENTORY, '-e', 'multus_render_dir=%s' % out, '-e',
+                       '{"multus_flavor": "thin", "multus_image": "registry.lab:5000/multus-cni:v4.2.4",'
+                       ' "multus_resources": {"limits": {"memory": "300Mi"}}, "multus_namespace": "multus",'
+                       ' "multus_node_selector": {"node-role.kubernetes.io/worker": ""}}', K8S_AUTH_KUBECONFIG='')
+    assert run.rc == 0, run.failures()
+    objects = list(rendered(out).values())
+    assert 'ConfigMap' not in [o['kind'] for o in objects]
+    ds = daemonset(objects)
+    spec = ds['spec']['template']['spec']
+    assert ds['metadata']['namespace'] == 'multus'
+    assert spec['containers'][0]['image'] == spec['initContainers'][0]['image'] == 'registry.lab:5000/multus-cni:v4.2.4'
+    assert spec['containers'][0]['command'] == ['/thin_entrypoint']
+    assert spec['containers'][0]['resources'] == {'limits': {'memory': '300Mi'}}
+    assert spec['nodeSelector'] == {'node-role.kubernetes.io/worker': ''}
+    binding = [o for o in objects if o['kind'] == 'ClusterRoleBinding'][0]
+    assert binding['subjects'] == [{'kind': 'ServiceAccount', 'name': 'multus', 'namespace': 'multus'}]
+
+
+def test_apply_waits_is_idempotent_and_removes_in_order(run_playbook, kube):
+    kube.create({'apiVersion': 'v1', 'kind': 'Node', 'metadata': {'name': 'worker1'}})
+    kube.auto_rollout()
+    first = run_playbook('install_multus.yml', INVENTORY, '-e', 'multus_wait_timeout=20', **kube.env())
+    assert first.rc == 0, first.failures()
+    for api_version, kind, namespace in KINDS:
+        assert kube.names(api_version, kind, namespace, OURS), kind
+    ds = kube.get('apps/v1', 'DaemonSet', 'kube-multus-ds', 'kube-system')
+    assert ds['spec']['template']['spec']['containers'][0]['image'].endswith(':v4.2.4-thick')
+
+    before = snapshot(kube)
+    kube_writes = len(kube.writes())
+    second = run_playbook('install_multus.yml', INVENTORY, **kube.env())
+    assert second.rc == 0, second.failures()
+    assert second.stats()['changed'] == 0
+    # kubernetes.core.k8s patches what exists and compares (as against a real server): no create, no delete,
+    # and nothing stored differs.
+    assert {w['method'] for w in kube.writes()[kube_writes:]} <= {'PATCH'}
+    assert snapshot(kube) == before
+
+    gone = run_playbook('install_multus.yml', INVENTORY, '-e', 'multus_state=absent', **kube.env())
+    assert gone.rc == 0, gone.failures()
+    deletes = [w['resource'].split('/')[-1] for w in kube.writes() if w['method'] == 'DELETE']
+    assert deletes == ['daemonsets', 'configmaps', 'clusterrolebindings', 'clusterroles', 'serviceaccounts']
+    # The CRD stays: deleting it would delete every NetworkAttachmentDefinition.
+    assert kube.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'network-attachment-definitions.k8s.cni.cncf.io')
+
+
+def test_check_mode_stores_nothing(run_playbook, kube):
+    run = run_playbook('install_multus.yml', INVENTORY, '--check', '--diff', **kube.env())
+    assert run.rc == 0, run.failures()
+    assert kube.writes() == []
+    assert kube.objects('apps/v1', 'DaemonSet') == []
+
+
+def test_rollout_timeout_names_the_pods_not_ready(run_playbook, kube):
+    kube.create({'apiVersion': 'v1', 'kind': 'Pod',
+                 'metadata': {'name': 'kube-multus-ds-abcde', 'namespace': 'kube-system', 'labels': {'name': 'multus'}},
+                 'spec': {'nodeName': 'worker2', 'containers': [{'name': 'kube-multus', 'image': 'x'}]},
+                 'status': {'phase': 'Pending', 'conditions': [{'type': 'Ready', 'status': 'False'}]}})
+    run = run_playbook('install_multus.yml', INVENTORY, '-e', 'multus_wait_timeout=3', **kube.env())
+    assert run.rc != 0
+    msg = run.failures()[-1][1]
+    assert 'kube-multus-ds-abcde on worker2 (Pending)' in msg
+    assert 'within 3 s' in msg
+
+
+def test_existing_multus_is_reported_and_left_alone(run_playbook, kube):
+    kube.create({'apiVersion': 'apps/v1', 'kind': 'DaemonSet',
+                 'metadata': {'name': 'kube-multus-ds', 'namespace': 'kube-system', 'labels': {'app': 'multus'}},
+                 'spec': {'selector': {'matchLabels': {'name': 'multus'}},
+                          'template': {'metadata': {'labels': {'name': 'multus'}},
+                                       'spec': {'containers': [{'name': 'kube-multus',
+                                                                'image': 'ghcr.io/k8snetworkplumbingwg/multus-cni:v4.1.0-thick'}]}}}})
+    before = kube.get('apps/v1', 'DaemonSet', 'kube-multus-ds', 'kube-system')
+    run = run_playbook('install_multus.yml', INVENTORY, **kube.env())
+    assert run.rc == 0, run.failures()
+    report = run.results('Report the existing Multus that is left alone')['msg']
+    assert 'kube-system/kube-multus-ds' in report and 'v4.1.0-thick' in report
+    assert kube.writes() == []
+    assert kube.get('apps/v1', 'DaemonSet', 'kube-multus-ds', 'kube-system') == before
+
+    removal = run_playbook('install_multus.yml', INVENTORY, '-e', 'multus_state=absent', **kube.env())
+    assert removal.rc == 0 and kube.writes() == []
+
+    refused = run_playbook('install_multus.yml', INVENTORY, '-e', 'multus_on_existing=fail', **kube.env())
+    assert refused.rc != 0
+    assert 'kube-system/kube-multus-ds' in refused.failures()[-1][1]
+
+
+def test_bad_settings_fail_before_anything_is_applied(run_playbook, kube):
+    run = run_playbook('install_multus.yml', INVENTORY, '-e', 'multus_namespace=Kube_System', **kube.env())
+    assert run.rc != 0
+    assert 'Kube_System' in run.failures()[-1][1]
+    run = run_playbook('install_multus.yml', INVENTORY, '-e', 'multus_flavor=thik', **kube.env())
+    assert run.rc != 0
+    assert 'thik' in run.failures()[-1][1]
+    assert kube.writes() == []
