@@ -1,0 +1,51 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netplumb.multihome contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters for AIStore multihome, for templates. Each is documented in the .yml beside this file."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from collections.abc import Mapping
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_smap import SmapError, hostname_map
+
+
+def _host_entry(item, index, hostvars):
+    """``{name, primary_ip, additional_hosts}`` from a dict or, with ``hostvars``, from an inventory host name."""
+    if isinstance(item, Mapping):
+        name = item.get('name', item.get('inventory_hostname'))
+        primary = item.get('primary_ip', item.get('ansible_host', name))
+        return {'name': name, 'primary_ip': primary, 'additional_hosts': item.get('additional_hosts')}
+    if isinstance(item, str):
+        if hostvars is None:
+            raise SmapError("hosts[%d] is the host name %r: pass hostvars=hostvars to look its addresses up, "
+                            "or give {name, primary_ip, additional_hosts}" % (index, item))
+        if item not in hostvars:
+            raise SmapError("host %s is not in hostvars" % item)
+        hvars = hostvars[item]
+        return {'name': item, 'primary_ip': hvars.get('ansible_host', item),
+                'additional_hosts': hvars.get('additional_hosts')}
+    raise SmapError("hosts[%d] is a %s: expected a host name or {name, primary_ip, additional_hosts}"
+                    % (index, type(item).__name__))
+
+
+def aistore_hostname_map(hosts, attachments=None, hostvars=None):
+    """spec.hostnameMap and the verify module's ``expected`` from the inventory's hosts."""
+    try:
+        if not isinstance(hosts, (list, tuple)):
+            raise SmapError("the input %r is not a list of hosts" % (hosts,))
+        entries = [_host_entry(item, i, hostvars) for i, item in enumerate(hosts)]
+        return hostname_map(entries, attachments)
+    except SmapError as exc:
+        raise AnsibleFilterError('netplumb.multihome.aistore_hostname_map: %s' % exc)
+
+
+class FilterModule(object):
+    """netplumb.multihome AIStore filters."""
+
+    def filters(self):
+        return {'aistore_hostname_map': aistore_hostname_map}
