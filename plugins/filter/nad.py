@@ -1,0 +1,38 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netplumb.multihome contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pod annotation filters for secondary networks. Each is documented in the .yml beside this file."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.netplumb.multihome.plugins.module_utils import nad
+
+
+def pod_networks_annotation(attachments, default_namespace=None, nads=None):
+    """The ``k8s.v1.cni.cncf.io/networks`` value for ``attachments``."""
+    try:
+        return nad.pod_networks_annotation(attachments, default_namespace=default_namespace, nads=nads)
+    except nad.PlanError as exc:
+        raise AnsibleFilterError('netplumb.multihome.pod_networks_annotation: %s' % exc)
+
+
+def spiderpool_annotations(items, kind='ippools', objects=None):
+    """The ``ipam.spidernet.io/ippools`` (or ``/subnets``) value for ``items``."""
+    try:
+        return nad.spiderpool_annotations(items, kind=kind, objects=objects)
+    except nad.PlanError as exc:
+        raise AnsibleFilterError('netplumb.multihome.spiderpool_annotations: %s' % exc)
+
+
+class FilterModule(object):
+    """netplumb.multihome pod annotation filters."""
+
+    def filters(self):
+        return {
+            'pod_networks_annotation': pod_networks_annotation,
+            'spiderpool_annotations': spiderpool_annotations,
+        }
