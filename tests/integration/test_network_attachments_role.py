@@ -1,0 +1,181 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Role netplumb.multihome.network_attachments through playbooks/create_network_definition.yml.
+
+Apply mode runs against the Kubernetes API emulator of kube_emulator.py over HTTP. What that cannot
+prove: no admission or schema validation runs (the CNI JSON in spec.config is an opaque string to it;
+tests/integration/test_cni_plugins.py feeds such configs to the real CNI plugins), no Multus reads
+the NADs, and the emulator always serves the NAD, Spiderpool and Multi-NIC kinds, so "the cluster
+lacks the CRD" cannot be shown here.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import shutil
+
+import pytest
+import yaml
+
+from conftest import REPO
+
+NAD = ('k8s.cni.cncf.io/v1', 'NetworkAttachmentDefinition')
+
+
+@pytest.fixture
+def inventory(tmp_path):
+    inv = tmp_path / 'inventory'
+    shutil.copytree(os.path.join(REPO, 'inventory'), str(inv), ignore=shutil.ignore_patterns('.plan'))
+    return str(inv / 'hosts.ini')
+
+
+@pytest.fixture
+def ais_namespace(kube):
+    kube.create({'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': 'ais'}})
+
+
+def extra_vars(tmp_path, data):
+    path = tmp_path / ('vars-%d.json' % len(os.listdir(str(tmp_path))))
+    path.write_text(json.dumps(data))
+    return '@%s' % path
+
+
+def configs(kube, namespace='ais'):
+    return {o['metadata']['name']: json.loads(o['spec']['config']) for o in kube.objects(*NAD, namespace=namespace)}
+
+
+def test_creates_the_example_networks_with_their_own_ranges(run_playbook, kube, ais_namespace, inventory):
+    first = run_playbook('create_network_definition.yml', inventory, **kube.env())
+    assert first.rc == 0, first.failures()
+    stored = configs(kube)
+    assert sorted(stored) == ['replication-net', 'storage-net', 'tenant-blue']
+    # vars/addressing.yml plans 198.18.32.0/19 into one /24 per network, in order.
+    assert stored['storage-net']['type'] == 'macvlan' and stored['storage-net']['master'] == 'nic1'
+    assert stored['storage-net']['ipam'] == {'type': 'whereabouts', 'range': '198.18.32.0/24',
+                                             'range_start': '198.18.32.1', 'range_end': '198.18.32.254'}
+    assert stored['replication-net']['ipam']['range'] == '198.18.33.0/24'
+    assert stored['replication-net']['ipam']['node_slice_size'] == '/28'
+    blue = stored['tenant-blue']
+    assert blue['type'] == 'ovn-k8s-cni-overlay' and blue['netAttachDefName'] == 'ais/tenant-blue'
+    assert blue['topology'] == 'layer3' and 'ipam' not in blue
+
+    before = {o['metadata']['name']: o['metadata']['resourceVersion'] for o in kube.objects(*NAD, namespace='ais')}
+    second = run_playbook('create_network_definition.yml', inventory, **kube.env())
+    assert second.rc == 0, second.failures()
+    assert second.stats()['changed'] == 0
+    assert {o['metadata']['name']: o['metadata']['resourceVersion'] for o in kube.objects(*NAD, namespace='ais')} == before
+
+
+def test_check_mode_stores_nothing(run_playbook, kube, ais_namespace, inventory):
+    run = run_playbook('create_network_definition.yml', inventory, '--check', '--diff', **kube.env())
+    assert run.rc == 0, run.failures()
+    assert kube.objects(*NAD) == []
+    assert kube.writes() == []
+
+
+def test_only_absent_removes(run_playbook, kube, ais_namespace, inventory, tmp_path):
+    assert run_playbook('create_network_definition.yml', inventory, **kube.env()).rc == 0
+    with open(os.path.join(REPO, 'vars', 'network_attachments.yml')) as f:
+        networks = yaml.safe_load(f)['network_attachments_networks']
+    # Dropping a network from the list is not a request to delete it.
+    dropped = run_playbook('create_network_definition.yml', inventory,
+                           '-e', extra_vars(tmp_path, {'network_attachments_networks': networks[1:]}), **kube.env())
+    assert dropped.rc == 0, dropped.failures()
+    assert sorted(configs(kube)) == ['replication-net', 'storage-net', 'tenant-blue']
+    networks[0]['state'] = 'absent'
+    removed = run_playbook('create_network_definition.yml', inventory,
+                           '-e', extra_vars(tmp_path, {'network_attachments_networks': networks}), **kube.env())
+    assert removed.rc == 0, removed.failures()
+    assert sorted(configs(kube)) == ['replication-net', 'tenant-blue']
+    assert [w['name'] for w in kube.writes() if w['method'] == 'DELETE'] == ['storage-net']
+
+
+@pytest.mark.parametrize('override, fragments', [
+    ({'master': 'nic1;reboot'}, ['storage-net', "'nic1;reboot'", 'interface name']),
+    ({'master': 'averyveryverylongname'}, ['averyveryverylongname', '15']),
+    ({'name': 'Storage_Net'}, ["'Storage_Net'", 'DNS-1123']),
+    ({'mode': 'passthrough'}, ["'passthrough'", 'bridge, vepa, private, passthru']),
+    ({'ipam': {'type': 'whereabouts', 'range': '198.18.33.0/24'}}, ['198.18.33.0/24', 'replication-net', 'overlaps']),
+])
+def test_bad_network_fails_before_anything_is_applied(run_playbook, kube, ais_namespace, inventory, tmp_path, override, fragments):
+    with open(os.path.join(REPO, 'vars', 'network_attachments.yml')) as f:
+        networks = yaml.safe_load(f)['network_attachments_networks']
+    networks[0].update(override)
+    run = run_playbook('create_network_definition.yml', inventory,
+                       '-e', extra_vars(tmp_path, {'network_attachments_networks': networks}), **kube.env())
+    assert run.rc != 0
+    task, msg = run.failures()[-1]
+    assert task.endswith('Validate the networks and build their objects'), task
+    for fragment in fragments:
+        assert fragment in msg, msg
+    assert kube.writes() == []
+
+
+def test_missing_namespace_fails_naming_it(run_playbook, kube, inventory):
+    run = run_playbook('create_network_definition.yml', inventory, **kube.env())
+    assert run.rc != 0
+    assert "ais" in run.failures()[-1][1] and 'nothing was applied' in run.failures()[-1][1]
+    assert kube.writes() == []
+    created = run_playbook('create_network_definition.yml', inventory, '-e', 'network_attachments_create_namespaces=true', **kube.env())
+    assert created.rc == 0, created.failures()
+    assert kube.get('v1', 'Namespace', 'ais') is not None
+    assert len(configs(kube)) == 3
+
+
+def test_aistore_legacy_variables(run_playbook, kube, ais_namespace, inventory, tmp_path):
+    legacy = {'network_attachments_networks': [],
+              'addressing_network_ranges': {'supernet': '198.18.32.0/19',
+                                            'networks': [{'name': 'macvlan-conf', 'prefix': 24}, {'name': 'macvlan-conf2', 'prefix': 24}]},
+              'network_attachment': 'macvlan-conf,macvlan-conf2', 'network_interface': 'nic1,nic2', 'attachment_namespace': 'ais'}
+    run = run_playbook('create_network_definition.yml', inventory, '-e', extra_vars(tmp_path, legacy), **kube.env())
+    assert run.rc == 0, run.failures()
+    stored = configs(kube)
+    assert {name: (c['type'], c['master'], c['ipam']['range']) for name, c in stored.items()} == {
+        'macvlan-conf': ('macvlan', 'nic1', '198.18.32.0/24'), 'macvlan-conf2': ('macvlan', 'nic2', '198.18.33.0/24')}
+
+    unequal = dict(legacy, network_interface='nic1')
+    run = run_playbook('create_network_definition.yml', inventory, '-e', extra_vars(tmp_path, unequal), **kube.env())
+    assert run.rc != 0
+    assert "'macvlan-conf,macvlan-conf2'" in run.failures()[-1][1] and "'nic1'" in run.failures()[-1][1]
+
+
+def test_spiderpool_and_multinic_objects(run_playbook, kube, ais_namespace, inventory, tmp_path):
+    networks = [
+        {'kind': 'spiderpool', 'name': 'storage-v4', 'subnet': '198.18.96.0/24', 'ips': ['198.18.96.10-198.18.96.200'],
+         'gateway': '198.18.96.1', 'ippools': [{'name': 'storage-pool-a', 'ips': ['198.18.96.10-198.18.96.50']}]},
+        {'kind': 'multinicnetwork', 'name': 'multi-nic-net', 'subnet': '198.18.128.0/17',
+         'ipam': {'type': 'multi-nic-ipam', 'host_block': 6, 'interface_block': 2, 'vlan_mode': 'l3'},
+         'plugin': {'type': 'ipvlan', 'cni_version': '0.3.0', 'args': {'mode': 'l3'}},
+         'master_nets': ['198.18.1.0/24', '198.18.2.0/24']},
+    ]
+    run = run_playbook('create_network_definition.yml', inventory,
+                       '-e', extra_vars(tmp_path, {'network_attachments_networks': networks}), **kube.env())
+    assert run.rc == 0, run.failures()
+    [subnet] = kube.objects('spiderpool.spidernet.io/v2beta1', 'SpiderSubnet')
+    assert subnet['metadata']['name'] == 'storage-v4' and subnet['spec']['subnet'] == '198.18.96.0/24'
+    [pool] = kube.objects('spiderpool.spidernet.io/v2beta1', 'SpiderIPPool')
+    assert pool['spec']['subnet'] == '198.18.96.0/24' and pool['spec']['ips'] == ['198.18.96.10-198.18.96.50']
+    [mnn] = kube.objects('multinic.fms.io/v1', 'MultiNicNetwork')
+    assert mnn['spec']['subnet'] == '198.18.128.0/17'
+    ipam = json.loads(mnn['spec']['ipam'])
+    assert (ipam['type'], ipam['hostBlock'], ipam['interfaceBlock'], ipam['vlanMode']) == ('multi-nic-ipam', 6, 2, 'l3')
+
+
+def test_render_mode_writes_files_and_touches_no_cluster(run_playbook, inventory, tmp_path):
+    out = tmp_path / 'rendered'
+    run = run_playbook('create_network_definition.yml', inventory, '-e', 'network_attachments_render_dir=%s' % out,
+                       K8S_AUTH_KUBECONFIG='')
+    assert run.rc == 0, run.failures()
+    docs = {}
+    for name in sorted(os.listdir(str(out))):
+        with open(str(out / name)) as f:
+            docs[name] = yaml.safe_load(f)
+    assert sorted(docs) == ['ais-networkattachmentdefinition-replication-net.yml', 'ais-networkattachmentdefinition-storage-net.yml',
+                            'ais-networkattachmentdefinition-tenant-blue.yml']
+    assert json.loads(docs['ais-networkattachmentdefinition-storage-net.yml']['spec']['config'])['master'] == 'nic1'
+    again = run_playbook('create_network_definition.yml', inventory, '-e', 'network_attachments_render_dir=%s' % out,
+                         K8S_AUTH_KUBECONFIG='')
+    assert again.rc == 0 and again.stats()['changed'] == 0
