@@ -24,13 +24,14 @@ export ANSIBLE_FORCE_COLOR := 0
 export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help deps venv tree lint yamllint ansible-lint changelog-lint sanity pytest units integration test plan bench clean
+.PHONY: help deps venv tree lab-up lab-down lint yamllint ansible-lint changelog-lint sanity pytest units integration test plan bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
 
-deps: ## install the Debian packages the tests need (root; apt-get)
+deps: ## install the Debian packages the tests and the lab need (root; apt-get), and podman's lab settings
 	./tests/bootstrap-host.sh
+	./tests/lab/bootstrap-podman.sh
 
 $(STAMP): tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +73,12 @@ test: deps lint sanity pytest ## every test: lint, sanity, unit and integration 
 
 plan: deps venv tree ## the main job: plan the example inventory's addressing and print it
 	$(BIN)/ansible-playbook -i inventory/hosts.ini playbooks/plan_addresses.yml
+
+lab-up: deps venv tree ## bring up the local multi-NIC lab (3 nodes x 2 NICs as podman containers)
+	$(BIN)/ansible-playbook playbooks/lab.yml -e lab_state=present
+
+lab-down: venv tree ## remove the lab (containers, networks, inventory); the image stays cached
+	$(BIN)/ansible-playbook playbooks/lab.yml -e lab_state=absent
 
 bench: venv tree ## benchmarks under bench/ (print their figures)
 	for b in bench/*.py; do $(BIN)/python $$b; done

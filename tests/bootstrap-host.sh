@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests need, only those missing. Needs root on Debian/Ubuntu.
 set -euo pipefail
-packages=(python3 python3-venv python3-pip git iproute2 iputils-ping ca-certificates containernetworking-plugins)
+packages=(python3 python3-venv python3-pip git iproute2 iputils-ping ca-certificates containernetworking-plugins shellcheck)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

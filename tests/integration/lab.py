@@ -1,0 +1,259 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The local multi-NIC lab (role netplumb.multihome.lab, playbooks/lab.yml) as pytest fixtures.
+
+``lab`` (session-scoped) is the default lab: three nodes ``worker1..3`` with ``eth0`` on the management
+network 198.18.0.0/24 and ``nic1``/``nic2`` on 198.18.1.0/24 and 198.18.2.0/24, node i at ``.10+i``
+on each, as in inventory/hosts.ini. It is brought up once per test session with the real
+``ansible-playbook playbooks/lab.yml`` and taken down at the end of the session, also when a test or
+the bring-up fails. A lab of the same layout that already runs (brought up by hand) is reused and left
+running; ``NETPLUMB_LAB_KEEP=1`` keeps the one the session made, for quick reruns.
+
+``lab_up(prefix, nodes, nics, subnet_offset)`` is a context manager for a lab of another size under
+another prefix and subnets (two labs at once need address ranges that do not overlap: podman
+refuses a second network with the same subnet).
+
+Use it from a test module with ``from lab import lab  # pylint: disable=unused-import``::
+
+    def test_x(lab, run_playbook):
+        lab.exec('worker1', 'ip', '-br', 'addr')           # podman exec, a CompletedProcess
+        lab.nics['worker2']['nic1']                         # '198.18.1.12'
+        run_playbook('x.yml', lab.inventory, **lab.env)
+
+What the lab is NOT (a green test on it says nothing about these): the nodes are containers on one
+kernel, not machines: no systemd, no kubelet, no kernel modules of their own (``modprobe`` loads
+nothing), no PCI devices, SR-IOV or VFs; NICs are veths on host bridges, so link speed, offloads,
+MTU limits and ARP of real switches are not there; ipvlan and vlan links fail (the host kernel lacks
+them). The networks are internal: no default route, no way out.
+
+Needs root with rootful podman (tests/lab/bootstrap-podman.sh, run by `make test`); fails otherwise.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import BIN, REPO, PlaybookRun, ansible_env
+
+PLAYBOOK = os.path.join(REPO, 'playbooks', 'lab.yml')
+DEFAULT_PREFIX = 'netplumb-lab'
+LOCK_WAIT = 900  # seconds to wait for another test session that holds the same lab
+
+
+def missing():
+    """Why the lab cannot run here, or None."""
+    if not hasattr(os, 'geteuid') or os.geteuid() != 0:
+        return 'the lab needs root (rootful podman)'
+    if shutil.which('podman') is None:
+        return 'the lab needs podman: run tests/lab/bootstrap-podman.sh as root'
+    return None
+
+
+def podman(*args, **kwargs):
+    """Run ``podman ARGS``; the CompletedProcess (never raises on a non-zero exit)."""
+    kwargs.setdefault('timeout', 120)
+    return subprocess.run(['podman'] + list(args), capture_output=True, text=True, check=False, **kwargs)
+
+
+def podman_json(*args):
+    proc = podman(*args)
+    if proc.returncode != 0:
+        raise AssertionError('podman %s failed (rc=%d): %s' % (' '.join(args), proc.returncode, proc.stderr))
+    return json.loads(proc.stdout or '[]')
+
+
+def host_links():
+    """{ifindex: link} of the host's network links, as ``ip -json link show`` gives them."""
+    out = subprocess.run(['ip', '-json', 'link', 'show'], capture_output=True, text=True, check=True, timeout=30).stdout
+    return dict((link['ifindex'], link) for link in json.loads(out))
+
+
+class Lab(object):
+    """One lab's layout (what the role plans), and the ways to reach and drive it.
+
+    Attributes: ``prefix``; ``inventory`` (path of the hosts.ini the role writes); ``nodes`` (names,
+    ``worker1``...); ``containers`` ({node: container name}); ``node_ips`` ({node: eth0 address});
+    ``nics`` ({node: {'nic1': address, ...}}); ``networks`` ({interface: podman network name},
+    ``eth0`` for the management one); ``subnets`` ({interface: CIDR}); ``env`` (environment variables
+    for ``run_playbook(playbook, lab.inventory, **lab.env)`` and plain ``ansible`` commands).
+    """
+
+    def __init__(self, prefix=DEFAULT_PREFIX, nodes=3, nics=2, subnet_offset=0, inventory=None):
+        self.prefix = prefix
+        self.node_count = nodes
+        self.nic_count = nics
+        self.subnet_offset = subnet_offset
+        self.inventory = inventory or os.path.join(REPO, '.build', 'lab', prefix, 'hosts.ini')
+        self.nodes = ['worker%d' % i for i in range(1, nodes + 1)]
+        self.containers = dict((n, '%s-%s' % (prefix, n)) for n in self.nodes)
+        ifnames = ['eth0'] + ['nic%d' % k for k in range(1, nics + 1)]
+        self.networks = dict((ifname, '%s-%s' % (prefix, 'mgmt' if j == 0 else ifname)) for j, ifname in enumerate(ifnames))
+        self.subnets = dict((ifname, '198.18.%d.0/24' % (subnet_offset + j)) for j, ifname in enumerate(ifnames))
+        self.node_ips = {}
+        self.nics = {}
+        for i, node in enumerate(self.nodes, 1):
+            self.node_ips[node] = '198.18.%d.%d' % (subnet_offset, 10 + i)
+            self.nics[node] = dict(('nic%d' % k, '198.18.%d.%d' % (subnet_offset + k, 10 + i)) for k in range(1, nics + 1))
+        podman_bin = shutil.which('podman') or 'podman'
+        self.env = {'ANSIBLE_INVENTORY': self.inventory, 'ANSIBLE_PODMAN_EXECUTABLE': podman_bin}
+        self.up_run = None
+        self.down_run = None
+        self.timings = {}
+
+    def __repr__(self):
+        return 'Lab(%s: %d nodes x %d NICs, %s)' % (self.prefix, self.node_count, self.nic_count, self.inventory)
+
+    def addresses(self, node):
+        """{interface: address} of ``node``, eth0 included."""
+        return dict([('eth0', self.node_ips[node])] + sorted(self.nics[node].items()))
+
+    def extra_vars(self):
+        """The ``-e`` arguments that give lab.yml this layout."""
+        return ['-e', json.dumps({'lab_prefix': self.prefix, 'lab_nodes': self.node_count, 'lab_nics': self.nic_count,
+                                  'lab_subnet_offset': self.subnet_offset, 'lab_inventory_path': self.inventory})]
+
+    def ansible_env(self, **extra):
+        """The whole environment for an ``ansible``/``ansible-playbook`` subprocess on this lab."""
+        env = dict(self.env)
+        env.update(extra)
+        return ansible_env(**env)
+
+    def playbook(self, state, *args):
+        """Run lab.yml for this layout (``state`` present or absent) with the json callback; the PlaybookRun."""
+        # No -i: the play runs on the implicit localhost, with the venv's python as the modules' interpreter.
+        cmd = [os.path.join(BIN, 'ansible-playbook'), PLAYBOOK, '-e', 'lab_state=%s' % state] + self.extra_vars() + list(args)
+        proc = subprocess.run(cmd, cwd=REPO, env=ansible_env(ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json'),
+                              capture_output=True, text=True, timeout=900, check=False)
+        return PlaybookRun(proc)
+
+    def exec(self, node, *argv, **kwargs):
+        """``podman exec`` ``argv`` in ``node``; the CompletedProcess (never raises on a non-zero exit)."""
+        env = kwargs.pop('env', None) or {}
+        opts = []
+        for key, value in sorted(env.items()):
+            opts += ['--env', '%s=%s' % (key, value)]
+        return podman(*(['exec'] + opts + [self.containers[node]] + list(argv)), **kwargs)
+
+    def found(self):
+        """(containers, networks) that podman has under this prefix, whatever their number."""
+        containers = [c['Names'][0] for c in podman_json('ps', '-a', '--format', 'json')
+                      if c['Names'] and c['Names'][0].startswith(self.prefix + '-worker')]
+        networks = [n['name'] for n in podman_json('network', 'ls', '--format', 'json')
+                    if n['name'] == self.prefix + '-mgmt' or n['name'].startswith(self.prefix + '-nic')]
+        return sorted(containers), sorted(networks)
+
+    def links(self):
+        """{ifindex: name} of the host's bridges of this lab's networks and of the veths on them."""
+        bridges = [n.get('network_interface') for n in podman_json('network', 'ls', '--format', 'json')
+                   if n['name'] in self.networks.values()]
+        return dict((index, link['ifname']) for index, link in host_links().items()
+                    if link['ifname'] in bridges or link.get('master') in bridges)
+
+    def running(self):
+        """True when this exact layout runs: the planned containers, running with the planned addresses, nothing more, and the inventory."""
+        containers, networks = self.found()
+        if containers != sorted(self.containers.values()) or networks != sorted(self.networks.values()):
+            return False
+        if not os.path.isfile(self.inventory):
+            return False
+        with open(self.inventory) as handle:
+            text = handle.read()
+        if '# Generated by netplumb.multihome.lab for %s:' % self.prefix not in text or \
+                any(' ansible_host=%s ' % container not in text for container in self.containers.values()):
+            return False
+        for info in podman_json('container', 'inspect', *containers):
+            node = [n for n, c in self.containers.items() if c == info['Name']][0]
+            nets = info['NetworkSettings']['Networks']
+            want = dict((self.networks[ifname], ip) for ifname, ip in self.addresses(node).items())
+            if not info['State']['Running'] or dict((name, net.get('IPAddress')) for name, net in nets.items()) != want:
+                return False
+        return True
+
+    def up(self):
+        """Bring the lab up (or adjust it); fail with the failed tasks' messages."""
+        start = time.time()
+        self.up_run = self.playbook('present')
+        self.timings['up'] = time.time() - start
+        if self.up_run.rc != 0:
+            raise AssertionError('lab.yml (present) failed for %r (rc=%d): %s\n%s' % (self, self.up_run.rc, self.up_run.failures(), self.up_run.stderr))
+        return self.up_run
+
+    def down(self):
+        """Take the lab down (containers, networks, inventory; the image stays)."""
+        start = time.time()
+        self.down_run = self.playbook('absent')
+        self.timings['down'] = time.time() - start
+        if self.down_run.rc != 0:
+            raise AssertionError('lab.yml (absent) failed for %r (rc=%d): %s\n%s' % (self, self.down_run.rc, self.down_run.failures(), self.down_run.stderr))
+        return self.down_run
+
+
+@contextlib.contextmanager
+def lab_lock(prefix, wait=LOCK_WAIT):
+    """Hold the lab ``prefix`` for this process: another test session (another checkout, CI) waits for it."""
+    path = os.path.join(tempfile.gettempdir(), 'netplumb-lab-%s.lock' % prefix)
+    with open(path, 'a+') as handle:
+        deadline = time.time() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise AssertionError('the lab %s is held by another test session for more than %d s (lock %s)' % (prefix, wait, path))
+                time.sleep(2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def lab_up(prefix, nodes=2, nics=3, subnet_offset=100, inventory=None, keep=False):
+    """A lab of this layout for the ``with`` block: brought up, and taken down afterwards (also on failure).
+
+    A lab of exactly this layout that already runs is reused and left running; so is this one when ``keep``.
+    """
+    reason = missing()
+    if reason:
+        # `make test` installs rootful podman (tests/lab/bootstrap-podman.sh): its absence is a failure.
+        pytest.fail(reason)
+    lab = Lab(prefix, nodes, nics, subnet_offset, inventory)
+    with lab_lock(prefix):
+        reused = lab.running()
+        try:
+            if not reused:
+                lab.up()
+            yield lab
+        finally:
+            if not (reused or keep):
+                lab.down()
+
+
+# One lab per test session and process, whichever modules import the fixture.
+_SESSION = {}
+
+
+@pytest.fixture(scope='session')
+def lab():
+    """The default lab (3 nodes x 2 NICs, prefix netplumb-lab), once per test session."""
+    if 'lab' in _SESSION:
+        yield _SESSION['lab']
+        return
+    with lab_up(DEFAULT_PREFIX, nodes=3, nics=2, subnet_offset=0, keep=os.environ.get('NETPLUMB_LAB_KEEP') == '1') as session_lab:
+        _SESSION['lab'] = session_lab
+        try:
+            yield session_lab
+        finally:
+            _SESSION.pop('lab', None)

@@ -1,0 +1,165 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The multi-NIC lab (role netplumb.multihome.lab) is what it claims, checked by behaviour.
+
+The session's lab (fixture ``lab`` of lab.py, 3 nodes x 2 NICs) is brought up with the real
+ansible-playbook; the nodes are looked at from inside (podman exec) and through Ansible's podman
+connection. One test brings up a 2 x 3 lab under another prefix and subnets and checks that
+``lab_state=absent`` leaves no container, network, host link or inventory file behind.
+Needs root with rootful podman (tests/lab/bootstrap-podman.sh, run by `make test`); fails otherwise.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import BIN, REPO
+from lab import Lab, host_links, lab, lab_up, missing  # pylint: disable=unused-import
+
+
+@pytest.fixture(autouse=True)
+def podman_present():
+    """`make test` installs rootful podman: its absence is a failure, not a skip."""
+    if missing():
+        pytest.fail(missing())
+
+OTHER_PREFIX = 'netplumb-labtest-2x3'
+
+
+def run(*argv, **env):
+    return subprocess.run(list(argv), cwd=REPO, env=env or None, capture_output=True, text=True, timeout=300, check=False)
+
+
+def interfaces(the_lab, node):
+    """{ifname: [IPv4 address/prefix, ...]} inside ``node``."""
+    proc = the_lab.exec(node, 'ip', '-json', 'addr', 'show')
+    assert proc.returncode == 0, proc.stderr
+    return dict((link['ifname'], ['%s/%d' % (a['local'], a['prefixlen']) for a in link.get('addr_info', []) if a['family'] == 'inet'])
+                for link in json.loads(proc.stdout))
+
+
+def planned_interfaces(the_lab, node):
+    want = dict((ifname, [ip + '/24']) for ifname, ip in the_lab.addresses(node).items())
+    want['lo'] = ['127.0.0.1/8']
+    return want
+
+
+def test_every_node_has_exactly_its_planned_interfaces(lab):
+    for node in lab.nodes:
+        assert interfaces(lab, node) == planned_interfaces(lab, node), node
+        hostname = lab.exec(node, 'hostname')
+        assert hostname.stdout.strip() == node
+        # Internal networks: no default route, nothing reaches out.
+        routes = lab.exec(node, 'ip', '-json', 'route', 'show', 'default')
+        assert routes.returncode == 0 and json.loads(routes.stdout or '[]') == [], (node, routes.stdout)
+
+
+def test_every_peer_answers_on_every_network(lab):
+    failed = []
+    for node in lab.nodes:
+        for peer in lab.nodes:
+            if peer == node:
+                continue
+            for ifname, ip in sorted(lab.addresses(peer).items()):
+                proc = lab.exec(node, 'ping', '-c', '1', '-W', '2', '-I', ifname, ip)
+                if proc.returncode != 0:
+                    failed.append('%s -> %s %s (%s): %s' % (node, peer, ifname, ip, proc.stdout.strip().splitlines()[-1:] or proc.stderr))
+    assert not failed, '\n'.join(failed)
+
+
+def test_cni_plugins_are_there_read_only(lab):
+    proc = lab.exec('worker1', '/opt/cni/bin/macvlan', env={'CNI_COMMAND': 'VERSION'})
+    assert proc.returncode == 0, proc.stderr
+    assert '1.0.0' in json.loads(proc.stdout)['supportedVersions']
+    for name in ('bridge', 'host-device', 'static', 'tuning', 'sbr'):
+        assert lab.exec('worker1', 'test', '-x', '/opt/cni/bin/' + name).returncode == 0, name
+    assert lab.exec('worker1', 'touch', '/opt/cni/bin/netplumb-probe').returncode != 0, 'the CNI directory is writable from a node'
+
+
+def test_nodes_are_privileged_for_sysctls_and_netns(lab):
+    proc = lab.exec('worker2', 'sh', '-ec', 'sysctl -qw net.ipv4.conf.nic1.rp_filter=0; ip netns add netplumb-probe; ip netns del netplumb-probe')
+    assert proc.returncode == 0, proc.stderr
+    assert lab.exec('worker2', 'cat', '/proc/sys/net/ipv4/conf/nic1/rp_filter').stdout.strip() == '0'
+
+
+def test_ansible_reaches_every_node_over_the_podman_connection(lab):
+    proc = run(os.path.join(BIN, 'ansible'), 'k8s_cluster', '-i', lab.inventory, '-m', 'ansible.builtin.ping',
+               **lab.ansible_env(ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1'))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads(proc.stdout)['plays'][0]['tasks'][0]['hosts']
+    assert sorted(results) == lab.nodes
+    assert dict((h, r.get('ping')) for h, r in results.items()) == dict((n, 'pong') for n in lab.nodes)
+
+
+def inventory_hostvars(path):
+    proc = run(os.path.join(BIN, 'ansible-inventory'), '-i', path, '--list', **Lab().ansible_env())
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    return data['k8s_cluster']['hosts'], data['_meta']['hostvars']
+
+
+def test_inventory_parses_and_matches_the_collection_format(lab):
+    hosts, hostvars = inventory_hostvars(lab.inventory)
+    assert hosts == lab.nodes
+    for node in lab.nodes:
+        got = hostvars[node]
+        assert got['ansible_host'] == lab.containers[node]
+        assert got['ansible_connection'] == 'containers.podman.podman'
+        assert got['node_ip'] == lab.node_ips[node]
+        assert got['additional_hosts'] == ','.join(ip for _nic, ip in sorted(lab.nics[node].items()))
+        assert got['multihome_nics'] == [{'name': nic, 'address': ip + '/24'} for nic, ip in sorted(lab.nics[node].items())]
+    # The default lab is the example inventory made real: same NICs, primary IP in node_ip.
+    repo_hosts, repo_vars = inventory_hostvars(os.path.join(REPO, 'inventory', 'hosts.ini'))
+    assert repo_hosts == hosts
+    for node in lab.nodes:
+        assert repo_vars[node]['ansible_host'] == hostvars[node]['node_ip']
+        assert repo_vars[node]['additional_hosts'] == hostvars[node]['additional_hosts']
+        assert repo_vars[node]['multihome_nics'] == hostvars[node]['multihome_nics']
+
+
+def test_second_run_changes_nothing(lab):
+    again = lab.playbook('present')
+    assert again.rc == 0, again.failures()
+    assert again.stats()['changed'] == 0, [t['task']['name'] for p in again.data['plays'] for t in p['tasks']
+                                           if t['hosts'].get('localhost', {}).get('changed')]
+
+
+def test_bad_settings_fail_with_a_message():
+    bad = Lab('netplumb-labtest-bad', nodes=0, nics=2, subnet_offset=300)
+    result = bad.playbook('present')
+    assert result.rc != 0
+    messages = ' '.join(msg for _task, msg in result.failures())
+    assert 'lab_nodes 0 is not a number of nodes' in messages
+    assert 'lab_subnet_offset 300' in messages
+    assert bad.found() == ([], [])
+
+
+def test_other_size_lab_comes_up_and_absent_leaves_nothing(lab):
+    stale = Lab(OTHER_PREFIX, nodes=2, nics=3, subnet_offset=100)
+    if stale.found() != ([], []):
+        stale.down()  # left over from an interrupted run
+    with lab_up(OTHER_PREFIX, nodes=2, nics=3, subnet_offset=100) as other:
+        for node in other.nodes:
+            assert interfaces(other, node) == planned_interfaces(other, node), node
+        ping = other.exec('worker1', 'ping', '-c', '1', '-W', '2', '-I', 'nic3', other.nics['worker2']['nic3'])
+        assert ping.returncode == 0, ping.stdout + ping.stderr
+        hosts, hostvars = inventory_hostvars(other.inventory)
+        assert hosts == ['worker1', 'worker2']
+        assert hostvars['worker2']['additional_hosts'] == '198.18.101.12,198.18.102.12,198.18.103.12'
+        links = other.links()
+        # 4 bridges, and a veth on each for each of the 2 nodes
+        assert len(links) == 4 + 4 * 2, links
+    assert other.down_run is not None and other.down_run.stats()['changed'] > 0
+    assert other.found() == ([], [])
+    assert not os.path.exists(other.inventory)
+    assert not os.path.exists(os.path.dirname(other.inventory))
+    left = set(links) & set(host_links())
+    assert not left, 'host links of the removed lab are left: %s' % dict((i, links[i]) for i in left)
+    # The session's lab, on other names and subnets, is untouched.
+    assert lab.running()
