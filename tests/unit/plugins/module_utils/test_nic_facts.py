@@ -17,6 +17,7 @@ import os
 
 import pytest
 
+from sysfs_tree import link, write
 from ansible_collections.netplumb.multihome.plugins.module_utils.nic_facts import (
     NicError, connection_ip_from_ssh, management_interface, merge_facts, normalize_mac, normalize_pci_address,
     parse_ip_addr, parse_ip_route, read_sysfs, select_nics)
@@ -24,18 +25,6 @@ from ansible_collections.netplumb.multihome.plugins.module_utils.nic_facts impor
 
 # ---------------------------------------------------------------------------
 # building a sysfs tree
-
-
-def write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'w') as handle:
-        handle.write(text + '\n')
-
-
-def link(path, target):
-    """A relative symlink, as sysfs has them."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    os.symlink(target, path)
 
 
 def ups(relpath):

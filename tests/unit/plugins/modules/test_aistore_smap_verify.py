@@ -15,7 +15,6 @@ import json
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.netplumb.multihome.plugins.modules import aistore_smap_verify
 
@@ -48,21 +47,12 @@ def cluster_map(drop_extra_of=None):
             'proxy_si': nodes[0], 'uuid': 'kQ3pLz', 'creation_time': '2025-05-06 10:11:12', 'version': '12'}
 
 
-def run_module(capsys, args):
-    """Run main() with ``args``; return (failed, result)."""
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exc:
-            aistore_smap_verify.main()
-    result = json.loads(capsys.readouterr().out)
-    return exc.value.code != 0, result
-
-
 @pytest.mark.parametrize('check_mode', [False, True])
 @pytest.mark.parametrize('as_text', [False, True])
-def test_good_map_inline(capsys, check_mode, as_text):
+def test_good_map_inline(run_module, check_mode, as_text):
     smap = json.dumps(cluster_map()) if as_text else cluster_map()
-    failed, result = run_module(capsys, {'smap': smap, 'expected': PLAN, 'proxies': 2, 'targets': 2,
-                                         '_ansible_check_mode': check_mode})
+    failed, result = run_module(aistore_smap_verify, {'smap': smap, 'expected': PLAN, 'proxies': 2, 'targets': 2,
+                                                      '_ansible_check_mode': check_mode})
     assert not failed, result
     assert result['changed'] is False
     assert result['attempts'] == 1
@@ -72,18 +62,18 @@ def test_good_map_inline(capsys, check_mode, as_text):
     assert result['summary'] == result['report']['summary']
 
 
-def test_good_map_from_src(capsys, tmp_path):
+def test_good_map_from_src(run_module, tmp_path):
     path = tmp_path / 'smap.json'
     path.write_text(json.dumps(cluster_map()))
-    failed, result = run_module(capsys, {'src': str(path), 'expected': PLAN})
+    failed, result = run_module(aistore_smap_verify, {'src': str(path), 'expected': PLAN})
     assert not failed, result
     assert result['report']['ok'] is True
 
 
-def test_missing_extra_fails_naming_node_and_ip(capsys, tmp_path):
+def test_missing_extra_fails_naming_node_and_ip(run_module, tmp_path):
     path = tmp_path / 'smap.json'
     path.write_text(json.dumps(cluster_map(drop_extra_of='t1')))
-    failed, result = run_module(capsys, {'src': str(path), 'expected': PLAN})
+    failed, result = run_module(aistore_smap_verify, {'src': str(path), 'expected': PLAN})
     assert failed
     assert result['changed'] is False
     assert 't1' in result['msg'] and '10.51.248.105' in result['msg']
@@ -92,9 +82,9 @@ def test_missing_extra_fails_naming_node_and_ip(capsys, tmp_path):
     assert result['attempts'] == 1  # a file is read once, not polled
 
 
-def test_hostname_map_values_are_accepted_as_expected(capsys):
+def test_hostname_map_values_are_accepted_as_expected(run_module):
     expected = {'10.51.248.68': '10.51.248.68,10.51.248.116', '10.51.248.77': '10.51.248.77,10.51.248.105'}
-    failed, result = run_module(capsys, {'smap': cluster_map(), 'expected': expected})
+    failed, result = run_module(aistore_smap_verify, {'smap': cluster_map(), 'expected': expected})
     assert not failed, result
 
 
@@ -106,8 +96,8 @@ def test_hostname_map_values_are_accepted_as_expected(capsys):
     ({'url': 'ftp://10.0.0.1:51080', 'expected': PLAN}, ["url 'ftp://10.0.0.1:51080'", 'http://']),
     ({'smap': cluster_map(), 'expected': PLAN, 'proxies': 3}, ['2 proxies, expected 3']),
 ])
-def test_bad_input_fails_naming_the_value(capsys, args, fragments):
-    failed, result = run_module(capsys, args)
+def test_bad_input_fails_naming_the_value(run_module, args, fragments):
+    failed, result = run_module(aistore_smap_verify, args)
     assert failed
     for fragment in fragments:
         assert fragment in result['msg'], result['msg']
@@ -118,13 +108,13 @@ def test_bad_input_fails_naming_the_value(capsys, args, fragments):
     {'smap': {}, 'src': '/tmp/x', 'expected': PLAN},
     {'smap': {}, 'expected': PLAN, 'client_key': '/tmp/k.pem'},
 ])
-def test_argument_rules(capsys, args):
-    failed, result = run_module(capsys, args)
+def test_argument_rules(run_module, args):
+    failed, result = run_module(aistore_smap_verify, args)
     assert failed
     assert 'smap' in result['msg'] or 'client_cert' in result['msg']
 
 
-def test_auth_token_is_not_echoed(capsys):
-    failed, result = run_module(capsys, {'smap': cluster_map(), 'expected': PLAN, 'auth_token': 's3cr3t-t0ken-value'})
+def test_auth_token_is_not_echoed(run_module):
+    failed, result = run_module(aistore_smap_verify, {'smap': cluster_map(), 'expected': PLAN, 'auth_token': 's3cr3t-t0ken-value'})
     assert not failed
     assert 's3cr3t-t0ken-value' not in json.dumps(result)

@@ -6,11 +6,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.netplumb.multihome.plugins.modules import cidr_plan
 
@@ -22,22 +20,13 @@ PUBLISHED_HOSTS = [
 ]
 
 
-def run_module(capsys, args):
-    """Run main() with ``args``; return (failed, result)."""
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exc:
-            cidr_plan.main()
-    result = json.loads(capsys.readouterr().out)
-    return exc.value.code != 0, result
-
-
 def pod_blocks(plan):
     return {(h['name'], h['interface']): h['pod_cidr'] for i in plan['interfaces'] for h in i['hosts']}
 
 
 @pytest.mark.parametrize('check_mode', [False, True])
-def test_published_example_through_the_module(capsys, check_mode):
-    failed, result = run_module(capsys, {
+def test_published_example_through_the_module(run_module, check_mode):
+    failed, result = run_module(cidr_plan, {
         'subnet': '192.168.0.0/16', 'interface_block': 2, 'host_block': 6,
         'hosts': PUBLISHED_HOSTS, '_ansible_check_mode': check_mode})
     assert not failed, result
@@ -52,8 +41,8 @@ def test_published_example_through_the_module(capsys, check_mode):
         assert cidr in text
 
 
-def test_l3_routes_reach_the_summary(capsys):
-    failed, result = run_module(capsys, {
+def test_l3_routes_reach_the_summary(run_module):
+    failed, result = run_module(cidr_plan, {
         'subnet': '192.168.0.0/16', 'interface_block': 2, 'host_block': 6, 'vlan_mode': 'l3',
         'hosts': PUBLISHED_HOSTS})
     assert not failed, result
@@ -61,11 +50,11 @@ def test_l3_routes_reach_the_summary(capsys):
     assert '192.168.1.0/24 via 10.0.1.6 dev eth1' in '\n'.join(result['summary'])
 
 
-def test_previous_plan_round_trips_through_json(capsys):
+def test_previous_plan_round_trips_through_json(run_module):
     args = {'subnet': '192.168.0.0/16', 'hosts': PUBLISHED_HOSTS}
-    first = run_module(capsys, args)[1]
+    first = run_module(cidr_plan, args)[1]
     # host1 leaves: host2 keeps its blocks, and they are not handed to anyone else.
-    second = run_module(capsys, dict(args, hosts=PUBLISHED_HOSTS[1:], previous=first['plan']))[1]
+    second = run_module(cidr_plan, dict(args, hosts=PUBLISHED_HOSTS[1:], previous=first['plan']))[1]
     assert pod_blocks(second['plan']) == {('host2', 'eth1'): '192.168.1.0/24', ('host2', 'eth2'): '192.168.65.0/24'}
 
 
@@ -77,24 +66,24 @@ def test_previous_plan_round_trips_through_json(capsys):
     ({'subnet': '192.168.0.0/16', 'hosts': PUBLISHED_HOSTS, 'reserved': ['192.168.64.0/20']},
      ['192.168.64.0/20', '192.168.64.0/24']),
 ])
-def test_bad_input_fails_naming_the_value(capsys, args, fragments):
-    failed, result = run_module(capsys, args)
+def test_bad_input_fails_naming_the_value(run_module, args, fragments):
+    failed, result = run_module(cidr_plan, args)
     assert failed
     assert 'plan' not in result
     for fragment in fragments:
         assert fragment in result['msg']
 
 
-def test_node_subnets_take_node_names_from_hosts(capsys):
-    failed, result = run_module(capsys, {
+def test_node_subnets_take_node_names_from_hosts(run_module):
+    failed, result = run_module(cidr_plan, {
         'scheme': 'node_subnets', 'subnets': '10.128.0.0/16/24', 'hosts': PUBLISHED_HOSTS})
     assert not failed, result
     assert [n['name'] for n in result['plan']['nodes']] == ['host1', 'host2']
     assert [n['subnets'] for n in result['plan']['nodes']] == [['10.128.0.0/24'], ['10.128.1.0/24']]
 
 
-def test_network_ranges_through_the_module(capsys):
-    failed, result = run_module(capsys, {
+def test_network_ranges_through_the_module(run_module):
+    failed, result = run_module(cidr_plan, {
         'scheme': 'network_ranges', 'supernet': '198.18.0.0/16',
         'networks': [{'name': 'storage', 'prefix': 24}, {'name': 'replication', 'prefix': 24}]})
     assert not failed, result

@@ -10,7 +10,6 @@ import json
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.netplumb.multihome.plugins.modules import nad_objects
 
@@ -26,19 +25,10 @@ NETWORKS = [
 ]
 
 
-def run_module(capsys, args):
-    """Run main() with ``args``; return (failed, result)."""
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exc:
-            nad_objects.main()
-    result = json.loads(capsys.readouterr().out)
-    return exc.value.code != 0, result
-
-
 @pytest.mark.parametrize('check_mode', [False, True])
-def test_builds_the_objects(capsys, check_mode):
-    failed, result = run_module(capsys, {'networks': NETWORKS, 'defaults': {'namespace': 'aistore', 'mtu': 9000},
-                                         'plan': PLAN, '_ansible_check_mode': check_mode})
+def test_builds_the_objects(run_module, check_mode):
+    failed, result = run_module(nad_objects, {'networks': NETWORKS, 'defaults': {'namespace': 'aistore', 'mtu': 9000},
+                                              'plan': PLAN, '_ansible_check_mode': check_mode})
     assert not failed, result
     assert result['changed'] is False
     objects = result['objects']
@@ -54,8 +44,8 @@ def test_builds_the_objects(capsys, check_mode):
     assert 'aistore/storage-net' in text and 'team-b/tenant-l2' in text
 
 
-def test_legacy_variables_are_added_after_the_networks(capsys):
-    failed, result = run_module(capsys, {'plan': {'plan': PLAN}, 'legacy': {
+def test_legacy_variables_are_added_after_the_networks(run_module):
+    failed, result = run_module(nad_objects, {'plan': {'plan': PLAN}, 'legacy': {
         'network_attachment': 'storage-net,repl-net', 'network_interface': 'ens1f0,ens1f1',
         'attachment_namespace': 'aistore', 'template': {'ipam': {'type': 'whereabouts', 'from_plan': True}}}})
     assert not failed, result
@@ -76,21 +66,21 @@ def test_legacy_variables_are_added_after_the_networks(capsys):
     ({'networks': [dict(NETWORKS[0], namespace='aistore')]}, ['needs a plan']),
     ({'networks': [dict(NETWORKS[1], network_name='default')]}, ["network_name 'default' is reserved"]),
 ])
-def test_bad_input_fails_naming_the_value(capsys, args, fragments):
-    failed, result = run_module(capsys, args)
+def test_bad_input_fails_naming_the_value(run_module, args, fragments):
+    failed, result = run_module(nad_objects, args)
     assert failed
     assert result['msg'].startswith('nad_objects: ')
     for fragment in fragments:
         assert fragment in result['msg'], result['msg']
 
 
-def test_missing_legacy_keys_are_refused_by_the_argument_spec(capsys):
-    failed, result = run_module(capsys, {'legacy': {'network_attachment': 'a'}})
+def test_missing_legacy_keys_are_refused_by_the_argument_spec(run_module):
+    failed, result = run_module(nad_objects, {'legacy': {'network_attachment': 'a'}})
     assert failed
     assert 'network_interface' in result['msg'] and 'attachment_namespace' in result['msg']
 
 
-def test_nothing_to_do_is_an_empty_list(capsys):
-    failed, result = run_module(capsys, {})
+def test_nothing_to_do_is_an_empty_list(run_module):
+    failed, result = run_module(nad_objects, {})
     assert not failed
     assert result['objects'] == [] and result['summary'] == [] and result['changed'] is False

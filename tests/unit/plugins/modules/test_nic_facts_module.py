@@ -12,22 +12,11 @@ import os
 import pytest
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.testing import patch_module_args
 
+from sysfs_tree import link, write
 from ansible_collections.netplumb.multihome.plugins.modules import nic_facts
 
 IP = '/usr/sbin/ip'
-
-
-def write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'w') as handle:
-        handle.write(text + '\n')
-
-
-def link(path, target):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    os.symlink(target, path)
 
 
 def add_interface(root, name, rel, mac, mtu, device=None, speed=None, arptype=1):
@@ -106,18 +95,10 @@ def ip(monkeypatch):
     return Fake
 
 
-def run_module(capsys, args):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exc:
-            nic_facts.main()
-    result = json.loads(capsys.readouterr().out)
-    return exc.value.code != 0, result
-
-
 @pytest.mark.parametrize('check_mode', [False, True])
-def test_facts_from_sysfs_and_ip(capsys, sysfs, ip, monkeypatch, check_mode):
+def test_facts_from_sysfs_and_ip(run_module, sysfs, ip, monkeypatch, check_mode):
     monkeypatch.setenv('SSH_CONNECTION', '198.51.100.7 52144 192.0.2.2 22')
-    failed, result = run_module(capsys, {'sysfs_root': sysfs, '_ansible_check_mode': check_mode})
+    failed, result = run_module(nic_facts, {'sysfs_root': sysfs, '_ansible_check_mode': check_mode})
     assert not failed, result
     assert result['changed'] is False
     assert sorted(ip.calls[-3:]) == sorted([[IP, '-j', 'addr', 'show'], [IP, '-j', 'route', 'show', 'default'],
@@ -145,15 +126,15 @@ def test_facts_from_sysfs_and_ip(capsys, sysfs, ip, monkeypatch, check_mode):
     assert 'selected' not in result
 
 
-def test_connection_ip_option_wins_over_ssh_connection(capsys, sysfs, ip, monkeypatch):
+def test_connection_ip_option_wins_over_ssh_connection(run_module, sysfs, ip, monkeypatch):
     monkeypatch.setenv('SSH_CONNECTION', '198.51.100.7 52144 192.0.2.2 22')
-    failed, result = run_module(capsys, {'sysfs_root': sysfs, 'connection_ip': '10.0.1.5'})
+    failed, result = run_module(nic_facts, {'sysfs_root': sysfs, 'connection_ip': '10.0.1.5'})
     assert not failed, result
     assert result['management_interface'] == 'ens1f0'
 
 
-def test_local_connection_has_no_management_interface(capsys, sysfs, ip):
-    failed, result = run_module(capsys, {'sysfs_root': sysfs, 'include_loopback': True})
+def test_local_connection_has_no_management_interface(run_module, sysfs, ip):
+    failed, result = run_module(nic_facts, {'sysfs_root': sysfs, 'include_loopback': True})
     assert not failed, result
     assert result['management_interface'] is None and result['connection_ip'] is None
     assert not any(n['management'] for n in result['nics'])
@@ -161,47 +142,47 @@ def test_local_connection_has_no_management_interface(capsys, sysfs, ip):
     assert (lo['loopback'], lo['virtual'], lo['addresses']) == (True, True, ['127.0.0.1/8', '::1/128'])
 
 
-def test_select(capsys, sysfs, ip, monkeypatch):
+def test_select(run_module, sysfs, ip, monkeypatch):
     monkeypatch.setenv('SSH_CONNECTION', '198.51.100.7 52144 192.0.2.2 22')
-    failed, result = run_module(capsys, {'sysfs_root': sysfs, 'select': {'virtual': False, 'exclude_management': True}})
+    failed, result = run_module(nic_facts, {'sysfs_root': sysfs, 'select': {'virtual': False, 'exclude_management': True}})
     assert not failed, result
     assert result['selected'] == ['ens1f0']
-    failed, result = run_module(capsys, {'sysfs_root': sysfs, 'select': {'name': ['e*'], 'count': 2}})
+    failed, result = run_module(nic_facts, {'sysfs_root': sysfs, 'select': {'name': ['e*'], 'count': 2}})
     assert not failed, result
     assert result['selected'] == ['ens1f0', 'eth0']
 
 
-def test_unsatisfiable_selection_fails_naming_it(capsys, sysfs, ip):
-    failed, result = run_module(capsys, {'sysfs_root': sysfs, 'select': {'min_speed': 25000, 'count': 2}})
+def test_unsatisfiable_selection_fails_naming_it(run_module, sysfs, ip):
+    failed, result = run_module(nic_facts, {'sysfs_root': sysfs, 'select': {'min_speed': 25000, 'count': 2}})
     assert failed
     assert 'select.count 2: only 1 NIC(s) match (ens1f0)' in result['msg']
     assert 'eth0: speed unknown' in result['msg']
     assert 'nics' not in result
 
 
-def test_invalid_selector_fails_naming_the_value(capsys, sysfs, ip):
-    failed, result = run_module(capsys, {'sysfs_root': sysfs, 'select': {'pci_address': ['00:03']}})
+def test_invalid_selector_fails_naming_the_value(run_module, sysfs, ip):
+    failed, result = run_module(nic_facts, {'sysfs_root': sysfs, 'select': {'pci_address': ['00:03']}})
     assert failed
     assert "'00:03'" in result['msg'] and 'PCI function address' in result['msg']
 
 
-def test_ip_failure_names_the_command(capsys, sysfs, ip):
+def test_ip_failure_names_the_command(run_module, sysfs, ip):
     ip.results[('-j', 'addr', 'show')] = (255, '', 'Option "-j" is unknown, try "ip -help".\n')
-    failed, result = run_module(capsys, {'sysfs_root': sysfs})
+    failed, result = run_module(nic_facts, {'sysfs_root': sysfs})
     assert failed
     assert "'ip -j addr show' failed (rc=255)" in result['msg']
     assert 'Option "-j" is unknown' in result['msg'] and 'iproute2' in result['msg']
     assert result['rc'] == 255
 
 
-def test_ipv6_disabled_means_no_ipv6_default_route(capsys, sysfs, ip):
+def test_ipv6_disabled_means_no_ipv6_default_route(run_module, sysfs, ip):
     ip.results[('-6', '-j', 'route', 'show', 'default')] = (2, '', 'RTNETLINK answers: Address family not supported by protocol\n')
-    failed, result = run_module(capsys, {'sysfs_root': sysfs})
+    failed, result = run_module(nic_facts, {'sysfs_root': sysfs})
     assert not failed, result
     assert result['default_route_interfaces'] == ['eth0']
 
 
-def test_bad_sysfs_root_fails_naming_it(capsys, tmp_path, ip):
-    failed, result = run_module(capsys, {'sysfs_root': str(tmp_path / 'nosys')})
+def test_bad_sysfs_root_fails_naming_it(run_module, tmp_path, ip):
+    failed, result = run_module(nic_facts, {'sysfs_root': str(tmp_path / 'nosys')})
     assert failed
     assert 'nosys' in result['msg'] and 'class/net' in result['msg']
