@@ -1,0 +1,674 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netplumb.multihome contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The pure part of the data-plane preflight (module cni_preflight): no commands run here.
+
+The preflight runs a network attachment's real CNI plugin on a node the way a container
+runtime does, into a throwaway network namespace, with the attachment's IPAM replaced by a
+``static`` one holding a test address, so that no cluster IPAM state (whereabouts) is touched.
+This file holds what can be decided without the node:
+
+* :func:`plugin_chain` and :func:`runtime_configs`: the plugin configurations a runtime would
+  run (a conflist becomes its plugins in order, as libcni does), IPAM swapped for ``static``;
+* :func:`derive_test_address`: the address a node tests with, counted down from the END of
+  the attachment's range by node index, or the top of the node's own slice when the plan has
+  per-node slices (real pods get addresses from the START of a range or slice first);
+* :func:`netns_name`: ``npf-<attachment>-<hash>``, recognisable and unique per input;
+* parsers of the plugins' output, ``ip -j addr`` and ``ping``, and the per-attachment checks
+  and one-line summaries the module returns.
+
+Every error is a :class:`PreflightError` naming the attachment, the value and what was expected.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import hashlib
+import ipaddress
+import json
+import re
+
+from ansible_collections.netplumb.multihome.plugins.module_utils import nad
+from ansible_collections.netplumb.multihome.plugins.module_utils.range_plan import usable_bounds, unwrap_plan
+
+NETNS_PREFIX = 'npf-'
+NETNS_DIR = '/var/run/netns'
+# Written into the alias (IFLA_IFALIAS) of a node link the preflight caused a plugin to create
+# (a bridge): the mark survives an interrupted run, so the next run can find and remove it.
+LINK_MARK = 'netplumb-preflight'
+STATES = ('present', 'probe', 'absent')
+# Kept in the namespace name; everything else becomes '-'.
+_NAME_SAFE = re.compile(r'[^A-Za-z0-9_.-]+')
+_NETNS_NAME_MAX = 60
+_HASH_LEN = 8
+_PING_COUNTS = re.compile(r'(\d+) packets transmitted, (\d+) (?:packets )?received(?:, \+(\d+) errors)?.*?(\d+(?:\.\d+)?)% packet loss')
+_PING_RTT = re.compile(r'(?:rtt|round-trip) min/avg/max(?:/mdev)? = ([\d.]+)/([\d.]+)/([\d.]+)')
+
+
+class PreflightError(ValueError):
+    """An attachment the preflight cannot run; the message names the input and what was expected."""
+
+
+# ------------------------------------------------------------------ configurations
+
+def parse_config(config, what='config'):
+    """A CNI configuration (JSON text or dict) as a dict; a conflist (``plugins``) or one plugin (``type``)."""
+    if isinstance(config, str):
+        try:
+            config = json.loads(config)
+        except ValueError as exc:
+            raise PreflightError("%s is not valid JSON (%s): expected the NAD's spec.config" % (what, exc))
+    if not isinstance(config, dict):
+        raise PreflightError("%s %r is not a JSON object: expected the NAD's spec.config" % (what, config))
+    if not config.get('cniVersion'):
+        raise PreflightError("%s has no cniVersion: a runtime refuses a CNI configuration without one" % what)
+    if 'plugins' in config:
+        plugins = config['plugins']
+        if not isinstance(plugins, list) or not plugins:
+            raise PreflightError("%s plugins %r is not a non-empty list of plugin configurations" % (what, plugins))
+        for i, plugin in enumerate(plugins):
+            if not isinstance(plugin, dict) or not _is_text(plugin.get('type')):
+                raise PreflightError("%s plugins[%d] %r has no type: expected a plugin configuration" % (what, i, plugin))
+            check_plugin_type(plugin['type'], '%s plugins[%d] type' % (what, i))
+    elif _is_text(config.get('type')):
+        check_plugin_type(config['type'], '%s type' % what)
+    else:
+        raise PreflightError("%s has neither 'type' nor 'plugins': a CNI configuration names its plugin" % what)
+    return config
+
+
+def _is_text(value):
+    return isinstance(value, str) and bool(value)
+
+
+def check_plugin_type(value, what='type'):
+    """A plugin type is a binary name in the CNI directory: no path, nothing hidden."""
+    if not _is_text(value) or '/' in value or value.startswith('.') or not re.match(r'^[A-Za-z0-9_.+-]+$', value):
+        raise PreflightError("%s %r is not a plugin name: expected the name of a binary in the CNI directory, "
+                             "such as 'macvlan'" % (what, value))
+    return value
+
+
+def plugin_chain(config):
+    """The plugin configurations a runtime runs for ``config``, in order.
+
+    As libcni does for a conflist: each plugin gets the list's ``name`` and ``cniVersion``.
+    A single plugin configuration is a chain of one.
+    """
+    if 'plugins' not in config:
+        return [copy.deepcopy(config)]
+    out = []
+    for plugin in config['plugins']:
+        conf = copy.deepcopy(plugin)
+        conf['name'] = config.get('name')
+        conf['cniVersion'] = config['cniVersion']
+        out.append(conf)
+    return out
+
+
+def _ipam_index(chain):
+    """Index of the plugin of ``chain`` whose IPAM assigns addresses (the first with an IPAM type), or None."""
+    for i, conf in enumerate(chain):
+        ipam = conf.get('ipam')
+        if isinstance(ipam, dict) and ipam.get('type'):
+            return i
+    return None
+
+
+def static_ipam(test_address):
+    """The IPAM block that gives the interface ``test_address`` and nothing else."""
+    return {'type': 'static', 'addresses': [{'address': test_address}]}
+
+
+def runtime_configs(config, test_address):
+    """The chain with the IPAM replaced: static ``test_address``, or no IPAM when there is no test address.
+
+    Only the plugin with an IPAM type changes. An attachment without IPAM (L2 only) runs as written,
+    unless a test address is given for it: then its first plugin gets the static IPAM.
+    """
+    chain = plugin_chain(config)
+    index = _ipam_index(chain)
+    if index is None and test_address:
+        index = 0
+    if index is not None:
+        chain[index]['ipam'] = static_ipam(test_address) if test_address else {}
+    return chain
+
+
+def with_prev_result(conf, prev_result):
+    """``conf`` with ``prevResult`` for a chained plugin (libcni adds it from CNI 0.3.0 on)."""
+    if prev_result is None:
+        return conf
+    conf = dict(conf)
+    conf['prevResult'] = prev_result
+    return conf
+
+
+def main_plugin(config):
+    """The plugin that creates the interface: the first of the chain."""
+    return plugin_chain(config)[0]
+
+
+def attachment_type(config):
+    """The main plugin's type (``macvlan``...)."""
+    return main_plugin(config).get('type')
+
+
+def config_mtu(config):
+    """The MTU the configuration asks for (main plugin's ``mtu``), or None."""
+    mtu = main_plugin(config).get('mtu')
+    if isinstance(mtu, bool) or not isinstance(mtu, int) or mtu <= 0:
+        return None
+    return mtu
+
+
+def mtu_source(config):
+    """The node link whose MTU the interface inherits when the configuration gives none, or None.
+
+    macvlan and ipvlan children take their master's MTU; host-device moves the device as it is.
+    """
+    plugin = main_plugin(config)
+    kind = plugin.get('type')
+    if kind in ('macvlan', 'ipvlan') and _is_text(plugin.get('master')):
+        return plugin['master']
+    if kind == 'host-device' and _is_text(plugin.get('device')):
+        return plugin['device']
+    return None
+
+
+def bridge_name(config):
+    """The node bridge a ``bridge`` attachment uses (the plugin's default is cni0), or None."""
+    plugin = main_plugin(config)
+    if plugin.get('type') != 'bridge':
+        return None
+    return plugin.get('bridge') or 'cni0'
+
+
+# ------------------------------------------------------------------ test addresses
+
+def _parse_range(value, what):
+    """A whereabouts ``range``: a CIDR, or ``first-last/prefix``; returns (network, first, last or None)."""
+    if not _is_text(value):
+        raise PreflightError("%s %r is not a range: expected a CIDR such as '198.18.32.0/24'" % (what, value))
+    try:
+        if '-' in value:
+            span, prefix = value.rsplit('/', 1)
+            start, end = span.split('-', 1)
+            network = ipaddress.ip_network('%s/%s' % (start.strip(), prefix), strict=False)
+            return network, ipaddress.ip_address(start.strip()), ipaddress.ip_address(end.strip())
+        network = ipaddress.ip_network(value.strip(), strict=False)
+        return network, None, None
+    except ValueError as exc:
+        raise PreflightError("%s %r is not a range (%s): expected a CIDR such as '198.18.32.0/24'" % (what, value, exc))
+
+
+def _optional_address(value, what, network):
+    if value is None or value == '':
+        return None
+    try:
+        address = ipaddress.ip_address(str(value).split('/', 1)[0].strip())
+    except ValueError:
+        raise PreflightError("%s %r is not an IP address" % (what, value))
+    if address.version != network.version or address not in network:
+        raise PreflightError("%s %s is not inside the range %s" % (what, address, network))
+    return address
+
+
+def address_pool(config, what='config'):
+    """Where the attachment's pods get addresses: ``{network, first, last, excluded}``, or None.
+
+    From the IPAM of the plugin that has one: whereabouts ``range`` (``range_start``,
+    ``range_end``, ``exclude``, ``gateway``) or host-local (``subnet`` with ``rangeStart``,
+    ``rangeEnd``, ``gateway``, or the first range of ``ranges``). Other IPAM types (static,
+    dhcp, none...) have no pool: the attachment is tested without an address.
+    """
+    chain = plugin_chain(config)
+    index = _ipam_index(chain)
+    if index is None:
+        return None
+    ipam = chain[index]['ipam']
+    kind = ipam.get('type')
+    excluded = []
+    if kind == 'whereabouts':
+        network, first, last = _parse_range(ipam.get('range'), '%s ipam range' % what)
+        first = _optional_address(ipam.get('range_start'), '%s ipam range_start' % what, network) or first
+        last = _optional_address(ipam.get('range_end'), '%s ipam range_end' % what, network) or last
+        for i, value in enumerate(ipam.get('exclude') or []):
+            try:
+                excl = ipaddress.ip_network(str(value).strip(), strict=False)
+            except ValueError:
+                raise PreflightError("%s ipam exclude[%d] %r is not a CIDR" % (what, i, value))
+            excluded.append(excl)
+        gateway = _optional_address(ipam.get('gateway'), '%s ipam gateway' % what, network)
+    elif kind == 'host-local':
+        entry = ipam
+        if ipam.get('ranges'):
+            ranges = ipam['ranges']
+            if not isinstance(ranges, list) or not isinstance(ranges[0], list) or not ranges[0] or not isinstance(ranges[0][0], dict):
+                raise PreflightError("%s ipam ranges %r is not a list of range sets" % (what, ranges))
+            entry = ranges[0][0]
+        if not _is_text(entry.get('subnet')):
+            raise PreflightError("%s host-local ipam has no subnet: expected a CIDR" % what)
+        network, _first, _last = _parse_range(entry['subnet'], '%s ipam subnet' % what)
+        first = _optional_address(entry.get('rangeStart'), '%s ipam rangeStart' % what, network)
+        last = _optional_address(entry.get('rangeEnd'), '%s ipam rangeEnd' % what, network)
+        gateway = _optional_address(entry.get('gateway'), '%s ipam gateway' % what, network)
+    else:
+        return None
+    if gateway is not None:
+        excluded.append(ipaddress.ip_network(gateway))
+    low, high = (ipaddress.ip_address(a) for a in usable_bounds(network))
+    first = max(first, low) if first is not None else low
+    last = min(last, high) if last is not None else high
+    return {'network': network, 'first': first, 'last': last, 'excluded': excluded, 'ipam_type': kind}
+
+
+def _count_down(first, last, excluded, index):
+    """The ``index``-th address (0 = ``last``) from ``last`` down to ``first``, skipping ``excluded``; or None."""
+    current = int(last)
+    low = int(first)
+    version = first.version
+    make = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+    seen = 0
+    while current >= low:
+        hit = None
+        for excl in excluded:
+            if excl.version == version and int(excl.network_address) <= current <= int(excl.broadcast_address):
+                hit = excl
+                break
+        if hit is not None:
+            # Jump below the whole excluded block at once.
+            current = int(hit.network_address) - 1
+            continue
+        if seen == index:
+            return make(current)
+        seen += 1
+        current -= 1
+    return None
+
+
+def _plan_entry(plan, network):
+    """The plan network whose range is ``network``, or None."""
+    plan = unwrap_plan(plan, 'plan') if plan else {}
+    for entry in plan.get('networks') or []:
+        if not isinstance(entry, dict):
+            continue
+        try:
+            if ipaddress.ip_network(str(entry.get('range')), strict=False) == network:
+                return entry
+        except ValueError:
+            continue
+    return None
+
+
+def derive_test_address(name, config, plan=None, node=None, node_index=0):
+    """The address ``node`` tests attachment ``name`` with, as ``(address/prefix or None, how it was chosen)``.
+
+    From the END of the attachment's pool (:func:`address_pool`): node index 0 takes the last
+    usable address, index 1 the one below, and so on, skipping excluded blocks and the gateway,
+    so that nodes never collide and real pods, which whereabouts and host-local give the lowest
+    free address first, are the least likely to hold it. When ``plan`` (a cidr_plan
+    network_ranges plan) has per-node slices for the attachment's range, the node takes the top
+    usable address of its own slice instead. The prefix is the range's.
+    """
+    what = 'attachment %r' % name
+    pool = address_pool(config, what)
+    if pool is None:
+        return None, 'no address pool (IPAM %s): tested without an address, no peers probed' % (
+            _ipam_type_text(config))
+    network = pool['network']
+    entry = _plan_entry(plan, network)
+    slices = (entry or {}).get('nodes') or []
+    if slices:
+        if not node:
+            raise PreflightError("%s: the plan gives %s per-node slices, but no node name was given to pick this "
+                                 "node's slice" % (what, network))
+        mine = [s for s in slices if isinstance(s, dict) and s.get('name') == node]
+        if not mine:
+            raise PreflightError("%s: the plan has no slice of %s for node %r: expected one of %s (re-plan with "
+                                 "this node in the node list)" % (what, network, node,
+                                                                  ', '.join(str(s.get('name')) for s in slices)))
+        try:
+            slice_net = ipaddress.ip_network(str(mine[0].get('range')), strict=False)
+        except ValueError:
+            raise PreflightError("%s: plan slice %r of node %r is not a CIDR" % (what, mine[0].get('range'), node))
+        low, high = (ipaddress.ip_address(a) for a in usable_bounds(slice_net))
+        first, last = max(low, pool['first']), min(high, pool['last'])
+        address = _count_down(first, last, pool['excluded'], 0) if first <= last else None
+        if address is None:
+            raise PreflightError("%s: node %r's slice %s has no usable address inside the range bounds and "
+                                 "outside the excluded blocks" % (what, node, slice_net))
+        how = 'top of node slice %s' % slice_net
+    else:
+        if isinstance(node_index, bool) or not isinstance(node_index, int) or node_index < 0:
+            raise PreflightError("%s: node_index %r is not a whole number of 0 or more" % (what, node_index))
+        address = _count_down(pool['first'], pool['last'], pool['excluded'], node_index)
+        if address is None:
+            raise PreflightError("%s: the range %s (%s to %s) has fewer than %d usable addresses: expected one per "
+                                 "node counted down from the end" % (what, network, pool['first'], pool['last'],
+                                                                     node_index + 1))
+        how = 'end of range %s, node index %d' % (network, node_index)
+    return '%s/%d' % (address, network.prefixlen), how
+
+
+def _ipam_type_text(config):
+    chain = plugin_chain(config)
+    index = _ipam_index(chain)
+    return chain[index]['ipam']['type'] if index is not None else 'none'
+
+
+def check_test_address(value, what):
+    """``value`` as ``address/prefix`` text (an interface address, not a network or broadcast one)."""
+    if not _is_text(value) or '/' not in value:
+        raise PreflightError("%s test_address %r is not an address with prefix: expected e.g. '198.18.61.254/24'"
+                             % (what, value))
+    try:
+        iface = ipaddress.ip_interface(value.strip())
+    except ValueError as exc:
+        raise PreflightError("%s test_address %r is not a valid address with prefix: %s" % (what, value, exc))
+    net = iface.network
+    if net.version == 4 and net.num_addresses > 2 and iface.ip in (net.network_address, net.broadcast_address):
+        raise PreflightError("%s test_address %s is the network or broadcast address of %s: expected a host address"
+                             % (what, iface, net))
+    return str(iface)
+
+
+def check_peer(value, what):
+    """A peer as a bare IP address (a prefix is dropped); names are refused so that nothing is resolved."""
+    text = str(value).split('/', 1)[0].strip() if value is not None else ''
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise PreflightError("%s peer %r is not an IP address: expected e.g. '198.18.61.253'" % (what, value))
+
+
+# ------------------------------------------------------------------ names
+
+def check_ifname(value, what='ifname'):
+    """``value`` if it is a legal interface name (the rules of the NAD validator)."""
+    try:
+        return nad.check_ifname(value, what)
+    except ValueError as exc:
+        raise PreflightError(str(exc))
+
+
+def netns_name(name, chain, test_address, ifname):
+    """``npf-<attachment>-<8 hex>``: recognisable, and different whenever the test differs.
+
+    The hash covers the attachment name, the runtime configuration, the test address and the
+    interface name, so that present, probe and absent given the same input agree on the name.
+    """
+    safe = _NAME_SAFE.sub('-', str(name)).strip('-.') or 'attachment'
+    digest = hashlib.sha256(json.dumps([name, chain, test_address, ifname], sort_keys=True).encode('utf-8')).hexdigest()
+    room = _NETNS_NAME_MAX - len(NETNS_PREFIX) - 1 - _HASH_LEN
+    return '%s%s-%s' % (NETNS_PREFIX, safe[:room], digest[:_HASH_LEN])
+
+
+def same_attachment(netns, name):
+    """True when ``netns`` is a namespace of attachment ``name`` (any hash): an earlier incarnation."""
+    safe = _NAME_SAFE.sub('-', str(name)).strip('-.') or 'attachment'
+    room = _NETNS_NAME_MAX - len(NETNS_PREFIX) - 1 - _HASH_LEN
+    return re.match(r'^%s%s-[0-9a-f]{%d}$' % (re.escape(NETNS_PREFIX), re.escape(safe[:room]), _HASH_LEN), netns) is not None
+
+
+def parse_netns_list(text):
+    """Names from ``ip -j netns list`` (JSON) or plain ``ip netns list`` (``name (id: 0)``)."""
+    text = (text or '').strip()
+    if not text:
+        return []
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, list):
+        return [item['name'] for item in data if isinstance(item, dict) and _is_text(item.get('name'))]
+    return [line.split()[0] for line in text.splitlines() if line.strip()]
+
+
+def preflight_namespaces(names):
+    """The names of ``names`` that the preflight makes (prefix ``npf-``)."""
+    return sorted(n for n in names if n.startswith(NETNS_PREFIX))
+
+
+# ------------------------------------------------------------------ plugin output
+
+def parse_cni_output(rc, stdout, stderr):
+    """``(result, error)`` of one plugin run: the result JSON on success, else the plugin's own words.
+
+    A plugin reports an error as JSON on stdout (``{"code", "msg", "details"}``); some write
+    to stderr. The error text is ``msg`` (with ``details`` when they add something), else the
+    raw output.
+    """
+    stdout = (stdout or '').strip()
+    stderr = (stderr or '').strip()
+    data = None
+    if stdout:
+        try:
+            data = json.loads(stdout)
+        except ValueError:
+            data = None
+    if rc == 0:
+        if data is None and stdout:
+            return None, 'exit code 0 but the output is not JSON: %s' % _clip(stdout)
+        return data if data is not None else {}, None
+    if isinstance(data, dict) and data.get('msg'):
+        text = str(data['msg'])
+        details = data.get('details')
+        if details and str(details) not in text:
+            text = '%s (%s)' % (text, details)
+        return None, text
+    text = stderr or stdout or 'exit code %d and no output' % rc
+    return None, _clip(text)
+
+
+def _clip(text, limit=2000):
+    text = str(text).strip()
+    return text if len(text) <= limit else text[:limit] + '...'
+
+
+def result_addresses(result):
+    """The addresses (``a/p``) of a CNI result, for versions 0.3.0+ (``ips``) and 0.1/0.2 (``ip4``/``ip6``)."""
+    out = []
+    if not isinstance(result, dict):
+        return out
+    for ip in result.get('ips') or []:
+        if isinstance(ip, dict) and ip.get('address'):
+            out.append(ip['address'])
+    for key in ('ip4', 'ip6'):
+        block = result.get(key)
+        if isinstance(block, dict) and block.get('ip'):
+            out.append(block['ip'])
+    return out
+
+
+# ------------------------------------------------------------------ interface checks
+
+def parse_ip_json(text):
+    """``ip -j ...`` output as a list (empty when there is none)."""
+    text = (text or '').strip()
+    if not text:
+        return []
+    data = json.loads(text)
+    return data if isinstance(data, list) else []
+
+
+def find_link(links, ifname):
+    for link in links:
+        if isinstance(link, dict) and link.get('ifname') == ifname:
+            return link
+    return None
+
+
+def link_addresses(link):
+    """``address/prefix`` of every address of ``link`` (``ip -j addr`` entry)."""
+    return ['%s/%s' % (a['local'], a['prefixlen']) for a in (link or {}).get('addr_info') or []
+            if isinstance(a, dict) and a.get('local') is not None and a.get('prefixlen') is not None]
+
+
+def check_interface(link, ifname, test_address=None, mtu=None):
+    """What ``ip -j -n NS addr`` says of the attachment's interface, and what is wrong with it.
+
+    Returns ``{found, up, carrier, operstate, mtu, expected_mtu, addresses, errors}``. The
+    interface must exist, be administratively up with a carrier (a macvlan on a master without
+    carrier is UP but not LOWER_UP), hold ``test_address`` when given, and have ``mtu`` when given.
+    """
+    out = {'found': link is not None, 'ifname': ifname, 'up': False, 'carrier': False, 'operstate': None, 'mtu': None,
+           'expected_mtu': mtu, 'addresses': [], 'errors': []}
+    if link is None:
+        out['errors'].append('interface %s not found in the namespace' % ifname)
+        return out
+    flags = link.get('flags') or []
+    out['up'] = 'UP' in flags
+    out['carrier'] = 'LOWER_UP' in flags
+    out['operstate'] = link.get('operstate')
+    out['mtu'] = link.get('mtu')
+    out['addresses'] = link_addresses(link)
+    if not out['up']:
+        out['errors'].append('interface %s is down (flags %s)' % (ifname, ','.join(flags)))
+    elif not out['carrier']:
+        out['errors'].append('interface %s has no carrier (flags %s): is its master down?' % (ifname, ','.join(flags)))
+    if test_address:
+        want = ipaddress.ip_interface(test_address)
+        have = []
+        for text in out['addresses']:
+            try:
+                have.append(ipaddress.ip_interface(text))
+            except ValueError:
+                continue
+        if want not in have:
+            out['errors'].append('interface %s has %s, not the test address %s' % (
+                ifname, ', '.join(out['addresses']) or 'no address', test_address))
+    if mtu is not None and out['mtu'] != mtu:
+        out['errors'].append('interface %s has MTU %s, expected %d' % (ifname, out['mtu'], mtu))
+    return out
+
+
+def marked_links(links):
+    """Names of node links carrying the preflight's mark, with the number of ports enslaved to each."""
+    ports = {}
+    for link in links:
+        if isinstance(link, dict) and link.get('master'):
+            ports[link['master']] = ports.get(link['master'], 0) + 1
+    return [(link['ifname'], ports.get(link['ifname'], 0)) for link in links
+            if isinstance(link, dict) and link.get('ifalias') == LINK_MARK and link.get('ifname')]
+
+
+# ------------------------------------------------------------------ probes
+
+def ping_argv(netns, peer, count, timeout):
+    """``ip netns exec NS ping -n -c COUNT -W TIMEOUT PEER``: from inside the attachment's namespace."""
+    return ['ip', 'netns', 'exec', netns, 'ping', '-n', '-c', str(count), '-W', str(timeout), peer]
+
+
+def parse_ping(rc, stdout, stderr):
+    """``{transmitted, received, loss, rtt_min, rtt_avg, rtt_max, error}`` of one iputils ping run."""
+    text = '%s\n%s' % (stdout or '', stderr or '')
+    out = {'transmitted': None, 'received': None, 'loss': None, 'rtt_min': None, 'rtt_avg': None, 'rtt_max': None,
+           'error': None}
+    counts = _PING_COUNTS.search(text)
+    if counts:
+        out['transmitted'] = int(counts.group(1))
+        out['received'] = int(counts.group(2))
+        out['loss'] = float(counts.group(4))
+    rtt = _PING_RTT.search(text)
+    if rtt:
+        out['rtt_min'], out['rtt_avg'], out['rtt_max'] = (float(v) for v in rtt.groups())
+    if counts is None:
+        # No statistics: ping could not even send (no route, bad address...). Its own words.
+        lines = [line.strip() for line in (stderr or stdout or '').splitlines() if line.strip()]
+        out['error'] = _clip(lines[-1] if lines else 'ping exited with code %d and no output' % rc)
+        out['loss'] = 100.0
+    return out
+
+
+def probe_verdict(probe, max_loss):
+    """True when the peer answered with at most ``max_loss`` percent of the pings lost (and at least one reply)."""
+    return probe.get('error') is None and bool(probe.get('received')) and probe.get('loss') is not None \
+        and probe['loss'] <= max_loss
+
+
+def peers_for(name, explicit, records, node=None):
+    """The peers of attachment ``name``: ``explicit`` ones plus those of ``records`` (other nodes' attachments).
+
+    ``records`` are dicts with ``name``, ``address`` (or ``test_address``) and optionally
+    ``node`` and ``ok``/``status``; records of this ``node``, of other attachments, without an
+    address or whose ADD failed are left out. Returns ``[{address, node}]`` without duplicates.
+    """
+    out = []
+    seen = set()
+    what = 'attachment %r' % name
+    for peer in explicit or []:
+        if isinstance(peer, dict):
+            address, peer_node = peer.get('address') or peer.get('test_address'), peer.get('node')
+        else:
+            address, peer_node = peer, None
+        address = check_peer(address, what)
+        if address not in seen:
+            seen.add(address)
+            out.append({'address': address, 'node': peer_node})
+    for record in records or []:
+        if not isinstance(record, dict) or record.get('name') != name:
+            continue
+        if node is not None and record.get('node') == node:
+            continue
+        if record.get('status', 'ok') != 'ok' or record.get('ok') is False:
+            continue
+        address = record.get('address') or record.get('test_address')
+        if not address:
+            continue
+        address = check_peer(address, what)
+        if address not in seen:
+            seen.add(address)
+            out.append({'address': address, 'node': record.get('node')})
+    return out
+
+
+# ------------------------------------------------------------------ summaries
+
+def describe_add(record):
+    """One line of a present (ADD) record, for people."""
+    where = '%s %s' % (record['name'], record['type'])
+    if record['status'] == 'would-run':
+        return '%s: would create %s and run ADD with %s' % (where, record['netns'], record.get('test_address') or 'no address')
+    if record['status'] != 'ok':
+        return '%s: FAILED %s' % (where, '; '.join(record['errors']))
+    iface = record.get('interface') or {}
+    address = record.get('test_address') or 'no address (L2 only)'
+    return '%s: ADD ok, %s up in %s with %s, MTU %s' % (where, record['ifname'], record['netns'], address, iface.get('mtu'))
+
+
+def describe_probe(record):
+    """One line of a probe record, for people."""
+    if record['status'] == 'skipped':
+        return '%s: probe skipped: %s' % (record['name'], record.get('reason'))
+    if record['status'] == 'would-run':
+        return '%s: would ping %s' % (record['name'], ', '.join(p['address'] for p in record['peers']) or 'no peers')
+    parts = []
+    for peer in record['peers']:
+        who = '%s (%s)' % (peer['address'], peer['node']) if peer.get('node') else peer['address']
+        if peer['ok']:
+            parts.append('%s ok %s%% loss rtt %s ms' % (who, number_text(peer['loss']), number_text(peer['rtt_avg'])))
+        else:
+            parts.append('%s UNREACHABLE %s' % (who, peer['error'] or '%s%% loss' % number_text(peer['loss'])))
+    if not parts:
+        return '%s: no peers to probe' % record['name']
+    return '%s: %s' % (record['name'], '; '.join(parts))
+
+
+def describe_del(record):
+    """One line of an absent (DEL) record, for people."""
+    text = '%s: DEL %s' % (record['name'], 'ok' if record['del_ok'] else 'error: %s' % record.get('del_error'))
+    if record.get('removed'):
+        text += ', removed %s' % record['netns']
+    if record['status'] != 'ok':
+        text += '; FAILED %s' % '; '.join(record['errors'])
+    return text
+
+
+def number_text(value):
+    """A float without trailing zeros (0.05, 50), '?' for None."""
+    if value is None:
+        return '?'
+    return ('%.3f' % value).rstrip('0').rstrip('.') if isinstance(value, float) else str(value)

@@ -1,0 +1,457 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netplumb.multihome contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests for the pure part of the data-plane preflight (module_utils/cni_preflight.py).
+
+Expected values are worked out from the upstream behaviour, not copied from the code's output:
+
+* CNI spec / libcni: a conflist's plugins run in order, each given the list's ``name`` and
+  ``cniVersion`` and, from 0.3.0 on, the previous plugin's result as ``prevResult``; errors
+  are JSON ``{"code", "msg", "details"}`` on stdout; results carry ``ips[].address`` (0.3.0+)
+  or ``ip4.ip`` (0.1.0/0.2.0).
+* static IPAM takes ``addresses: [{address: "a/p"}]``; whereabouts ``range`` (also the
+  ``first-last/prefix`` form), ``range_start``, ``range_end``, ``exclude``, ``gateway``;
+  host-local ``subnet``/``rangeStart``/``rangeEnd``/``gateway`` or ``ranges``.
+* iputils ping prints "N packets transmitted, M received, X% packet loss" and
+  "rtt min/avg/max/mdev = a/b/c/d ms"; errors such as "ping: connect: Network is unreachable".
+* ``ip -j netns list`` prints ``[{"name": ...}]``, ``ip netns list`` ``name (id: 0)``.
+The outputs quoted below were captured from Debian bookworm (iproute2 6.1, iputils 20221126,
+containernetworking-plugins 1.1.1).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import json
+import re
+
+import pytest
+
+from ansible_collections.netplumb.multihome.plugins.module_utils import cni_preflight as pf
+from ansible_collections.netplumb.multihome.plugins.module_utils.nad import build_objects
+from ansible_collections.netplumb.multihome.plugins.module_utils.range_plan import plan_ranges
+
+MACVLAN = {'cniVersion': '0.3.1', 'name': 'storage-net', 'type': 'macvlan', 'master': 'nic1', 'mode': 'bridge',
+           'ipam': {'type': 'whereabouts', 'range': '198.18.61.0/24', 'range_start': '198.18.61.1',
+                    'range_end': '198.18.61.254'}}
+CONFLIST = {'cniVersion': '1.0.0', 'name': 'chained', 'plugins': [
+    {'type': 'macvlan', 'master': 'nic1', 'ipam': {'type': 'whereabouts', 'range': '198.18.70.0/24'}},
+    {'type': 'tuning', 'sysctl': {'net.ipv4.conf.net1.arp_notify': '1'}},
+]}
+
+
+def conf(**changes):
+    out = json.loads(json.dumps(MACVLAN))
+    ipam = changes.pop('ipam', None)
+    if ipam is not None:
+        out['ipam'] = ipam
+    out.update(changes)
+    return out
+
+
+# ------------------------------------------------------------------ configurations
+
+def test_parse_config_takes_the_nad_json_text_or_a_dict():
+    assert pf.parse_config(json.dumps(MACVLAN)) == MACVLAN
+    assert pf.parse_config(MACVLAN) is MACVLAN
+    assert pf.parse_config(CONFLIST) is CONFLIST
+
+
+@pytest.mark.parametrize('config, message', [
+    ('{"cniVersion": ', 'is not valid JSON'),
+    ('[1, 2]', 'is not a JSON object'),
+    ({'name': 'x', 'type': 'macvlan'}, 'has no cniVersion'),
+    ({'cniVersion': '0.3.1', 'name': 'x'}, "neither 'type' nor 'plugins'"),
+    ({'cniVersion': '0.3.1', 'plugins': []}, 'is not a non-empty list'),
+    ({'cniVersion': '0.3.1', 'plugins': [{'master': 'nic1'}]}, 'plugins[0]'),
+    # The type names a binary in the CNI directory: a path would run anything.
+    ({'cniVersion': '0.3.1', 'type': '../../bin/sh'}, 'is not a plugin name'),
+    ({'cniVersion': '0.3.1', 'type': '/usr/bin/id'}, 'is not a plugin name'),
+    ({'cniVersion': '0.3.1', 'plugins': [{'type': 'macvlan'}, {'type': '.hidden'}]}, 'plugins[1] type'),
+])
+def test_parse_config_refuses_what_a_runtime_could_not_run(config, message):
+    with pytest.raises(pf.PreflightError, match=re.escape(message)):
+        pf.parse_config(config, 'config')
+
+
+def test_a_conflist_runs_its_plugins_in_order_with_the_list_name_and_version():
+    chain = pf.plugin_chain(CONFLIST)
+    assert [c['type'] for c in chain] == ['macvlan', 'tuning']
+    assert all(c['name'] == 'chained' and c['cniVersion'] == '1.0.0' for c in chain)
+    # The input is not modified.
+    assert 'name' not in CONFLIST['plugins'][0]
+
+
+def test_the_ipam_is_swapped_for_static_with_the_test_address():
+    (only,) = pf.runtime_configs(MACVLAN, '198.18.61.254/24')
+    assert only['ipam'] == {'type': 'static', 'addresses': [{'address': '198.18.61.254/24'}]}
+    assert {k: v for k, v in only.items() if k != 'ipam'} == {k: v for k, v in MACVLAN.items() if k != 'ipam'}
+    assert MACVLAN['ipam']['type'] == 'whereabouts'
+
+
+def test_only_the_plugin_with_ipam_changes_in_a_chain():
+    first, second = pf.runtime_configs(CONFLIST, '198.18.70.254/24')
+    assert first['ipam'] == pf.static_ipam('198.18.70.254/24')
+    assert second == dict(CONFLIST['plugins'][1], name='chained', cniVersion='1.0.0')
+
+
+def test_without_a_test_address_the_ipam_is_emptied_and_l2_only_configs_run_as_written():
+    (only,) = pf.runtime_configs(conf(ipam={'type': 'dhcp'}), None)
+    assert only['ipam'] == {}
+    l2 = conf(ipam={})
+    assert pf.runtime_configs(l2, None) == [l2]
+    # A test address given for an L2-only attachment: the first plugin gets it.
+    (only,) = pf.runtime_configs(l2, '198.18.61.250/24')
+    assert only['ipam'] == pf.static_ipam('198.18.61.250/24')
+    first, second = pf.runtime_configs(dict(CONFLIST, plugins=[{'type': 'macvlan'}, {'type': 'tuning'}]), '198.18.70.1/24')
+    assert first['ipam'] == pf.static_ipam('198.18.70.1/24') and 'ipam' not in second
+
+
+def test_prev_result_is_added_for_chained_plugins_only():
+    assert pf.with_prev_result({'type': 'tuning'}, None) == {'type': 'tuning'}
+    assert pf.with_prev_result({'type': 'tuning'}, {'ips': []}) == {'type': 'tuning', 'prevResult': {'ips': []}}
+
+
+@pytest.mark.parametrize('config, mtu, source, bridge', [
+    (conf(mtu=1400), 1400, 'nic1', None),
+    (conf(), None, 'nic1', None),
+    (conf(type='ipvlan', mode='l2'), None, 'nic1', None),
+    ({'cniVersion': '0.3.1', 'name': 'h', 'type': 'host-device', 'device': 'ens2f1'}, None, 'ens2f1', None),
+    ({'cniVersion': '0.3.1', 'name': 'b', 'type': 'bridge', 'bridge': 'br-storage', 'mtu': 9000}, 9000, None, 'br-storage'),
+    ({'cniVersion': '0.3.1', 'name': 'b', 'type': 'bridge'}, None, None, 'cni0'),
+    (CONFLIST, None, 'nic1', None),
+])
+def test_mtu_and_node_links_of_a_config(config, mtu, source, bridge):
+    assert pf.config_mtu(config) == mtu
+    assert pf.mtu_source(config) == source
+    assert pf.bridge_name(config) == bridge
+
+
+# ------------------------------------------------------------------ test addresses
+
+@pytest.mark.parametrize('index, expected', [(0, '198.18.61.254/24'), (1, '198.18.61.253/24'), (2, '198.18.61.252/24')])
+def test_nodes_count_down_from_the_end_of_the_range(index, expected):
+    address, how = pf.derive_test_address('storage-net', MACVLAN, node_index=index)
+    assert address == expected
+    assert 'node index %d' % index in how
+
+
+def test_range_end_bounds_the_count_and_excludes_and_gateway_are_skipped():
+    config = conf(ipam={'type': 'whereabouts', 'range': '198.18.61.0/24', 'range_end': '198.18.61.200',
+                        'exclude': ['198.18.61.196/30'], 'gateway': '198.18.61.199'})
+    got = [pf.derive_test_address('s', config, node_index=i)[0] for i in range(4)]
+    # .200, then .199 (gateway) and .196 to .199 (excluded) are skipped: .195, .194, .193.
+    assert got == ['198.18.61.200/24', '198.18.61.195/24', '198.18.61.194/24', '198.18.61.193/24']
+
+
+def test_a_range_without_bounds_uses_its_usable_addresses():
+    config = conf(ipam={'type': 'whereabouts', 'range': '198.18.80.0/30'})
+    assert pf.derive_test_address('s', config, node_index=0)[0] == '198.18.80.2/30'
+    assert pf.derive_test_address('s', config, node_index=1)[0] == '198.18.80.1/30'
+    with pytest.raises(pf.PreflightError, match='fewer than 3 usable addresses'):
+        pf.derive_test_address('s', config, node_index=2)
+
+
+def test_the_whereabouts_dash_range_form():
+    config = conf(ipam={'type': 'whereabouts', 'range': '198.18.61.225-198.18.61.230/24'})
+    assert pf.derive_test_address('s', config, node_index=0)[0] == '198.18.61.230/24'
+    assert pf.derive_test_address('s', config, node_index=5)[0] == '198.18.61.225/24'
+    with pytest.raises(pf.PreflightError, match='fewer than 7'):
+        pf.derive_test_address('s', config, node_index=6)
+
+
+def test_ipv6_ranges():
+    config = conf(ipam={'type': 'whereabouts', 'range': 'fd00:18::/120'})
+    assert pf.derive_test_address('s', config, node_index=1)[0] == 'fd00:18::fe/120'
+
+
+@pytest.mark.parametrize('ipam, expected', [
+    ({'type': 'host-local', 'subnet': '198.18.90.0/24', 'rangeEnd': '198.18.90.100', 'gateway': '198.18.90.100'},
+     '198.18.90.99/24'),
+    ({'type': 'host-local', 'ranges': [[{'subnet': '198.18.91.0/24', 'rangeStart': '198.18.91.10'}],
+                                       [{'subnet': 'fd00:91::/64'}]]}, '198.18.91.254/24'),
+])
+def test_host_local_pools(ipam, expected):
+    assert pf.derive_test_address('s', conf(ipam=ipam))[0] == expected
+
+
+@pytest.mark.parametrize('ipam', [{'type': 'static', 'addresses': [{'address': '198.18.61.5/24'}]}, {'type': 'dhcp'}, {}])
+def test_no_pool_no_address(ipam):
+    address, how = pf.derive_test_address('s', conf(ipam=ipam))
+    assert address is None
+    assert 'no address pool' in how
+
+
+def test_bad_ipam_values_name_the_attachment():
+    with pytest.raises(pf.PreflightError, match=r"attachment 's' ipam range_end 198\.18\.99\.1 is not inside"):
+        pf.derive_test_address('s', conf(ipam={'type': 'whereabouts', 'range': '198.18.61.0/24', 'range_end': '198.18.99.1'}))
+    with pytest.raises(pf.PreflightError, match='is not a range'):
+        pf.derive_test_address('s', conf(ipam={'type': 'whereabouts', 'range': 'nope'}))
+    with pytest.raises(pf.PreflightError, match='node_index -1'):
+        pf.derive_test_address('s', MACVLAN, node_index=-1)
+
+
+def _planned():
+    """A plan and the NADs nad.build_objects makes from it, as the role has them."""
+    plan = plan_ranges('198.18.60.0/22', [{'name': 'flat', 'prefix': 24}, {'name': 'sliced', 'prefix': 25, 'node_prefix': 27}],
+                       nodes=['worker1', 'worker2', 'worker3'], reserved=['198.18.60.0/24'])['plan']
+    objects = build_objects([
+        {'name': 'flat', 'namespace': 'pf', 'type': 'macvlan', 'master': 'nic1', 'ipam': {'from_plan': True}},
+        {'name': 'sliced', 'namespace': 'pf', 'type': 'macvlan', 'master': 'nic2', 'mtu': 1400,
+         'ipam': {'from_plan': True, 'node_slices': True}},
+    ], plan=plan)
+    return plan, dict((o['object']['metadata']['name'], o['object']['spec']['config']) for o in objects)
+
+
+def test_addresses_of_planned_nads_are_distinct_per_node_and_at_the_top():
+    plan, configs = _planned()
+    nodes = ['worker1', 'worker2', 'worker3']
+    flat = [pf.derive_test_address('flat', pf.parse_config(configs['flat']), plan, n, i)[0] for i, n in enumerate(nodes)]
+    assert flat == ['198.18.61.254/24', '198.18.61.253/24', '198.18.61.252/24']
+    # Per-node slices: the top usable address of each node's own /27 of 198.18.62.0/25, prefix of the range.
+    sliced = [pf.derive_test_address('sliced', pf.parse_config(configs['sliced']), plan, n, i) for i, n in enumerate(nodes)]
+    assert [a for a, _how in sliced] == ['198.18.62.30/25', '198.18.62.62/25', '198.18.62.94/25']
+    assert sliced[1][1] == 'top of node slice 198.18.62.32/27'
+    slices = dict((s['name'], ipaddress.ip_network(s['range'])) for s in plan['networks'][1]['nodes'])
+    for node, (address, _how) in zip(nodes, sliced):
+        assert ipaddress.ip_interface(address).ip in slices[node]
+
+
+def test_slices_need_the_node_and_its_slice():
+    plan, configs = _planned()
+    config = pf.parse_config(configs['sliced'])
+    with pytest.raises(pf.PreflightError, match='no node name was given'):
+        pf.derive_test_address('sliced', config, plan, None, 0)
+    with pytest.raises(pf.PreflightError, match="no slice of 198.18.62.0/25 for node 'worker9'"):
+        pf.derive_test_address('sliced', config, plan, 'worker9', 8)
+    # A whole cidr_plan result is accepted as the plan too.
+    assert pf.derive_test_address('sliced', config, {'plan': plan}, 'worker3', 2)[0] == '198.18.62.94/25'
+
+
+def test_a_plan_without_the_range_falls_back_to_the_end_of_the_range():
+    plan, _configs = _planned()
+    assert pf.derive_test_address('other', MACVLAN, plan, 'worker2', 1)[0] == '198.18.61.253/24'
+
+
+@pytest.mark.parametrize('value, ok', [
+    ('198.18.61.254/24', '198.18.61.254/24'), (' 198.18.61.254/24 ', '198.18.61.254/24'), ('fd00::5/64', 'fd00::5/64'),
+    ('198.18.61.254', None), ('198.18.61.0/24', None), ('198.18.61.255/24', None), ('host/24', None), (None, None),
+])
+def test_check_test_address(value, ok):
+    if ok is None:
+        with pytest.raises(pf.PreflightError):
+            pf.check_test_address(value, 'a')
+    else:
+        assert pf.check_test_address(value, 'a') == ok
+
+
+def test_peers_are_ip_addresses_never_names():
+    assert pf.check_peer('198.18.61.253/24', 'a') == '198.18.61.253'
+    assert pf.check_peer('fd00:0::1', 'a') == 'fd00::1'
+    for bad in ('worker2', '198.18.61.253; reboot', None, ''):
+        with pytest.raises(pf.PreflightError, match='is not an IP address'):
+            pf.check_peer(bad, 'a')
+
+
+# ------------------------------------------------------------------ names
+
+def test_namespace_names_are_recognisable_deterministic_and_differ_with_the_input():
+    chain = pf.runtime_configs(MACVLAN, '198.18.61.254/24')
+    name = pf.netns_name('storage-net', chain, '198.18.61.254/24', 'net1')
+    assert name.startswith('npf-storage-net-') and len(name) == len('npf-storage-net-') + 8
+    assert name == pf.netns_name('storage-net', json.loads(json.dumps(chain)), '198.18.61.254/24', 'net1')
+    others = set([
+        pf.netns_name('storage-net', chain, '198.18.61.253/24', 'net1'),
+        pf.netns_name('storage-net', chain, '198.18.61.254/24', 'net2'),
+        pf.netns_name('storage-net', pf.runtime_configs(conf(mtu=1400), '198.18.61.254/24'), '198.18.61.254/24', 'net1'),
+    ])
+    assert name not in others and len(others) == 3
+    odd = pf.netns_name('we/ird name' + 'x' * 80, chain, None, 'net1')
+    assert odd.startswith('npf-we-ird-name') and len(odd) <= 60 and '/' not in odd and ' ' not in odd
+
+
+def test_same_attachment_matches_any_hash_of_that_name_only():
+    name = pf.netns_name('a', [], None, 'net1')
+    assert pf.same_attachment(name, 'a')
+    assert pf.same_attachment('npf-a-0123abcd', 'a')
+    assert not pf.same_attachment(pf.netns_name('a-b', [], None, 'net1'), 'a')
+    assert not pf.same_attachment('npf-a-0123abcd-x', 'a')
+    assert not pf.same_attachment('other-a-0123abcd', 'a')
+
+
+def test_parse_netns_list():
+    assert pf.parse_netns_list('[{"name":"npf-a"},{"name":"npf-b","id":1}]') == ['npf-a', 'npf-b']
+    assert pf.parse_netns_list('npf-a\nnpf-b (id: 1)\n') == ['npf-a', 'npf-b']
+    assert pf.parse_netns_list('') == []
+    assert pf.preflight_namespaces(['cni-123', 'npf-b', 'npf-a']) == ['npf-a', 'npf-b']
+
+
+# ------------------------------------------------------------------ plugin output
+
+MACVLAN_RESULT = ('{"cniVersion": "0.3.1", "interfaces": [{"name": "net1", "mac": "4e:67:30:31:76:a6", '
+                  '"sandbox": "/var/run/netns/npf-t1"}], "ips": [{"version": "4", "interface": 0, '
+                  '"address": "198.18.61.254/24"}], "dns": {}}')
+
+
+@pytest.mark.parametrize('rc, stdout, stderr, result, error', [
+    (0, MACVLAN_RESULT, '', json.loads(MACVLAN_RESULT), None),
+    (0, '', '', {}, None),  # DEL prints nothing
+    (1, '{\n    "code": 999,\n    "msg": "failed to create ipvlan: operation not supported"\n}', '', None,
+     'failed to create ipvlan: operation not supported'),
+    (1, '{"code": 999, "msg": "Link not found"}', '', None, 'Link not found'),
+    (1, '{"code": 7, "msg": "invalid config", "details": "unknown macvlan mode"}', '', None, 'invalid config (unknown macvlan mode)'),
+    (1, '{"code": 7, "msg": "unknown macvlan mode", "details": "unknown macvlan mode"}', '', None, 'unknown macvlan mode'),
+    (2, '', 'fork/exec: permission denied\n', None, 'fork/exec: permission denied'),
+    (1, '', '', None, 'exit code 1 and no output'),
+    (0, 'not json', '', None, 'exit code 0 but the output is not JSON: not json'),
+])
+def test_parse_cni_output(rc, stdout, stderr, result, error):
+    assert pf.parse_cni_output(rc, stdout, stderr) == (result, error)
+
+
+def test_result_addresses_of_every_result_version():
+    assert pf.result_addresses(json.loads(MACVLAN_RESULT)) == ['198.18.61.254/24']
+    assert pf.result_addresses({'cniVersion': '0.2.0', 'ip4': {'ip': '198.18.61.254/24'}}) == ['198.18.61.254/24']
+    assert pf.result_addresses(None) == []
+
+
+# ------------------------------------------------------------------ interface checks
+
+NET1 = json.loads('{"ifindex":2,"link_index":2,"ifname":"net1","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,'
+                  '"qdisc":"noqueue","operstate":"UP","group":"default","link_type":"ether","address":"4e:67:30:31:76:a6",'
+                  '"addr_info":[{"family":"inet","local":"198.18.61.254","prefixlen":24,"broadcast":"198.18.61.255",'
+                  '"scope":"global","label":"net1"},{"family":"inet6","local":"fe80::4c67:30ff:fe31:76a6","prefixlen":64,'
+                  '"scope":"link","tentative":true}]}')
+LO = {'ifindex': 1, 'ifname': 'lo', 'flags': ['LOOPBACK'], 'mtu': 65536, 'addr_info': []}
+
+
+def test_a_good_interface():
+    link = pf.find_link([LO, NET1], 'net1')
+    got = pf.check_interface(link, 'net1', '198.18.61.254/24', 1500)
+    assert got['errors'] == []
+    assert got['found'] and got['up'] and got['carrier'] and got['mtu'] == 1500
+    assert got['addresses'] == ['198.18.61.254/24', 'fe80::4c67:30ff:fe31:76a6/64']
+
+
+@pytest.mark.parametrize('change, address, mtu, message', [
+    ({'flags': ['BROADCAST', 'MULTICAST']}, None, None, 'interface net1 is down'),
+    ({'flags': ['BROADCAST', 'MULTICAST', 'UP'], 'operstate': 'LOWERLAYERDOWN'}, None, None, 'has no carrier'),
+    ({}, '198.18.61.253/24', None, 'interface net1 has 198.18.61.254/24, fe80::4c67:30ff:fe31:76a6/64, not the test address 198.18.61.253/24'),
+    ({}, '198.18.61.254/25', None, 'not the test address 198.18.61.254/25'),
+    ({}, None, 1400, 'interface net1 has MTU 1500, expected 1400'),
+    ({'addr_info': []}, '198.18.61.254/24', None, 'has no address, not the test address'),
+])
+def test_what_is_wrong_with_an_interface(change, address, mtu, message):
+    link = dict(NET1, **change)
+    got = pf.check_interface(link, 'net1', address, mtu)
+    assert [e for e in got['errors'] if message in e], got['errors']
+
+
+def test_a_missing_interface():
+    got = pf.check_interface(pf.find_link([LO], 'net1'), 'net1', '198.18.61.254/24', 1500)
+    assert not got['found'] and got['errors'] == ['interface net1 not found in the namespace']
+
+
+def test_marked_links_and_their_ports():
+    links = [{'ifname': 'npfbr0', 'ifalias': pf.LINK_MARK}, {'ifname': 'veth1', 'master': 'npfbr0'},
+             {'ifname': 'br-empty', 'ifalias': pf.LINK_MARK}, {'ifname': 'br-real'}, {'ifname': 'veth2', 'master': 'br-real'},
+             {'ifname': 'br-other', 'ifalias': 'set by someone'}]
+    assert pf.marked_links(links) == [('npfbr0', 1), ('br-empty', 0)]
+
+
+# ------------------------------------------------------------------ probes
+
+PING_OK = """PING 198.18.61.254 (198.18.61.254) 56(84) bytes of data.
+64 bytes from 198.18.61.254: icmp_seq=1 ttl=64 time=0.450 ms
+64 bytes from 198.18.61.254: icmp_seq=2 ttl=64 time=0.086 ms
+
+--- 198.18.61.254 ping statistics ---
+2 packets transmitted, 2 received, 0% packet loss, time 1030ms
+rtt min/avg/max/mdev = 0.086/0.268/0.450/0.182 ms
+"""
+PING_LOST = """PING 198.18.61.99 (198.18.61.99) 56(84) bytes of data.
+
+--- 198.18.61.99 ping statistics ---
+2 packets transmitted, 0 received, 100% packet loss, time 1019ms
+"""
+PING_HALF = """--- 198.18.61.9 ping statistics ---
+2 packets transmitted, 1 received, 50% packet loss, time 1001ms
+rtt min/avg/max/mdev = 0.100/0.100/0.100/0.000 ms
+"""
+PING_UNREACH = """--- 198.18.61.99 ping statistics ---
+2 packets transmitted, 0 received, +2 errors, 100% packet loss, time 1010ms
+"""
+
+
+def test_ping_argv_runs_inside_the_namespace_without_resolving_names():
+    assert pf.ping_argv('npf-a-1', '198.18.61.253', 2, 1) == ['ip', 'netns', 'exec', 'npf-a-1', 'ping', '-n', '-c', '2', '-W',
+                                                              '1', '198.18.61.253']
+
+
+@pytest.mark.parametrize('rc, stdout, stderr, expected, ok', [
+    (0, PING_OK, '', {'transmitted': 2, 'received': 2, 'loss': 0.0, 'rtt_min': 0.086, 'rtt_avg': 0.268, 'rtt_max': 0.45,
+                      'error': None}, True),
+    (1, PING_LOST, '', {'transmitted': 2, 'received': 0, 'loss': 100.0, 'rtt_min': None, 'rtt_avg': None, 'rtt_max': None,
+                        'error': None}, False),
+    (0, PING_HALF, '', {'transmitted': 2, 'received': 1, 'loss': 50.0, 'rtt_min': 0.1, 'rtt_avg': 0.1, 'rtt_max': 0.1,
+                        'error': None}, True),
+    (1, PING_UNREACH, '', {'transmitted': 2, 'received': 0, 'loss': 100.0, 'rtt_min': None, 'rtt_avg': None,
+                           'rtt_max': None, 'error': None}, False),
+    (2, '', 'ping: connect: Network is unreachable\n', {'transmitted': None, 'received': None, 'loss': 100.0, 'rtt_min': None,
+                                                        'rtt_avg': None, 'rtt_max': None,
+                                                        'error': 'ping: connect: Network is unreachable'}, False),
+    (1, '', 'Cannot open network namespace "npf-x": No such file or directory\n',
+     {'transmitted': None, 'received': None, 'loss': 100.0, 'rtt_min': None, 'rtt_avg': None, 'rtt_max': None,
+      'error': 'Cannot open network namespace "npf-x": No such file or directory'}, False),
+])
+def test_parse_ping(rc, stdout, stderr, expected, ok):
+    got = pf.parse_ping(rc, stdout, stderr)
+    assert got == expected
+    assert pf.probe_verdict(got, 50) is ok
+
+
+def test_max_loss_decides_but_one_reply_is_always_needed():
+    half = pf.parse_ping(0, PING_HALF, '')
+    assert pf.probe_verdict(half, 50) and not pf.probe_verdict(half, 0)
+    assert not pf.probe_verdict(pf.parse_ping(1, PING_LOST, ''), 100)
+
+
+def test_peers_come_from_the_other_nodes_records_of_the_same_attachment():
+    records = [
+        {'name': 'a', 'node': 'worker1', 'address': '198.18.61.254', 'status': 'ok'},
+        {'name': 'a', 'node': 'worker2', 'address': '198.18.61.253', 'status': 'ok'},
+        {'name': 'a', 'node': 'worker3', 'test_address': '198.18.61.252/24', 'status': 'ok'},
+        {'name': 'a', 'node': 'worker4', 'address': '198.18.61.251', 'status': 'failed'},
+        {'name': 'a', 'node': 'worker5', 'address': None, 'status': 'ok'},
+        {'name': 'b', 'node': 'worker2', 'address': '198.18.62.62', 'status': 'ok'},
+        'junk',
+    ]
+    assert pf.peers_for('a', [], records, 'worker1') == [{'address': '198.18.61.253', 'node': 'worker2'},
+                                                         {'address': '198.18.61.252', 'node': 'worker3'}]
+    explicit = ['198.18.61.1', {'address': '198.18.61.253/24', 'node': 'given'}]
+    assert pf.peers_for('a', explicit, records, 'worker1') == [{'address': '198.18.61.1', 'node': None},
+                                                               {'address': '198.18.61.253', 'node': 'given'},
+                                                               {'address': '198.18.61.252', 'node': 'worker3'}]
+    with pytest.raises(pf.PreflightError, match="'worker2' is not an IP address"):
+        pf.peers_for('a', ['worker2'], [], None)
+
+
+# ------------------------------------------------------------------ summaries
+
+def test_summaries_say_what_happened():
+    rec = {'name': 'a', 'type': 'macvlan', 'status': 'ok', 'errors': [], 'ifname': 'net1', 'netns': 'npf-a-1',
+           'test_address': '198.18.61.254/24', 'interface': {'mtu': 1500}}
+    assert pf.describe_add(rec) == 'a macvlan: ADD ok, net1 up in npf-a-1 with 198.18.61.254/24, MTU 1500'
+    bad = dict(rec, status='failed', errors=['ADD of plugin macvlan failed: Link not found'])
+    assert pf.describe_add(bad) == 'a macvlan: FAILED ADD of plugin macvlan failed: Link not found'
+    assert pf.describe_add(dict(rec, status='would-run')) == 'a macvlan: would create npf-a-1 and run ADD with 198.18.61.254/24'
+    probe = dict(rec, peers=[dict(pf.parse_ping(0, PING_OK, ''), address='198.18.61.253', node='worker2', ok=True),
+                             dict(pf.parse_ping(1, PING_LOST, ''), address='198.18.61.252', node=None, ok=False)])
+    assert pf.describe_probe(probe) == 'a: 198.18.61.253 (worker2) ok 0% loss rtt 0.268 ms; 198.18.61.252 UNREACHABLE 100% loss'
+    assert pf.describe_probe(dict(rec, status='skipped', reason='its ADD failed')) == 'a: probe skipped: its ADD failed'
+    assert pf.describe_probe(dict(rec, peers=[])) == 'a: no peers to probe'
+    deleted = dict(rec, del_ok=False, del_error='Link not found', removed=True)
+    assert pf.describe_del(deleted) == 'a: DEL error: Link not found, removed npf-a-1'
+    assert pf.number_text(0.5) == '0.5' and pf.number_text(50.0) == '50' and pf.number_text(None) == '?'
