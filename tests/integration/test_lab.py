@@ -29,6 +29,7 @@ def podman_present():
     if missing():
         pytest.fail(missing())
 
+
 OTHER_PREFIX = 'netplumb-labtest-2x3'
 
 

@@ -17,10 +17,10 @@ import os
 
 import pytest
 
-from sysfs_tree import link, write
 from ansible_collections.netplumb.multihome.plugins.module_utils.nic_facts import (
     NicError, connection_ip_from_ssh, management_interface, merge_facts, normalize_mac, normalize_pci_address,
     parse_ip_addr, parse_ip_route, read_sysfs, select_nics)
+from sysfs_tree import link, write
 
 
 # ---------------------------------------------------------------------------
