@@ -1,6 +1,10 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Run a module's main() as Ansible would: arguments in, JSON out, through AnsibleModule."""
+"""pytest plugin (tests/pytest.ini loads it): the run_module fixture runs a module's main() as Ansible would.
+
+Not a conftest.py: tests/integration imports names from its own conftest module, and two conftest
+modules on sys.path would shadow each other.
+"""
 
 from __future__ import absolute_import, division, print_function
 
