@@ -1,0 +1,520 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) netplumb.multihome contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The connectivity matrix: which node reaches which, on which network, at what latency.
+
+Plain functions over the standard library, used by the connectivity_probe module (on each node)
+and the connectivity_matrix module (on the controller); no Ansible import, so they are
+unit-testable. Every input error is a :class:`ConnectivityError` whose message names the value.
+
+The flow, as in Multi-NIC CNI's connection check:
+
+1. :func:`address_sets` turns the inventory (``multihome_nics`` per node, plus extra address sets
+   such as preflight test addresses of an attachment) into ``{node: {network: [address entries]}}``.
+   A NIC's network is its CIDR (``198.18.1.11/24`` is on ``198.18.1.0/24``); an extra set's
+   network is its name.
+2. :func:`plan_probes` gives every node its probes: from each of its addresses to every *other*
+   node's address on the same network.
+3. On each node :func:`run_probes` runs them with a bounded number at once; :func:`ping_argv`
+   builds the command and :func:`probe_result` reads iputils' summary (:func:`parse_ping`).
+4. :func:`build_matrix` joins the nodes' results with the plan (a node that did not report counts
+   its probes as broken), :func:`evaluate` checks the threshold and names the broken pairs, and
+   :func:`render_table` prints ``FROM TO CONNECTED/TOTAL IPs LATENCY`` rows like Multi-NIC CNI.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import json
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+# iputils: "3 packets transmitted, 3 received, 0% packet loss, time 405ms";
+# with errors: "5 packets transmitted, 0 received, +3 errors, 100% packet loss, time 4087ms";
+# with duplicates: "+1 duplicates". busybox: "3 packets transmitted, 3 packets received, 0% packet loss".
+PING_STATS = re.compile(
+    r'(?P<transmitted>\d+) packets transmitted, (?P<received>\d+) (?:packets )?received'
+    r'(?:, \+(?P<duplicates>\d+) duplicates)?(?:, \+(?P<errors>\d+) errors)?'
+    r', (?P<loss>[\d.]+)% packet loss(?:, time (?P<time>[\d.]+)ms)?')
+# iputils: "rtt min/avg/max/mdev = 0.063/0.170/0.376/0.145 ms"; busybox: "round-trip min/avg/max = 0.1/0.2/0.3 ms".
+PING_RTT = re.compile(r'(?:rtt|round-trip) min/avg/max(?:/mdev)? = (?P<min>[\d.]+)/(?P<avg>[\d.]+)/(?P<max>[\d.]+)(?:/(?P<mdev>[\d.]+))? ms')
+NOT_MEASURED = 'not measured'
+
+
+class ConnectivityError(ValueError):
+    """An input the matrix cannot use; the message says which and why."""
+
+
+# ---------------------------------------------------------------------------
+# Planning
+
+
+def _as_list(value):
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _nic_list(node, nics):
+    """``multihome_nics`` of ``node`` as a list of dicts (an INI inventory may hand it over as JSON text)."""
+    if nics is None:
+        return []
+    if isinstance(nics, str):
+        try:
+            nics = json.loads(nics)
+        except ValueError:
+            raise ConnectivityError('multihome_nics of %s is %r: expected a list of {name, address}' % (node, nics))
+    if not isinstance(nics, (list, tuple)):
+        raise ConnectivityError('multihome_nics of %s is %r: expected a list of {name, address}' % (node, nics))
+    return list(nics)
+
+
+def _ip(value, what):
+    """The ipaddress object of a plain address (no prefix); ConnectivityError naming ``what`` otherwise."""
+    try:
+        return ipaddress.ip_address(str(value).strip())
+    except ValueError:
+        raise ConnectivityError('%s is %r: expected an IPv4 or IPv6 address' % (what, value))
+
+
+def address_sets(nodes, extra=None):
+    """``{node: {network: [{'address', 'nic'}]}}`` from the inventory.
+
+    ``nodes``: ``{node: multihome_nics}``, each NIC ``{name, address}`` with the address in CIDR form
+    (``198.18.1.11/24``); its network is the CIDR's network (``198.18.1.0/24``).
+    ``extra``: ``{set name: {node: address or [addresses]}}``, e.g. the test addresses a preflight
+    gives an attachment's pods; the set's name is the network. Nodes keep the order given.
+    """
+    if not isinstance(nodes, dict):
+        raise ConnectivityError('nodes is %r: expected {node: multihome_nics}' % (nodes,))
+    sets = dict((str(node), {}) for node in nodes)
+    for node, nics in nodes.items():
+        node = str(node)
+        for index, nic in enumerate(_nic_list(node, nics)):
+            if not isinstance(nic, dict) or not nic.get('address'):
+                raise ConnectivityError('multihome_nics[%d] of %s is %r: expected {name, address} with the address in CIDR form'
+                                        % (index, node, nic))
+            name = nic.get('name') or 'nic%d' % index
+            if '/' not in str(nic['address']):
+                raise ConnectivityError("multihome_nics %s of %s has address %r without a prefix length: expected CIDR form "
+                                        "(198.18.1.11/24), the prefix says which network it is on" % (name, node, nic['address']))
+            try:
+                iface = ipaddress.ip_interface(str(nic['address']).strip())
+            except ValueError:
+                raise ConnectivityError('multihome_nics %s of %s has address %r: expected an address in CIDR form (198.18.1.11/24)'
+                                        % (name, node, nic['address']))
+            network = iface.network.with_prefixlen
+            sets[node].setdefault(network, []).append({'address': str(iface.ip), 'nic': name})
+    for set_name, members in (extra or {}).items():
+        if not isinstance(members, dict):
+            raise ConnectivityError('address set %r is %r: expected {node: address or [addresses]}' % (set_name, members))
+        for node, addresses in members.items():
+            node = str(node)
+            for address in _as_list(addresses):
+                if address in (None, ''):
+                    continue
+                ip = _ip(str(address).split('/', 1)[0], 'address of %s in address set %r' % (node, set_name))
+                sets.setdefault(node, {}).setdefault(str(set_name), []).append({'address': str(ip), 'nic': None})
+    return sets
+
+
+def plan_probes(sets):
+    """``{node: [probe]}``: from each address of a node to every other node's address on the same network.
+
+    A probe is ``{src, dst, network, peer}`` (``peer`` is the destination node). Networks and addresses
+    keep their order. Each node starts with the peer after it (worker1 with worker2, worker3 with
+    worker1, ...), so at any moment the nodes aim at different peers: no one peer gets every node's
+    first pings, and an iperf3 server (which serves one test at a time) is rarely found busy.
+    """
+    names = list(sets)
+    plan = {}
+    for index, node in enumerate(names):
+        peers = names[index + 1:] + names[:index]
+        probes = []
+        for network, own in sets[node].items():
+            for peer in peers:
+                peer_networks = sets[peer]
+                for src in own:
+                    for dst in peer_networks.get(network, []):
+                        probes.append({'src': src['address'], 'dst': dst['address'], 'network': network, 'peer': peer})
+        plan[node] = probes
+    return plan
+
+
+def validate_probes(probes):
+    """Check every probe's fields; the probes with their addresses normalized. Addresses become ping's argv."""
+    out = []
+    for index, probe in enumerate(probes):
+        if not isinstance(probe, dict):
+            raise ConnectivityError('probes[%d] is %r: expected {src, dst, network, peer}' % (index, probe))
+        missing = [key for key in ('src', 'dst', 'network', 'peer') if probe.get(key) in (None, '')]
+        if missing:
+            raise ConnectivityError('probes[%d] %r lacks %s: expected {src, dst, network, peer}' % (index, probe, ', '.join(missing)))
+        src = _ip(probe['src'], 'probes[%d].src' % index)
+        dst = _ip(probe['dst'], 'probes[%d].dst' % index)
+        if src.version != dst.version:
+            raise ConnectivityError('probes[%d] goes from %s to %s: both addresses must be IPv4 or both IPv6' % (index, src, dst))
+        item = dict(probe)
+        item.update(src=str(src), dst=str(dst), network=str(probe['network']), peer=str(probe['peer']))
+        out.append(item)
+    return out
+
+
+def validate_settings(count, interval, timeout, concurrency):
+    """ConnectivityError naming the first setting out of range."""
+    if count is None or count < 1:
+        raise ConnectivityError('count is %r: expected at least 1 echo request per probe' % (count,))
+    if interval is None or interval < 0.002:
+        raise ConnectivityError('interval is %r: expected at least 0.002 s (iputils refuses less; 0.2 s without root)' % (interval,))
+    if timeout is None or timeout <= 0:
+        raise ConnectivityError('timeout is %r: expected a positive number of seconds to wait for a reply' % (timeout,))
+    if concurrency is None or concurrency < 1:
+        raise ConnectivityError('concurrency is %r: expected at least 1 probe at a time' % (concurrency,))
+
+
+# ---------------------------------------------------------------------------
+# Running
+
+
+def _seconds(value):
+    """ping's argument for seconds: ``0.2``, ``1`` (no trailing zeros, no exponent)."""
+    text = ('%.3f' % float(value)).rstrip('0').rstrip('.')
+    return text or '0'
+
+
+def ping_argv(ping_bin, probe, count=3, interval=0.2, timeout=1):
+    """``ping -n -c COUNT -i INTERVAL -W TIMEOUT -I SRC DST``: numeric (no reverse lookups), from SRC.
+
+    ``-I SRC`` binds the source address; the kernel's routing (and any source-based rules a
+    multi-NIC setup installs) picks the interface, as it does for the workload's own traffic.
+    """
+    return [ping_bin, '-n', '-c', str(int(count)), '-i', _seconds(interval), '-W', _seconds(timeout),
+            '-I', probe['src'], probe['dst']]
+
+
+def parse_ping(text):
+    """iputils' (or busybox's) summary: ``{transmitted, received, errors, duplicates, loss, time_ms, rtt}``.
+
+    ``rtt`` is ``{min, avg, max, mdev}`` in ms, None when nothing came back. Every field is None
+    when the text has no summary (ping failed before sending: a bad source address, no route).
+    """
+    out = {'transmitted': None, 'received': None, 'errors': None, 'duplicates': None, 'loss': None, 'time_ms': None, 'rtt': None}
+    stats = PING_STATS.search(text or '')
+    if stats:
+        out.update(transmitted=int(stats.group('transmitted')), received=int(stats.group('received')),
+                   errors=int(stats.group('errors') or 0), duplicates=int(stats.group('duplicates') or 0),
+                   loss=float(stats.group('loss')), time_ms=float(stats.group('time')) if stats.group('time') else None)
+    rtt = PING_RTT.search(text or '')
+    if rtt:
+        out['rtt'] = dict((key, float(rtt.group(key))) for key in ('min', 'avg', 'max'))
+        out['rtt']['mdev'] = float(rtt.group('mdev')) if rtt.group('mdev') else None
+    return out
+
+
+def probe_result(probe, rc, stdout, stderr):
+    """The result of one probe from ping's exit code and output.
+
+    ``connected`` when at least one reply came back; ``error`` says why not (ping's own message, or
+    the loss), None when connected.
+    """
+    stats = parse_ping(stdout)
+    connected = bool(stats['received']) and rc in (0, 1)
+    result = dict(probe)
+    result.update(connected=connected, rc=rc, transmitted=stats['transmitted'], received=stats['received'],
+                  loss=stats['loss'], rtt=stats['rtt'], error=None)
+    if not connected:
+        message = (stderr or '').strip().splitlines()
+        if message:
+            result['error'] = message[-1]
+        elif stats['transmitted'] is not None:
+            result['error'] = 'no reply: %s sent, %s received (%s%% loss)' % (stats['transmitted'], stats['received'], '%g' % stats['loss'])
+        else:
+            result['error'] = 'ping failed (rc=%s) with no output' % rc
+    return result
+
+
+def error_result(probe, message):
+    """A probe that could not run (or whose node did not report): not connected, with ``message``."""
+    result = dict(probe)
+    result.update(connected=False, rc=None, transmitted=None, received=None, loss=None, rtt=None, error=message)
+    return result
+
+
+def run_probes(probes, runner, concurrency=16):
+    """``[runner(probe)]`` in the probes' order, at most ``concurrency`` running at once.
+
+    A runner that raises gives an error result naming the exception, so one bad probe cannot hide the others.
+    """
+    if concurrency < 1:
+        raise ConnectivityError('concurrency is %r: expected at least 1 probe at a time' % (concurrency,))
+
+    def guarded(probe):
+        try:
+            return runner(probe)
+        except Exception as exc:  # pylint: disable=broad-except
+            return error_result(probe, '%s: %s' % (type(exc).__name__, exc))
+
+    if not probes:
+        return []
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(probes))) as pool:
+        return list(pool.map(guarded, probes))
+
+
+class Gauge(object):
+    """Counts what runs at once, and the most there ever were (for tests and the module's report)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.current = 0
+        self.peak = 0
+
+    def __enter__(self):
+        with self._lock:
+            self.current += 1
+            self.peak = max(self.peak, self.current)
+        return self
+
+    def __exit__(self, *exc):
+        with self._lock:
+            self.current -= 1
+        return False
+
+
+def iperf3_argv(iperf3_bin, probe, port=5201, seconds=1):
+    """``iperf3 -c DST -B SRC -p PORT -t SECONDS -J``: a TCP test from SRC, JSON out."""
+    return [iperf3_bin, '-c', probe['dst'], '-B', probe['src'], '-p', str(int(port)), '-t', str(int(seconds)), '-J']
+
+
+def parse_iperf3(text):
+    """``(bits per second received, error)`` from iperf3's JSON (``-J``); one of them is None."""
+    try:
+        data = json.loads(text or '')
+    except ValueError:
+        lines = (text or '').strip().splitlines()
+        return None, 'iperf3 printed no JSON: %s' % (lines[-1] if lines else 'no output')
+    if not isinstance(data, dict):
+        return None, 'iperf3 printed %r, not a JSON object' % (data,)
+    if data.get('error'):
+        return None, str(data['error'])
+    end = data.get('end') or {}
+    for key in ('sum_received', 'sum_sent', 'sum'):
+        bps = (end.get(key) or {}).get('bits_per_second')
+        if bps is not None:
+            return float(bps), None
+    return None, 'iperf3 reported no bits_per_second'
+
+
+def format_bandwidth(bps):
+    """``9.54Gbits/sec`` as iperf3 prints rates."""
+    if bps is None:
+        return '-'
+    for unit, scale in (('Gbits/sec', 1e9), ('Mbits/sec', 1e6), ('Kbits/sec', 1e3)):
+        if bps >= scale:
+            return '%.3g%s' % (bps / scale, unit)
+    return '%.3gbits/sec' % bps
+
+
+# ---------------------------------------------------------------------------
+# Aggregating
+
+
+def _short(message, limit=120):
+    """The gist of a task's message: its first sentence (Ansible's own are long), at most ``limit`` characters."""
+    text = (message or '').strip().splitlines()[0] if (message or '').strip() else ''
+    if text.startswith('Task failed: '):
+        text = text[len('Task failed: '):]
+    if '. ' in text:
+        text = text[:text.index('. ') + 1]
+    return text if len(text) <= limit else text[:limit - 3] + '...'
+
+
+def _node_results(node, report, planned):
+    """The result of each planned probe of ``node`` from its report (a registered connectivity_probe result)."""
+    if not isinstance(report, dict) or not report:
+        return [error_result(p, 'no result from %s: it did not run the probes' % node) for p in planned]
+    if report.get('unreachable'):
+        reason = 'no result from %s: unreachable (%s)' % (node, _short(report.get('msg')))
+        return [error_result(p, reason) for p in planned]
+    if report.get('skipped') and not report.get('probes'):
+        return [error_result(p, 'no result from %s: the probe task was skipped' % node) for p in planned]
+    if report.get('failed') and not report.get('probes'):
+        reason = 'no result from %s: the probe failed (%s)' % (node, _short(report.get('msg'), 300))
+        return [error_result(p, reason) for p in planned]
+    got = {}
+    for res in report.get('probes') or []:
+        if isinstance(res, dict):
+            got[(res.get('src'), res.get('dst'), res.get('network'))] = res
+    out = []
+    for probe in planned:
+        res = got.get((probe['src'], probe['dst'], probe['network']))
+        if res is None:
+            out.append(error_result(probe, 'no result from %s for %s -> %s' % (node, probe['src'], probe['dst'])))
+        else:
+            item = dict(res)
+            item.update(probe)
+            out.append(item)
+    return out
+
+
+def build_matrix(results, plan=None, sets=None):
+    """The matrix from each node's results: ``{pairs, networks, probes, summary}``, JSON-ready.
+
+    ``results``: ``{node: report}``, a report being a connectivity_probe result (``{probes: [...]}``),
+    or a failed, skipped or unreachable task result. ``plan``: ``{node: [probe]}`` as
+    :func:`plan_probes` made it; with it, every planned probe counts (a node that did not report has
+    all its probes broken); without it, the probes reported are the matrix. ``sets`` (from
+    :func:`address_sets`) adds the NIC names to the probes.
+    """
+    if plan is None:
+        plan = dict((node, [dict((k, r.get(k)) for k in ('src', 'dst', 'network', 'peer'))
+                            for r in (report or {}).get('probes') or []])
+                    for node, report in results.items())
+    nic_of = {}
+    for node, networks in (sets or {}).items():
+        for network, entries in networks.items():
+            for entry in entries:
+                nic_of[(node, network, entry['address'])] = entry.get('nic')
+    probes = []
+    for node, planned in plan.items():
+        for res in _node_results(node, results.get(node), planned):
+            res['from'] = node
+            res['to'] = res['peer']
+            res['src_nic'] = nic_of.get((node, res['network'], res['src']))
+            res['dst_nic'] = nic_of.get((res['peer'], res['network'], res['dst']))
+            probes.append(res)
+    order = dict((node, index) for index, node in enumerate(plan))
+    pairs = []
+    by_pair = {}
+    for res in probes:
+        key = (res['from'], res['to'])
+        if key not in by_pair:
+            by_pair[key] = {'from': res['from'], 'to': res['to'], 'connected': 0, 'total': 0, 'addresses': [],
+                            'networks': [], 'latency_ms': [], 'bandwidth_bps': []}
+            pairs.append(by_pair[key])
+        pair = by_pair[key]
+        pair['total'] += 1
+        pair['connected'] += 1 if res['connected'] else 0
+        pair['addresses'].append(res['dst'])
+        pair['networks'].append(res['network'])
+        pair['latency_ms'].append(res['rtt']['avg'] if res['connected'] and res.get('rtt') else None)
+        pair['bandwidth_bps'].append(res.get('bandwidth_bps'))
+    # Rows in node order (the plan rotates each node's peers).
+    pairs.sort(key=lambda p: (order.get(p['from'], len(order)), order.get(p['to'], len(order))))
+    networks = []
+    by_net = {}
+    for res in probes:
+        net = by_net.get(res['network'])
+        if net is None:
+            net = by_net[res['network']] = {'network': res['network'], 'connected': 0, 'total': 0, 'nodes': [],
+                                            'rtt_min_ms': None, 'rtt_avg_ms': None, 'rtt_max_ms': None}
+            networks.append(net)
+        net['total'] += 1
+        net['connected'] += 1 if res['connected'] else 0
+        if res['from'] not in net['nodes']:
+            net['nodes'].append(res['from'])
+    for net in networks:
+        rtts = [r['rtt'] for r in probes if r['network'] == net['network'] and r['connected'] and r.get('rtt')]
+        if rtts:
+            net['rtt_min_ms'] = min(r['min'] for r in rtts)
+            net['rtt_max_ms'] = max(r['max'] for r in rtts)
+            net['rtt_avg_ms'] = round(sum(r['avg'] for r in rtts) / len(rtts), 3)
+    connected = sum(1 for r in probes if r['connected'])
+    summary = {'nodes': len(plan), 'networks': len(networks), 'pairs': len(pairs),
+               'pairs_connected': sum(1 for p in pairs if p['connected'] == p['total']),
+               'connected': connected, 'total': len(probes),
+               'fraction': round(float(connected) / len(probes), 4) if probes else None}
+    return {'pairs': pairs, 'networks': networks, 'probes': probes, 'summary': summary}
+
+
+def broken_probes(matrix):
+    """The probes that did not connect, each naming nodes, network, NICs, addresses and why."""
+    out = []
+    for res in matrix['probes']:
+        if not res['connected']:
+            out.append({'from': res['from'], 'to': res['to'], 'network': res['network'], 'src': res['src'], 'dst': res['dst'],
+                        'src_nic': res.get('src_nic'), 'dst_nic': res.get('dst_nic'), 'error': res.get('error')})
+    return out
+
+
+def describe_broken(item):
+    """``worker2 -> worker1 on 198.18.2.0/24: 198.18.2.12 (nic2) -> 198.18.2.11 (nic2): no reply ...``."""
+    src = item['src'] + (' (%s)' % item['src_nic'] if item.get('src_nic') else '')
+    dst = item['dst'] + (' (%s)' % item['dst_nic'] if item.get('dst_nic') else '')
+    text = '%s -> %s on %s: %s -> %s' % (item['from'], item['to'], item['network'], src, dst)
+    return text + (': %s' % item['error'] if item.get('error') else '')
+
+
+def evaluate(matrix, threshold=1.0, limit=20):
+    """``(ok, broken, message)``: ok when at least ``threshold`` (0..1) of the address pairs connected.
+
+    ``broken`` lists every pair that did not connect; ``message`` sums it up and names the first
+    ``limit`` of them. An empty matrix (no two nodes share a network) is ok, and says so.
+    """
+    if threshold is None or not 0 <= threshold <= 1:
+        raise ConnectivityError('threshold is %r: expected the fraction (0..1) of address pairs that must connect' % (threshold,))
+    summary = matrix['summary']
+    broken = broken_probes(matrix)
+    if not summary['total']:
+        return True, broken, 'nothing to probe: no two nodes have addresses on a common network'
+    fraction = float(summary['connected']) / summary['total']
+    ok = fraction >= threshold
+    head = '%d/%d address pairs connected (%.1f%%, threshold %.1f%%) across %d nodes and %d networks' % (
+        summary['connected'], summary['total'], fraction * 100, threshold * 100, summary['nodes'], summary['networks'])
+    if not broken:
+        return ok, broken, head
+    names = [describe_broken(item) for item in broken[:limit]]
+    more = ' (and %d more)' % (len(broken) - limit) if len(broken) > limit else ''
+    verb = 'below the threshold' if not ok else 'within the threshold'
+    return ok, broken, '%s, %s; broken: %s%s' % (head, verb, '; '.join(names), more)
+
+
+# ---------------------------------------------------------------------------
+# Rendering
+
+
+def _ms(value):
+    return '-' if value is None else '%.3fms' % value
+
+
+def _rows(header, rows):
+    """Fixed-width lines: each column as wide as its widest cell, two spaces apart."""
+    widths = [max(len(str(row[i])) for row in [header] + rows) for i in range(len(header))]
+    return [('  '.join(str(cell).ljust(widths[i]) for i, cell in enumerate(row))).rstrip() for row in [header] + rows]
+
+
+def render_table(matrix, bandwidth=False):
+    """The table as text lines: one row per (from, to) node pair, then one per network.
+
+    ``FROM TO CONNECTED/TOTAL IPs LATENCY [BANDWIDTHs]``, as Multi-NIC CNI's connection check prints
+    it: IPs are the destination's addresses, LATENCY the average round trip to each (``-`` when it did
+    not connect), BANDWIDTHs (with ``bandwidth``) iperf3's rate to each, ``not measured`` when none was.
+    """
+    header = ['FROM', 'TO', 'CONNECTED/TOTAL', 'IPs', 'LATENCY']
+    if bandwidth:
+        header.append('BANDWIDTHs')
+    rows = []
+    for pair in matrix['pairs']:
+        row = [pair['from'], pair['to'], '%d/%d' % (pair['connected'], pair['total']),
+               '[%s]' % ' '.join(pair['addresses']), '[%s]' % ' '.join(_ms(v) for v in pair['latency_ms'])]
+        if bandwidth:
+            measured = [v for v in pair['bandwidth_bps'] if v is not None]
+            row.append('[%s]' % ' '.join(format_bandwidth(v) for v in pair['bandwidth_bps']) if measured else NOT_MEASURED)
+        rows.append(row)
+    lines = _rows(header, rows)
+    net_rows = []
+    for net in matrix['networks']:
+        rtt = '-' if net['rtt_avg_ms'] is None else '%.3f/%.3f/%.3fms' % (net['rtt_min_ms'], net['rtt_avg_ms'], net['rtt_max_ms'])
+        net_rows.append([net['network'], '%d/%d' % (net['connected'], net['total']), str(len(net['nodes'])), rtt])
+    lines.append('')
+    lines.extend(_rows(['NETWORK', 'CONNECTED/TOTAL', 'NODES', 'LATENCY min/avg/max'], net_rows))
+    summary = matrix['summary']
+    lines.append('')
+    lines.append('%d/%d address pairs connected, %d/%d node pairs fully connected' % (
+        summary['connected'], summary['total'], summary['pairs_connected'], summary['pairs']))
+    return lines
+
+
+def to_json(matrix):
+    """The matrix as JSON text (sorted keys, two-space indent), for a file or another tool."""
+    return json.dumps(matrix, indent=2, sort_keys=True)

@@ -1,0 +1,350 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) netplumb.multihome contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: connectivity_probe
+short_description: Ping this node's peers from each of its addresses, a bounded number at a time
+version_added: 0.1.0
+description:
+  - Runs on a node and sends O(count) ICMP echo requests for every probe in O(probes), from the probe's
+    source address to its destination (C(ping -n -c COUNT -i INTERVAL -W TIMEOUT -I SRC DST), as an argument
+    list), at most O(concurrency) at once. The results feed M(netplumb.multihome.connectivity_matrix), which
+    builds the node-to-node table.
+  - Instead of O(probes), give O(nodes) (and O(address_sets)) as M(netplumb.multihome.connectivity_matrix) takes them
+    and this node's name in O(node). The module then plans this node's probes itself, exactly as that module's
+    RV(netplumb.multihome.connectivity_matrix#module:plan) would. The role C(netplumb.multihome.connectivity_matrix) does so,
+    to spare a planning round on the controller.
+  - A probe is connected when at least one reply came back. The module never fails because a peer is
+    unreachable, that is a result. It fails only on bad input or when C(ping) is missing.
+  - C(-I SRC) binds the source address; the kernel's routing, with any source-based rules of the multi-NIC setup,
+    picks the interface, as it does for the workload's traffic.
+  - With O(bandwidth), each connected probe is followed by a short C(iperf3) TCP test against the peer's
+    C(iperf3 -s) on O(bandwidth_port), one test at a time on this node. Where C(iperf3) is missing (here or as a
+    server on the peer) the bandwidth is null and RV(probes[].bandwidth_error) says C(not measured) and why;
+    the probe itself is unaffected.
+author:
+  - netplumb.multihome contributors (@netplumb)
+requirements:
+  - C(ping) from iputils (or busybox) on the node; C(iperf3) only for O(bandwidth).
+attributes:
+  check_mode:
+    support: full
+    description: The probes only send echo requests (and iperf3 tests) and change nothing, so check mode runs them too.
+  diff_mode:
+    support: none
+    description: Nothing is changed, so there is nothing to compare.
+options:
+  probes:
+    description:
+      - The probes to run from this node, for example this node's entry of M(netplumb.multihome.connectivity_matrix)'s plan.
+      - Exactly one of O(probes) and O(nodes) is required.
+    type: list
+    elements: dict
+    suboptions:
+      src:
+        description: This node's address to send from (IPv4 or IPv6, no prefix length).
+        type: str
+        required: true
+      dst:
+        description: The peer's address to reach, of the same family.
+        type: str
+        required: true
+      network:
+        description: The network both addresses are on (a NIC's CIDR, or an address set's name); reported back.
+        type: str
+        required: true
+      peer:
+        description: The peer node's name; reported back.
+        type: str
+        required: true
+  nodes:
+    description:
+      - "Plan the probes here rather than taking O(probes) - every node's NICs, C({node: multihome_nics}), as
+        M(netplumb.multihome.connectivity_matrix) takes them. Needs O(node)."
+    type: dict
+  address_sets:
+    description: "With O(nodes), the extra address sets, C({set name: {node: address or [addresses]}})."
+    type: dict
+    default: {}
+  node:
+    description: With O(nodes), the name of this node among them (its probes are those from its addresses).
+    type: str
+  count:
+    description: Echo requests per probe.
+    type: int
+    default: 3
+  interval:
+    description: Seconds between the echo requests of a probe (C(ping -i)); iputils allows less than 0.2 only as root.
+    type: float
+    default: 0.2
+  timeout:
+    description: Seconds to wait for a reply (C(ping -W)); a probe with no reply ends about this long after its last request.
+    type: float
+    default: 1
+  concurrency:
+    description: Probes run at once on this node (threads, each running one C(ping)).
+    type: int
+    default: 16
+  bandwidth:
+    description:
+      - Also measure the TCP bandwidth of each connected probe with C(iperf3 -c DST -B SRC -t bandwidth_time -J).
+      - The peers must run C(iperf3 -s) on O(bandwidth_port) (the role starts and stops them).
+    type: bool
+    default: false
+  bandwidth_port:
+    description: The port of the peers' iperf3 servers.
+    type: int
+    default: 5201
+  bandwidth_time:
+    description: Seconds each iperf3 test transmits.
+    type: int
+    default: 1
+  bandwidth_wait:
+    description:
+      - Seconds a test keeps retrying while the peer's server is busy with another node's test (an iperf3 server
+        serves one test at a time); after that the bandwidth is not measured.
+    type: int
+    default: 60
+notes:
+  - Always returns C(changed=false).
+  - The time the module takes is about O(count) times O(interval) (plus O(timeout) when a peer does not answer)
+    times the number of probes divided by O(concurrency).
+seealso:
+  - module: netplumb.multihome.connectivity_matrix
+  - name: Multi-NIC CNI connection check
+    description: The table this follows.
+    link: https://github.com/foundation-model-stack/multi-nic-cni/tree/main/connection-check
+'''
+
+EXAMPLES = r'''
+- name: Reach worker2 from both of worker1's data NICs
+  netplumb.multihome.connectivity_probe:
+    probes:
+      - {src: 198.18.1.11, dst: 198.18.1.12, network: 198.18.1.0/24, peer: worker2}
+      - {src: 198.18.2.11, dst: 198.18.2.12, network: 198.18.2.0/24, peer: worker2}
+  register: probe
+
+- name: Show what did not connect
+  ansible.builtin.debug:
+    msg: "{{ probe.probes | rejectattr('connected') | map(attribute='error') | list }}"
+
+- name: Plan this node's probes from the inventory, as the role does
+  netplumb.multihome.connectivity_probe:
+    nodes: "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars, 'multihome_nics'))) }}"
+    node: "{{ inventory_hostname }}"
+
+- name: Faster, with more at once and bandwidth
+  netplumb.multihome.connectivity_probe:
+    probes: "{{ my_probes }}"
+    count: 2
+    interval: 0.05
+    concurrency: 32
+    bandwidth: true
+'''
+
+RETURN = r'''
+probes:
+  description: One result per probe, in the order given.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    src:
+      description: Source address.
+      type: str
+      returned: always
+    dst:
+      description: Destination address.
+      type: str
+      returned: always
+    network:
+      description: The probe's network.
+      type: str
+      returned: always
+    peer:
+      description: The peer node.
+      type: str
+      returned: always
+    connected:
+      description: True when at least one reply came back.
+      type: bool
+      returned: always
+    rc:
+      description: ping's exit code (0 replies, 1 no reply, 2 error such as an address not on this node).
+      type: int
+      returned: always
+    transmitted:
+      description: Echo requests sent, null when ping sent none.
+      type: int
+      returned: always
+    received:
+      description: Replies received, null when ping sent none.
+      type: int
+      returned: always
+    loss:
+      description: Packet loss in percent, null when ping sent none.
+      type: float
+      returned: always
+    rtt:
+      description: Round-trip times in ms (C(min), C(avg), C(max), C(mdev)), null without a reply.
+      type: dict
+      returned: always
+    error:
+      description: Why the probe did not connect (ping's message or the loss), null when it did.
+      type: str
+      returned: always
+    bandwidth_bps:
+      description: Bits per second iperf3 measured, null when not measured.
+      type: float
+      returned: always
+    bandwidth_error:
+      description: Why the bandwidth was not measured (C(not measured) and the reason), null when it was or was not asked for.
+      type: str
+      returned: always
+  sample:
+    - src: 198.18.1.11
+      dst: 198.18.1.12
+      network: 198.18.1.0/24
+      peer: worker2
+      connected: true
+      rc: 0
+      transmitted: 3
+      received: 3
+      loss: 0.0
+      rtt: {min: 0.063, avg: 0.17, max: 0.376, mdev: 0.145}
+      error: null
+      bandwidth_bps: null
+      bandwidth_error: null
+connected:
+  description: How many probes connected.
+  returned: always
+  type: int
+  sample: 4
+total:
+  description: How many probes ran.
+  returned: always
+  type: int
+  sample: 4
+peak_concurrency:
+  description: The most probes that ran at once (at most O(concurrency)).
+  returned: always
+  type: int
+  sample: 4
+elapsed:
+  description: Seconds the probes took on this node.
+  returned: always
+  type: float
+  sample: 0.43
+'''
+
+import random
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity import (
+    NOT_MEASURED, ConnectivityError, Gauge, address_sets, iperf3_argv, parse_iperf3, ping_argv, plan_probes, probe_result,
+    run_probes, validate_probes, validate_settings)
+
+
+def measure_bandwidth(module, iperf3_bin, probe, params):
+    """``(bits per second, None)`` or ``(None, 'not measured: why')``.
+
+    A busy server (it serves one test at a time, and other nodes test too) is retried until
+    O(bandwidth_wait) runs out; any other failure (a server still starting, a test cut short) twice.
+    """
+    deadline = time.time() + params['bandwidth_wait']
+    failures = 0
+    while True:
+        rc, out, err = module.run_command(iperf3_argv(iperf3_bin, probe, params['bandwidth_port'], params['bandwidth_time']))
+        bps, error = parse_iperf3(out)
+        if bps is not None:
+            return bps, None
+        error = error or (err or '').strip() or 'iperf3 failed (rc=%d)' % rc
+        busy = 'busy' in error
+        failures += 0 if busy else 1
+        if (busy and time.time() >= deadline) or failures > 2:
+            if 'refused' in error:
+                error = 'no iperf3 server on %s port %d (%s)' % (probe['peer'], params['bandwidth_port'], error)
+            return None, '%s: %s' % (NOT_MEASURED, error)
+        time.sleep(random.uniform(0.1, 0.5))
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            probes=dict(type='list', elements='dict', options=dict(
+                src=dict(type='str', required=True),
+                dst=dict(type='str', required=True),
+                network=dict(type='str', required=True),
+                peer=dict(type='str', required=True),
+            )),
+            nodes=dict(type='dict'),
+            address_sets=dict(type='dict', default={}),
+            node=dict(type='str'),
+            count=dict(type='int', default=3),
+            interval=dict(type='float', default=0.2),
+            timeout=dict(type='float', default=1),
+            concurrency=dict(type='int', default=16),
+            bandwidth=dict(type='bool', default=False),
+            bandwidth_port=dict(type='int', default=5201),
+            bandwidth_time=dict(type='int', default=1),
+            bandwidth_wait=dict(type='int', default=60),
+        ),
+        mutually_exclusive=[('probes', 'nodes')],
+        required_one_of=[('probes', 'nodes')],
+        required_together=[('nodes', 'node')],
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        validate_settings(params['count'], params['interval'], params['timeout'], params['concurrency'])
+        if params['nodes'] is not None:
+            plan = plan_probes(address_sets(params['nodes'], params['address_sets']))
+            if params['node'] not in plan:
+                raise ConnectivityError('node %r is not among nodes (%s): expected this node\'s name there'
+                                        % (params['node'], ', '.join(sorted(plan)) or 'none'))
+            probes = validate_probes(plan[params['node']])
+        else:
+            probes = validate_probes(params['probes'])
+    except ConnectivityError as exc:
+        module.fail_json(msg='connectivity_probe: %s' % exc)
+    ping_bin = module.get_bin_path('ping')
+    if ping_bin is None:
+        module.fail_json(msg='connectivity_probe: ping is not installed on this node: install iputils-ping (Debian, Ubuntu) '
+                             'or iputils (RHEL, SUSE)')
+    gauge = Gauge()
+
+    def ping(probe):
+        with gauge:
+            rc, out, err = module.run_command(ping_argv(ping_bin, probe, params['count'], params['interval'], params['timeout']))
+        return probe_result(probe, rc, out, err)
+
+    start = time.time()
+    results = run_probes(probes, ping, params['concurrency'])
+    iperf3_bin = module.get_bin_path('iperf3') if params['bandwidth'] else None
+    for res in results:
+        res['bandwidth_bps'] = None
+        res['bandwidth_error'] = None
+        if not params['bandwidth']:
+            continue
+        if not res['connected']:
+            res['bandwidth_error'] = '%s: not connected' % NOT_MEASURED
+        elif iperf3_bin is None:
+            res['bandwidth_error'] = '%s: iperf3 is not installed on this node' % NOT_MEASURED
+        else:
+            # One test at a time: parallel tests would share the NICs and measure each other.
+            res['bandwidth_bps'], res['bandwidth_error'] = measure_bandwidth(module, iperf3_bin, res, params)
+    module.exit_json(changed=False, probes=results, connected=sum(1 for r in results if r['connected']), total=len(results),
+                     peak_concurrency=gauge.peak, elapsed=round(time.time() - start, 3))
+
+
+if __name__ == '__main__':
+    main()
