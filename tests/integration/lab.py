@@ -9,9 +9,10 @@ on each, as in inventory/hosts.ini. It is brought up once per test session with 
 the bring-up fails. A lab of the same layout that already runs (brought up by hand) is reused and left
 running; ``NETPLUMB_LAB_KEEP=1`` keeps the one the session made, for quick reruns.
 
-``lab_up(prefix, nodes, nics, subnet_offset)`` is a context manager for a lab of another size under
+``lab_up(prefix, nodes, nics, subnet_offset, router=False)`` is a context manager for a lab of another size under
 another prefix and subnets (two labs at once need address ranges that do not overlap: podman
-refuses a second network with the same subnet).
+refuses a second network with the same subnet). ``router=True`` adds the router container
+``<prefix>-router`` at ``.254`` on every data network, forwarding between them (``lab.gateways``).
 
 Use it from a test module with ``from lab import lab  # pylint: disable=unused-import``::
 
@@ -86,11 +87,15 @@ class Lab(object):
     ``worker1``...); ``containers`` ({node: container name}); ``node_ips`` ({node: eth0 address});
     ``nics`` ({node: {'nic1': address, ...}}); ``networks`` ({interface: podman network name},
     ``eth0`` for the management one); ``subnets`` ({interface: CIDR}); ``env`` (environment variables
-    for ``run_playbook(playbook, lab.inventory, **lab.env)`` and plain ``ansible`` commands).
+    for ``run_playbook(playbook, lab.inventory, **lab.env)`` and plain ``ansible`` commands); with ``router``,
+    ``router_container`` and ``gateways`` ({'nic1': the router's address on that network, ...}), else None and {}.
     """
 
-    def __init__(self, prefix=DEFAULT_PREFIX, nodes=3, nics=2, subnet_offset=0, inventory=None):
+    def __init__(self, prefix=DEFAULT_PREFIX, nodes=3, nics=2, subnet_offset=0, inventory=None, router=False):
         self.prefix = prefix
+        self.router = bool(router)
+        self.router_container = '%s-router' % prefix if router else None
+        self.gateways = dict(('nic%d' % k, '198.18.%d.254' % (subnet_offset + k)) for k in range(1, nics + 1)) if router else {}
         self.node_count = nodes
         self.nic_count = nics
         self.subnet_offset = subnet_offset
@@ -112,7 +117,7 @@ class Lab(object):
         self.timings = {}
 
     def __repr__(self):
-        return 'Lab(%s: %d nodes x %d NICs, %s)' % (self.prefix, self.node_count, self.nic_count, self.inventory)
+        return 'Lab(%s: %d nodes x %d NICs%s, %s)' % (self.prefix, self.node_count, self.nic_count, ', router' if self.router else '', self.inventory)
 
     def addresses(self, node):
         """{interface: address} of ``node``, eth0 included."""
@@ -121,7 +126,8 @@ class Lab(object):
     def extra_vars(self):
         """The ``-e`` arguments that give lab.yml this layout."""
         return ['-e', json.dumps({'lab_prefix': self.prefix, 'lab_nodes': self.node_count, 'lab_nics': self.nic_count,
-                                  'lab_subnet_offset': self.subnet_offset, 'lab_inventory_path': self.inventory})]
+                                  'lab_subnet_offset': self.subnet_offset, 'lab_inventory_path': self.inventory,
+                                  'lab_router': self.router})]
 
     def ansible_env(self, **extra):
         """The whole environment for an ``ansible``/``ansible-playbook`` subprocess on this lab."""
@@ -138,17 +144,18 @@ class Lab(object):
         return PlaybookRun(proc)
 
     def exec(self, node, *argv, **kwargs):
-        """``podman exec`` ``argv`` in ``node``; the CompletedProcess (never raises on a non-zero exit)."""
+        """``podman exec`` ``argv`` in ``node`` (or ``'router'``); the CompletedProcess (never raises on a non-zero exit)."""
         env = kwargs.pop('env', None) or {}
         opts = []
         for key, value in sorted(env.items()):
             opts += ['--env', '%s=%s' % (key, value)]
-        return podman(*(['exec'] + opts + [self.containers[node]] + list(argv)), **kwargs)
+        container = self.router_container if node == 'router' and self.router else self.containers[node]
+        return podman(*(['exec'] + opts + [container] + list(argv)), **kwargs)
 
     def found(self):
         """(containers, networks) that podman has under this prefix, whatever their number."""
         containers = [c['Names'][0] for c in podman_json('ps', '-a', '--format', 'json')
-                      if c['Names'] and c['Names'][0].startswith(self.prefix + '-worker')]
+                      if c['Names'] and (c['Names'][0].startswith(self.prefix + '-worker') or c['Names'][0] == self.prefix + '-router')]
         networks = [n['name'] for n in podman_json('network', 'ls', '--format', 'json')
                     if n['name'] == self.prefix + '-mgmt' or n['name'].startswith(self.prefix + '-nic')]
         return sorted(containers), sorted(networks)
@@ -163,7 +170,8 @@ class Lab(object):
     def running(self):
         """True when this exact layout runs: the planned containers, running with the planned addresses, nothing more, and the inventory."""
         containers, networks = self.found()
-        if containers != sorted(self.containers.values()) or networks != sorted(self.networks.values()):
+        wanted = list(self.containers.values()) + ([self.router_container] if self.router else [])
+        if containers != sorted(wanted) or networks != sorted(self.networks.values()):
             return False
         if not os.path.isfile(self.inventory):
             return False
@@ -173,9 +181,12 @@ class Lab(object):
                 any(' ansible_host=%s ' % container not in text for container in self.containers.values()):
             return False
         for info in podman_json('container', 'inspect', *containers):
-            node = [n for n, c in self.containers.items() if c == info['Name']][0]
             nets = info['NetworkSettings']['Networks']
-            want = dict((self.networks[ifname], ip) for ifname, ip in self.addresses(node).items())
+            if info['Name'] == self.router_container:
+                want = dict((self.networks[ifname], ip) for ifname, ip in self.gateways.items())
+            else:
+                node = [n for n, c in self.containers.items() if c == info['Name']][0]
+                want = dict((self.networks[ifname], ip) for ifname, ip in self.addresses(node).items())
             if not info['State']['Running'] or dict((name, net.get('IPAddress')) for name, net in nets.items()) != want:
                 return False
         return True
@@ -220,8 +231,10 @@ def lab_lock(prefix, wait=LOCK_WAIT):
 
 
 @contextlib.contextmanager
-def lab_up(prefix, nodes=2, nics=3, subnet_offset=100, inventory=None, keep=False):
+def lab_up(prefix, nodes=2, nics=3, subnet_offset=100, inventory=None, keep=False, router=False):
     """A lab of this layout for the ``with`` block: brought up, and taken down afterwards (also on failure).
+
+    ``router``: with the router container at ``.254`` on every data network (``lab.gateways``).
 
     A lab of exactly this layout that already runs is reused and left running; so is this one when ``keep``.
     """
@@ -229,7 +242,7 @@ def lab_up(prefix, nodes=2, nics=3, subnet_offset=100, inventory=None, keep=Fals
     if reason:
         # `make test` installs rootful podman (tests/lab/bootstrap-podman.sh): its absence is a failure.
         pytest.fail(reason)
-    lab = Lab(prefix, nodes, nics, subnet_offset, inventory)
+    lab = Lab(prefix, nodes, nics, subnet_offset, inventory, router=router)
     with lab_lock(prefix):
         reused = lab.running()
         try:
