@@ -24,7 +24,7 @@ export ANSIBLE_FORCE_COLOR := 0
 export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help deps venv tree lab-up lab-down lint yamllint ansible-lint changelog-lint sanity pytest units integration test plan bench clean
+.PHONY: help deps venv tree main lab-up lab-down lint yamllint ansible-lint changelog-lint sanity pytest units integration test plan bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -71,7 +71,15 @@ pytest: venv tree
 
 test: deps lint sanity pytest ## every test: lint, sanity, unit and integration (the README's test command)
 
-plan: deps venv tree ## the main job: plan the example inventory's addressing and print it
+LAB_INVENTORY := $(ROOT)/.build/lab/netplumb-lab/hosts.ini
+
+main: deps venv tree ## the main job: lab up, playbooks/site.yml on it (plan, routing, Multus/NADs rendered, preflight, matrix), lab down
+	$(BIN)/ansible-playbook playbooks/lab.yml -e lab_state=present -e lab_router=true
+	status=0; $(BIN)/ansible-playbook -i $(LAB_INVENTORY) playbooks/site.yml || status=$$?; \
+	$(BIN)/ansible-playbook playbooks/lab.yml -e lab_state=absent -e lab_router=true || status=$$((status ? status : 1)); \
+	exit $$status
+
+plan: deps venv tree ## plan the example inventory's addressing and print it (no host is touched)
 	$(BIN)/ansible-playbook -i inventory/hosts.ini playbooks/plan_addresses.yml
 
 lab-up: deps venv tree ## bring up the local multi-NIC lab (3 nodes x 2 NICs as podman containers)
