@@ -10,8 +10,10 @@ playbooks/connectivity_matrix.yml
 (a) in parallel: every node at once (forks 16) and up to 16 probes at once inside each node, best of 3 runs;
 (b) one after another: forks 1 and connectivity_matrix_concurrency 1, the same 480 probes;
 
-and, for scale, the floor: ``ansible -m ansible.builtin.ping`` on the 16 nodes (one module round per node, which
-with the podman connection is five ``podman exec`` per node: it has no pipelining);
+both over the lab's default connection (community.docker.nsenter: a fork of ``nsenter`` per command), and, for
+scale, the floor: ``ansible -m ansible.builtin.ping`` on the 16 nodes (one module round per node); then the same
+floor and one parallel run over the lab's other connection, containers.podman.podman (a ``podman exec`` per
+command, four or five per module and node: it has no pipelining), to show where the time goes with it;
 
 then prints both times, the ratio, where the parallel run's time went, and PASS/FAIL against the targets
 "parallel >= 5x faster" and "16x2 matrix under 15 s". The machine's load is printed too: the nodes are
@@ -47,8 +49,8 @@ LAB = load_lab()
 NODES, NICS, OFFSET, PREFIX = 16, 2, 120, 'netplumb-bench'
 PROBES = NODES * (NODES - 1) * NICS
 PARALLEL_RUNS = 3
-# An absolute remote_tmp spares Ansible the `echo ~` round that expands ~/.ansible/tmp: with the podman
-# connection (no pipelining) a module costs five `podman exec` per node, this makes it four. All runs use it.
+# An absolute remote_tmp spares Ansible the `echo ~` round that expands ~/.ansible/tmp: without pipelining (neither
+# lab connection has it) a module costs five commands per node, this makes it four. All runs use it.
 TUNING = {'ANSIBLE_REMOTE_TMP': '/tmp/.ansible-netplumb-bench'}
 TARGET_RATIO = 5.0
 TARGET_SECONDS = 15.0
@@ -121,7 +123,7 @@ def main():
             print('lab %s up in %.1f s' % (PREFIX, time.time() - start))
             floor, floor_cpu = module_floor(lab, NODES)
             print('floor: one trivial module (ansible.builtin.ping) on the %d nodes takes %.1f s, %.1f CPU s on this side '
-                  '(forks %d, podman connection; load %.1f)' % (NODES, floor, floor_cpu, NODES, os.getloadavg()[0]))
+                  '(forks %d, %s connection; load %.1f)' % (NODES, floor, floor_cpu, NODES, lab.connection, os.getloadavg()[0]))
             parallel = []
             for attempt in range(PARALLEL_RUNS):
                 wall, summary, tasks, in_node, cpu = run_matrix(lab, forks=NODES, concurrency=16)
@@ -142,8 +144,15 @@ def main():
             ratio = wall / best
             print('ratio: parallel is %.1fx faster (target >= %.0fx) %s' % (ratio, TARGET_RATIO, verdict(ratio >= TARGET_RATIO)))
             print('16x2 matrix in %.1f s (target under %.0f s) %s' % (best, TARGET_SECONDS, verdict(best < TARGET_SECONDS)))
-            print('for scale: one trivial module on every node took %.1f s just before (the podman connection\'s floor; '
-                  'it moves with the load of this host)' % floor)
+            print('for scale: one trivial module on every node took %.1f s just before (the %s connection\'s floor; '
+                  'it moves with the load of this host)' % (floor, lab.connection))
+            # The same nodes over the podman connection: lab.yml only rewrites the inventory (the containers stay).
+            podman_lab = LAB.Lab(PREFIX, NODES, NICS, OFFSET, connection='podman')
+            podman_lab.up()
+            floor, floor_cpu = module_floor(podman_lab, NODES)
+            wall, summary, tasks, in_node, cpu = run_matrix(podman_lab, forks=NODES, concurrency=16)
+            print('over the podman connection instead: floor %.1f s (%.1f CPU s), parallel matrix %.1f s (%.1f CPU s; %d/%d connected; '
+                  'load %.1f)' % (floor, floor_cpu, wall, cpu, summary['connected'], summary['total'], os.getloadavg()[0]))
     finally:
         # lab_up leaves a lab it found running: this benchmark's lab goes in any case.
         if lab is not None and lab.found() != ([], []):

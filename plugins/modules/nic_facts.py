@@ -22,7 +22,7 @@ description:
     RV(nics[].bus) and RV(nics[].bus_path) say where it is. veths, bridges and other virtual links have no device, so
     RV(nics[].virtual) is true.
   - RV(nics[].management) marks the interface holding the address the Ansible connection came in on
-    (O(connection_ip), by default the server address of C(SSH_CONNECTION)); with local or podman connections there is none.
+    (O(connection_ip), by default the server address of C(SSH_CONNECTION)); with local, nsenter or podman connections there is none.
   - O(select) picks NICs the way Multi-NIC CNI's attachment policy does (C(masterNets), C(cni-args) C(master) and C(nics),
     the C(devClass) vendor/product IDs, the C(topology) NUMA node), plus criteria of its own. Every given criterion must
     hold; the matches are sorted by name and the first O(select.count) are taken. The module fails, naming why each

@@ -3,8 +3,9 @@
 """The multi-NIC lab (role netplumb.multihome.lab) is what it claims, checked by behaviour.
 
 The session's lab (fixture ``lab`` of lab.py, 3 nodes x 2 NICs) is brought up with the real
-ansible-playbook; the nodes are looked at from inside (podman exec) and through Ansible's podman
-connection. One test brings up a 2 x 3 lab under another prefix and subnets and checks that
+ansible-playbook; the nodes are looked at from inside (podman exec) and through Ansible's connection
+(community.docker.nsenter by default, the PID asked of podman when a task connects). One test brings up a
+2 x 3 lab under another prefix and subnets, with the containers.podman.podman connection, and checks that
 ``lab_state=absent`` leaves no container, network, host link or inventory file behind.
 Needs root with rootful podman (tests/lab/bootstrap-podman.sh, run by `make test`); fails otherwise.
 """
@@ -35,6 +36,13 @@ OTHER_PREFIX = 'netplumb-labtest-2x3'
 
 def run(*argv, **env):
     return subprocess.run(list(argv), cwd=REPO, env=env or None, capture_output=True, text=True, timeout=300, check=False)
+
+
+def podman_json_pid(container):
+    """The host PID of a running container's first process."""
+    proc = run('podman', 'container', 'inspect', '--format', 'json', container)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)[0]['State']['Pid']
 
 
 def interfaces(the_lab, node):
@@ -89,13 +97,38 @@ def test_nodes_are_privileged_for_sysctls_and_netns(lab):
     assert lab.exec('worker2', 'cat', '/proc/sys/net/ipv4/conf/nic1/rp_filter').stdout.strip() == '0'
 
 
-def test_ansible_reaches_every_node_over_the_podman_connection(lab):
-    proc = run(os.path.join(BIN, 'ansible'), 'k8s_cluster', '-i', lab.inventory, '-m', 'ansible.builtin.ping',
-               **lab.ansible_env(ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1'))
+def ansible_hostnames(the_lab, *hosts):
+    """{host: result} of ``ansible -m command -a 'cat /etc/hostname'`` on the lab's inventory: what each connection reaches."""
+    proc = run(os.path.join(BIN, 'ansible'), ','.join(hosts) or 'k8s_cluster', '-i', the_lab.inventory, '-m', 'ansible.builtin.command',
+               '-a', 'cat /etc/hostname', **the_lab.ansible_env(ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1'))
+    return proc, json.loads(proc.stdout)['plays'][0]['tasks'][0]['hosts']
+
+
+def test_ansible_reaches_every_node_over_the_nsenter_connection(lab):
+    proc, results = ansible_hostnames(lab)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    results = json.loads(proc.stdout)['plays'][0]['tasks'][0]['hosts']
-    assert sorted(results) == lab.nodes
-    assert dict((h, r.get('ping')) for h, r in results.items()) == dict((n, 'pong') for n in lab.nodes)
+    # Each host's connection lands in its own container (its hostname), not on this host or a neighbour.
+    assert dict((h, r.get('stdout')) for h, r in results.items()) == dict((n, n) for n in lab.nodes)
+
+
+def test_nsenter_connection_follows_a_restarted_node_and_never_enters_a_stopped_one(lab):
+    container = lab.containers['worker3']
+    pid = podman_json_pid(container)
+    try:
+        assert subprocess.run(['podman', 'restart', '--time', '1', container], capture_output=True, check=False, timeout=120).returncode == 0
+        assert podman_json_pid(container) != pid
+        proc, results = ansible_hostnames(lab, 'worker3')
+        assert proc.returncode == 0 and results['worker3']['stdout'] == 'worker3', proc.stdout + proc.stderr
+        assert subprocess.run(['podman', 'stop', '--time', '1', container], capture_output=True, check=False, timeout=120).returncode == 0
+        proc, results = ansible_hostnames(lab, 'worker3')
+        assert proc.returncode != 0
+        assert 'stdout' not in results['worker3'], results
+        assert '%s does not run' % container in json.dumps(results['worker3']), results
+    finally:
+        # The session's lab again as it was: started, with its addresses (podman keeps the static ones).
+        subprocess.run(['podman', 'start', container], capture_output=True, check=False, timeout=120)
+    assert lab.running()
+    assert interfaces(lab, 'worker3') == planned_interfaces(lab, 'worker3')
 
 
 def inventory_hostvars(path):
@@ -111,7 +144,7 @@ def test_inventory_parses_and_matches_the_collection_format(lab):
     for node in lab.nodes:
         got = hostvars[node]
         assert got['ansible_host'] == lab.containers[node]
-        assert got['ansible_connection'] == 'containers.podman.podman'
+        assert got['ansible_connection'] == 'community.docker.nsenter'
         assert got['node_ip'] == lab.node_ips[node]
         assert got['additional_hosts'] == ','.join(ip for _nic, ip in sorted(lab.nics[node].items()))
         assert got['multihome_nics'] == [{'name': nic, 'address': ip + '/24'} for nic, ip in sorted(lab.nics[node].items())]
@@ -145,13 +178,18 @@ def test_other_size_lab_comes_up_and_absent_leaves_nothing(lab):
     stale = Lab(OTHER_PREFIX, nodes=2, nics=3, subnet_offset=100)
     if stale.found() != ([], []):
         stale.down()  # left over from an interrupted run
-    with lab_up(OTHER_PREFIX, nodes=2, nics=3, subnet_offset=100) as other:
+    with lab_up(OTHER_PREFIX, nodes=2, nics=3, subnet_offset=100, connection='podman') as other:
         for node in other.nodes:
             assert interfaces(other, node) == planned_interfaces(other, node), node
+        proc, results = ansible_hostnames(other)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert dict((h, r.get('stdout')) for h, r in results.items()) == {'worker1': 'worker1', 'worker2': 'worker2'}
         ping = other.exec('worker1', 'ping', '-c', '1', '-W', '2', '-I', 'nic3', other.nics['worker2']['nic3'])
         assert ping.returncode == 0, ping.stdout + ping.stderr
         hosts, hostvars = inventory_hostvars(other.inventory)
         assert hosts == ['worker1', 'worker2']
+        assert hostvars['worker1']['ansible_connection'] == 'containers.podman.podman'
+        assert 'ansible_nsenter_pid' not in hostvars['worker1']
         assert hostvars['worker2']['additional_hosts'] == '198.18.101.12,198.18.102.12,198.18.103.12'
         links = other.links()
         # 4 bridges, and a veth on each for each of the 2 nodes

@@ -166,7 +166,7 @@ def test_an_interface_of_the_connection_or_default_route_is_refused_before_any_c
     for node in lab.nodes:
         result = run.results('Refuse the interface of the default route or of the Ansible connection', node)
         assert result.get('failed'), (node, result)
-        # eth0 holds node_ip, the inventory's address of the node (the podman connection names none).
+        # eth0 holds node_ip, the inventory's address of the node (the lab's nsenter connection names none).
         refused = 'eth0 (it holds the Ansible connection address %s)' % lab.node_ips[node]
         if node == 'worker3':
             refused = 'nic1 (it carries the default route), ' + refused

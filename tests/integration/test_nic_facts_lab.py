@@ -43,6 +43,6 @@ def test_nic_facts_on_the_lab_nodes():
                 mac = lab.exec(node, 'cat', '/sys/class/net/%s/address' % ifname).stdout.strip()
                 assert nic['mac'] == mac
             assert result['selected'] == ['nic1', 'nic2']
-            # The podman connection carries no address: no NIC is the management NIC.
+            # The lab's nsenter connection carries no address: no NIC is the management NIC.
             assert result['management_interface'] is None
             assert not any(n['management'] for n in facts.values())
