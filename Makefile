@@ -24,7 +24,7 @@ export ANSIBLE_FORCE_COLOR := 0
 export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help deps venv tree main lab-up lab-down lint yamllint ansible-lint changelog-lint sanity pytest units integration test plan bench clean
+.PHONY: help deps venv tree main lab-up lab-down molecule lint yamllint ansible-lint changelog-lint sanity pytest units integration test plan bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -87,6 +87,10 @@ lab-up: deps venv tree ## bring up the local multi-NIC lab (3 nodes x 2 NICs as 
 
 lab-down: venv tree ## remove the lab (containers, networks, inventory); the image stays cached
 	$(BIN)/ansible-playbook playbooks/lab.yml -e lab_state=absent
+
+# tests/molecule/, not molecule/ or extensions/molecule/: tell molecule where the scenarios are.
+molecule: deps venv tree ## molecule test of one scenario on a lab of its own: make molecule SCENARIO=multihome_routing (all without SCENARIO)
+	MOLECULE_GLOB='tests/molecule/*/molecule.yml' $(BIN)/molecule test $(if $(SCENARIO),-s $(SCENARIO),--all)
 
 bench: venv tree ## benchmarks under bench/ (print their figures)
 	for b in bench/*.py; do $(BIN)/python $$b; done
