@@ -72,21 +72,23 @@ pytest: venv tree
 test: deps lint sanity pytest ## every test: lint, sanity, unit and integration (the README's test command)
 
 LAB_INVENTORY := $(ROOT)/.build/lab/netplumb-lab/hosts.ini
+# lab.yml runs on the implicit localhost, without an inventory: no warnings about that.
+LAB_PLAY := ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false $(BIN)/ansible-playbook playbooks/lab.yml
 
 main: deps venv tree ## the main job: lab up, playbooks/site.yml on it (plan, routing, Multus/NADs rendered, preflight, matrix), lab down
-	$(BIN)/ansible-playbook playbooks/lab.yml -e lab_state=present -e lab_router=true
+	$(LAB_PLAY) -e lab_state=present -e lab_router=true
 	status=0; $(BIN)/ansible-playbook -i $(LAB_INVENTORY) playbooks/site.yml || status=$$?; \
-	$(BIN)/ansible-playbook playbooks/lab.yml -e lab_state=absent -e lab_router=true || status=$$((status ? status : 1)); \
+	$(LAB_PLAY) -e lab_state=absent -e lab_router=true || status=$$((status ? status : 1)); \
 	exit $$status
 
 plan: deps venv tree ## plan the example inventory's addressing and print it (no host is touched)
 	$(BIN)/ansible-playbook -i inventory/hosts.ini playbooks/plan_addresses.yml
 
 lab-up: deps venv tree ## bring up the local multi-NIC lab (3 nodes x 2 NICs as podman containers)
-	$(BIN)/ansible-playbook playbooks/lab.yml -e lab_state=present
+	$(LAB_PLAY) -e lab_state=present
 
 lab-down: venv tree ## remove the lab (containers, networks, inventory); the image stays cached
-	$(BIN)/ansible-playbook playbooks/lab.yml -e lab_state=absent
+	$(LAB_PLAY) -e lab_state=absent
 
 # tests/molecule/, not molecule/ or extensions/molecule/: tell molecule where the scenarios are.
 molecule: deps venv tree ## molecule test of one scenario on a lab of its own: make molecule SCENARIO=multihome_routing (all without SCENARIO)
