@@ -120,8 +120,8 @@ class Lab(object):
         self.timings = {}
 
     def __repr__(self):
-        return 'Lab(%s: %d nodes x %d NICs%s, %s connection, %s)' % (self.prefix, self.node_count, self.nic_count, ', router' if self.router else '',
-                                                                    self.connection, self.inventory)
+        router = ', router' if self.router else ''
+        return 'Lab(%s: %d nodes x %d NICs%s, %s connection, %s)' % (self.prefix, self.node_count, self.nic_count, router, self.connection, self.inventory)
 
     def addresses(self, node):
         """{interface: address} of ``node``, eth0 included."""
