@@ -223,6 +223,14 @@ def _check_list(value, what, example):
     return list(value)
 
 
+def _check_names(value, what, example, check):
+    """``_check_list``, then ``check(name, '<what>[i]')`` on each element; the list."""
+    names = _check_list(value, what, example)
+    for i, name in enumerate(names):
+        check(name, '%s[%d]' % (what, i))
+    return names
+
+
 def _check_keys(spec, allowed, what):
     unknown = sorted(str(k) for k in spec if k not in allowed)
     if unknown:
@@ -578,9 +586,7 @@ def _ipam_spiderpool(spec, ctx):
     what = ctx['what']
     out = {'type': 'spiderpool'}
     for key in ('default_ipv4_ippool', 'default_ipv6_ippool'):
-        names = _check_list(spec.get(key), '%s %s' % (what, key), ['storage-v4'])
-        for i, name in enumerate(names):
-            check_dns_subdomain(name, '%s %s[%d]' % (what, key, i))
+        names = _check_names(spec.get(key), '%s %s' % (what, key), ['storage-v4'], check_dns_subdomain)
         if names:
             out[key] = names
     if spec.get('clean_gateway') is not None:
@@ -994,9 +1000,7 @@ def _spiderpool_item(item, ctx):
         for key, out_key, check in (('namespace_name', 'namespaceName', check_dns_label),
                                     ('node_name', 'nodeName', check_dns_subdomain),
                                     ('multus_name', 'multusName', _check_multus_name)):
-            values = _check_list(pool.get(key), '%s %s' % (pwhat, key), ['aistore'])
-            for j, value in enumerate(values):
-                check(value, '%s %s[%d]' % (pwhat, key, j))
+            values = _check_names(pool.get(key), '%s %s' % (pwhat, key), ['aistore'], check)
             if values:
                 pspec[out_key] = values
         if pool.get('default') is not None:
@@ -1113,9 +1117,7 @@ def _multinic_item(item, ctx):
             _fail("attach_policy target %r is not a bandwidth: expected e.g. '10Gbps', '500Mbps' or '100Kbps'" % (policy['target'],))
         out_policy['target'] = policy['target']
     spec['attachPolicy'] = out_policy
-    namespaces = _check_list(item.get('namespaces'), 'namespaces', ['default'])
-    for i, ns in enumerate(namespaces):
-        check_dns_label(ns, 'namespaces[%d]' % i)
+    namespaces = _check_names(item.get('namespaces'), 'namespaces', ['default'], check_dns_label)
     if namespaces:
         spec['namespaces'] = namespaces
     if master_nets:
