@@ -27,13 +27,8 @@ description:
   - Never changes anything.
 author:
   - netplumb.multihome contributors (@netplumb)
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: There is nothing to compare.
+extends_documentation_fragment:
+  - netplumb.multihome.changes_nothing
 options:
   url:
     description:

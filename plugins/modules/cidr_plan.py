@@ -32,13 +32,8 @@ description:
   - Bad input fails with a message naming the value and what was expected; nothing is returned half done.
 author:
   - netplumb.multihome contributors (@netplumb)
-attributes:
-  check_mode:
-    support: full
-    description: The planner never changes anything; it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: There is nothing to compare; the plan itself is the result.
+extends_documentation_fragment:
+  - netplumb.multihome.changes_nothing
 options:
   scheme:
     description: Which addressing scheme to plan.

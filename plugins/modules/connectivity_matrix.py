@@ -26,13 +26,8 @@ description:
     pair (from node, to node, network, addresses, NICs and why). It still returns RV(table), RV(matrix) and RV(broken).
 author:
   - netplumb.multihome contributors (@netplumb)
-attributes:
-  check_mode:
-    support: full
-    description: The module only computes; it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is nothing to compare.
+extends_documentation_fragment:
+  - netplumb.multihome.changes_nothing
 options:
   nodes:
     description:

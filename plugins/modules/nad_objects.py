@@ -34,13 +34,8 @@ description:
     range for all.
 author:
   - netplumb.multihome contributors (@netplumb)
-attributes:
-  check_mode:
-    support: full
-    description: The module never changes anything; it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: There is nothing to compare; the objects are the result.
+extends_documentation_fragment:
+  - netplumb.multihome.changes_nothing
 options:
   networks:
     description:

@@ -31,13 +31,9 @@ author:
   - netplumb.multihome contributors (@netplumb)
 requirements:
   - iproute2 with JSON output (C(ip -j), iproute2 4.13 or later) on the managed host.
+extends_documentation_fragment:
+  - netplumb.multihome.changes_nothing
 attributes:
-  check_mode:
-    support: full
-    description: The module only reads; it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing is changed, so there is nothing to compare.
   facts:
     support: full
     description: Sets the C(nic_facts) fact, the NICs by name.
