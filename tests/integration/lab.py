@@ -196,23 +196,23 @@ class Lab(object):
                 return False
         return True
 
+    def _apply(self, state, name):
+        """Run lab.yml with ``state``; kept as ``<name>_run`` and timed as ``timings[name]``, failed tasks' messages on failure."""
+        start = time.time()
+        run = self.playbook(state)
+        setattr(self, name + '_run', run)
+        self.timings[name] = time.time() - start
+        if run.rc != 0:
+            raise AssertionError('lab.yml (%s) failed for %r (rc=%d): %s\n%s' % (state, self, run.rc, run.failures(), run.stderr))
+        return run
+
     def up(self):
         """Bring the lab up (or adjust it); fail with the failed tasks' messages."""
-        start = time.time()
-        self.up_run = self.playbook('present')
-        self.timings['up'] = time.time() - start
-        if self.up_run.rc != 0:
-            raise AssertionError('lab.yml (present) failed for %r (rc=%d): %s\n%s' % (self, self.up_run.rc, self.up_run.failures(), self.up_run.stderr))
-        return self.up_run
+        return self._apply('present', 'up')
 
     def down(self):
         """Take the lab down (containers, networks, inventory; the image stays)."""
-        start = time.time()
-        self.down_run = self.playbook('absent')
-        self.timings['down'] = time.time() - start
-        if self.down_run.rc != 0:
-            raise AssertionError('lab.yml (absent) failed for %r (rc=%d): %s\n%s' % (self, self.down_run.rc, self.down_run.failures(), self.down_run.stderr))
-        return self.down_run
+        return self._apply('absent', 'down')
 
 
 @contextlib.contextmanager

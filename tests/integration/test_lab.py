@@ -21,7 +21,7 @@ import subprocess
 import pytest
 
 from conftest import BIN, REPO
-from lab import Lab, host_links, lab, lab_up, missing  # pylint: disable=unused-import
+from lab import Lab, host_links, lab, lab_up, missing, podman, podman_json  # pylint: disable=unused-import
 
 
 @pytest.fixture(autouse=True)
@@ -36,13 +36,6 @@ OTHER_PREFIX = 'netplumb-labtest-2x3'
 
 def run(*argv, **env):
     return subprocess.run(list(argv), cwd=REPO, env=env or None, capture_output=True, text=True, timeout=300, check=False)
-
-
-def podman_json_pid(container):
-    """The host PID of a running container's first process."""
-    proc = run('podman', 'container', 'inspect', '--format', 'json', container)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)[0]['State']['Pid']
 
 
 def interfaces(the_lab, node):
@@ -113,20 +106,20 @@ def test_ansible_reaches_every_node_over_the_nsenter_connection(lab):
 
 def test_nsenter_connection_follows_a_restarted_node_and_never_enters_a_stopped_one(lab):
     container = lab.containers['worker3']
-    pid = podman_json_pid(container)
+    pid = podman_json('container', 'inspect', container)[0]['State']['Pid']
     try:
-        assert subprocess.run(['podman', 'restart', '--time', '1', container], capture_output=True, check=False, timeout=120).returncode == 0
-        assert podman_json_pid(container) != pid
+        assert podman('restart', '--time', '1', container).returncode == 0
+        assert podman_json('container', 'inspect', container)[0]['State']['Pid'] != pid
         proc, results = ansible_hostnames(lab, 'worker3')
         assert proc.returncode == 0 and results['worker3']['stdout'] == 'worker3', proc.stdout + proc.stderr
-        assert subprocess.run(['podman', 'stop', '--time', '1', container], capture_output=True, check=False, timeout=120).returncode == 0
+        assert podman('stop', '--time', '1', container).returncode == 0
         proc, results = ansible_hostnames(lab, 'worker3')
         assert proc.returncode != 0
         assert 'stdout' not in results['worker3'], results
         assert '%s does not run' % container in json.dumps(results['worker3']), results
     finally:
         # The session's lab again as it was: started, with its addresses (podman keeps the static ones).
-        subprocess.run(['podman', 'start', container], capture_output=True, check=False, timeout=120)
+        podman('start', container)
     assert lab.running()
     assert interfaces(lab, 'worker3') == planned_interfaces(lab, 'worker3')
 
