@@ -19,9 +19,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 
 import pytest
 
+from conftest import REPO
 from lab import lab_up
 
 PLAYBOOK = 'prepare_dpdk_hosts.yml'
@@ -42,43 +44,9 @@ LAYOUTS = {
                 'nic2': {'pci': '0000:03:00.1', 'vendor': '0x15b3', 'device': '0x1015', 'driver': 'mlx5_core'}},
 }
 
-# Run inside a node: build the sysfs tree LAYOUT describes, with the node's real MACs, MTUs and states.
-BUILD_SYSFS = r'''
-import json, os, shutil, sys
-root, layout = sys.argv[1], json.loads(sys.argv[2])
-shutil.rmtree(root, ignore_errors=True)
-
-def mkdir(path):
-    os.makedirs(path, exist_ok=True)
-    return path
-
-def link(target, name):
-    os.symlink(os.path.relpath(target, os.path.dirname(name)), name)
-
-def write(path, text):
-    with open(path, 'w') as handle:
-        handle.write(text + '\n')
-
-for name, dev in layout.items():
-    function = mkdir('%s/devices/pci0000:00/%s' % (root, dev['pci']))
-    link(mkdir(root + '/bus/pci'), function + '/subsystem')
-    write(function + '/vendor', dev.get('vendor', '0x1af4'))
-    write(function + '/device', dev.get('device', '0x1000'))
-    if dev.get('virtio'):
-        device = mkdir(function + '/' + dev['virtio'])
-        link(mkdir(root + '/bus/virtio'), device + '/subsystem')
-        link(mkdir(root + '/bus/pci/drivers/virtio-pci'), function + '/driver')
-        driver = mkdir(root + '/bus/virtio/drivers/virtio_net')
-    else:
-        device = function
-        driver = mkdir(root + '/bus/pci/drivers/' + dev['driver'])
-    link(driver, device + '/driver')
-    net = mkdir('%s/class/net/%s' % (root, name))
-    link(device, net + '/device')
-    for attr in ('address', 'mtu', 'operstate', 'type'):
-        with open('/sys/class/net/%s/%s' % (name, attr)) as handle:
-            write(net + '/' + attr, handle.read().strip())
-'''
+# Run inside a node (python3 -c): build the sysfs tree LAYOUT describes, with the node's real MACs, MTUs and states.
+with open(os.path.join(REPO, 'tests', 'lab', 'fake_pci_sysfs.py')) as _handle:
+    BUILD_SYSFS = _handle.read()
 
 
 def must(proc):
