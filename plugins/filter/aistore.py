@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_resource import AisResourceError, build_resource
 from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_smap import SmapError, hostname_map
 
 
@@ -44,8 +45,20 @@ def aistore_hostname_map(hosts, attachments=None, hostvars=None):
         raise AnsibleFilterError('netplumb.multihome.aistore_hostname_map: %s' % exc)
 
 
+def aistore_resource(settings):
+    """The AIS operator's AIStore resource from the aistore role's settings (see aistore_resource.yml)."""
+    if not isinstance(settings, Mapping):
+        raise AnsibleFilterError('netplumb.multihome.aistore_resource: the input %r is not a dict of settings' % (settings,))
+    try:
+        return build_resource(dict(settings))
+    except (AisResourceError, KeyError) as exc:
+        if isinstance(exc, KeyError):
+            exc = 'the setting %s is missing' % exc
+        raise AnsibleFilterError('netplumb.multihome.aistore_resource: %s' % exc)
+
+
 class FilterModule(object):
     """netplumb.multihome AIStore filters."""
 
     def filters(self):
-        return {'aistore_hostname_map': aistore_hostname_map}
+        return {'aistore_hostname_map': aistore_hostname_map, 'aistore_resource': aistore_resource}

@@ -32,6 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import yaml
 
+from crd_schema import assert_accepted
+
 PLAYBOOK = 'ais_deploy_cluster.yml'
 API = 'ais.nvidia.com/v1beta1'
 NAMESPACE = 'ais'
@@ -85,8 +87,9 @@ def expected_spec(hosts=None, node_image='aistorage/aisnode:v4.4'):
         'initImage': 'aistorage/ais-init:v4.4',
         'hostnameMap': {primary: ','.join([primary] + extras) for primary, extras, _how in hosts.values()},
         'networkAttachment': 'macvlan-nic1,macvlan-nic2',
-        'proxySpec': dict(ports, size=count, portPublic=51080, hostPort=51080),
-        'targetSpec': dict(ports, size=count, portPublic=51081, hostPort=51081, mounts=[{'path': '/ais1', 'size': '10Gi'}]),
+        'proxySpec': dict(ports, size=count, servicePort=51080, portPublic=51080, hostPort=51080),
+        'targetSpec': dict(ports, size=count, servicePort=51081, portPublic=51081, hostPort=51081,
+                           mounts=[{'path': '/ais1', 'size': '10Gi'}]),
         'stateStorage': {'hostPath': {'prefix': '/etc/ais'}},
     }
 
@@ -264,7 +267,34 @@ def test_render_mode_writes_the_resource_and_sends_nothing(run_playbook, kube, t
     assert docs[0]['apiVersion'] == API and docs[0]['kind'] == 'AIStore'
     assert docs[0]['metadata']['name'] == 'ais' and docs[0]['metadata']['namespace'] == NAMESPACE
     assert docs[0]['spec'] == expected_spec()
+    # The role's defaults build a resource the operator's real CRD accepts.
+    assert_accepted(docs[0])
     assert kube.request_log() == []
+
+
+def test_render_mode_old_operator_layout(run_playbook, tmp_path):
+    out = tmp_path / 'rendered'
+    run = run_playbook(PLAYBOOK, write_inventory(tmp_path / 'hosts.ini'),
+                       *extra_vars(aistore_render_dir=str(out), aistore_hostpath_prefix='/etc/ais'), K8S_AUTH_KUBECONFIG='')
+    assert run.rc == 0, run.failures()
+    with open(str(out / 'aistore-ais.yml')) as handle:
+        spec = yaml.safe_load(handle)['spec']
+    # Operators up to v3.0.0 require enableExternalLB; they know no stateStorage.
+    assert spec['hostpathPrefix'] == '/etc/ais' and spec['enableExternalLB'] is False and 'stateStorage' not in spec
+
+
+def test_settings_that_drop_the_extra_ips_stop_the_play_naming_them(run_playbook, tmp_path):
+    out = tmp_path / 'rendered'
+    run = run_playbook(PLAYBOOK, write_inventory(tmp_path / 'hosts.ini'),
+                       *extra_vars(aistore_render_dir=str(out), aistore_host_port=False,
+                                   aistore_extra_spec={'publicNetDNSMode': 'Node'}), K8S_AUTH_KUBECONFIG='')
+    assert run.rc != 0
+    msg = last_failure(run)
+    assert msg.startswith('The AIStore resource ais/ais cannot be built: the AIStore spec would make the operator ignore '
+                          'hostnameMap'), msg
+    assert 'publicNetDNSMode Node (aistore_extra_spec)' in msg and 'proxySpec has no hostPort (aistore_host_port is false' in msg, msg
+    assert msg.endswith('Nothing was applied.'), msg
+    assert not out.exists()
 
 
 def test_a_key_that_is_no_nodes_internal_ip_stops_the_play_before_applying(run_playbook, kube, tmp_path):
