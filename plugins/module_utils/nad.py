@@ -93,7 +93,7 @@ TYPE_KEYS = {
            'allow_persistent_ips', 'role', 'network_name'),
 }
 SPIDERPOOL_KEYS = ('kind', 'name', 'state', 'labels', 'annotations', 'subnet', 'ips', 'exclude_ips', 'gateway',
-                   'routes', 'vlan', 'create_subnet', 'ippools')
+                   'routes', 'create_subnet', 'ippools')
 SPIDERPOOL_POOL_KEYS = ('name', 'ips', 'exclude_ips', 'gateway', 'routes', 'namespace_name', 'node_name',
                         'multus_name', 'default', 'labels', 'annotations')
 MULTINIC_KEYS = ('kind', 'name', 'state', 'labels', 'annotations', 'subnet', 'ipam', 'multi_nic_ipam', 'plugin',
@@ -320,7 +320,7 @@ def check_cni_config(text, what='spec.config'):
 def _check_routes(routes, what, gateway_required=False, within=None):
     """``[{dst, gw}]``: dst a CIDR, gw an address of the same family (inside ``within`` when given)."""
     out = []
-    for i, route in enumerate(_check_list(routes, what, [{'dst': '0.0.0.0/0', 'gw': '198.18.0.1'}])):
+    for i, route in enumerate(_check_list(routes, what, [{'dst': '198.19.0.0/16', 'gw': '198.18.0.1'}])):
         rwhat = '%s[%d]' % (what, i)
         _check_dict(route, rwhat)
         _check_keys(route, ('dst', 'gw'), rwhat)
@@ -908,6 +908,66 @@ def _nad_item(item, ctx):
 
 
 # ------------------------------------------------------------------ Spiderpool items
+#
+# Spiderpool's admission webhooks (pkg/ippoolmanager/ippool_validate.go, ippool_subnet_validate.go,
+# pkg/subnetmanager/subnet_validate.go) refuse what the CRD schema lets through: a default route
+# (use the gateway), two routes to one dst, a route gw outside the subnet, a gateway inside ips
+# unless excludeIPs holds it, and a pool whose addresses (ips less excludeIPs) are not all among
+# those of the SpiderSubnet that controls it (the subnet of the same CIDR). Checked here first.
+
+def _spider_routes(routes, what, network):
+    out = _check_routes(routes, what, gateway_required=True, within=network)
+    seen = {}
+    for i, route in enumerate(out):
+        if cidr.parse_network(route['dst'], what).prefixlen == 0:
+            _fail("%s[%d] dst %s is the default route: Spiderpool refuses it (\"please specify 'spec.gateway' to configure "
+                  "the default route\"); set gateway instead" % (what, i, route['dst']))
+        if route['dst'] in seen:
+            _fail("%s[%d] dst %s is also the dst of %s[%d]: Spiderpool refuses two routes with the same dst"
+                  % (what, i, route['dst'], what, seen[route['dst']]))
+        seen[route['dst']] = i
+    return out
+
+
+def _merged(intervals):
+    """Sorted, merged ``[(first, last)]`` of ``(first, last, ...)`` intervals (inclusive integers)."""
+    out = []
+    for first, last in sorted((i[0], i[1]) for i in intervals):
+        if out and first <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], last))
+        else:
+            out.append((first, last))
+    return out
+
+
+def _minus(intervals, removed):
+    """``intervals`` less ``removed``, both ``[(first, last)]``, merged."""
+    out = []
+    removed = _merged(removed)
+    for first, last in _merged(intervals):
+        for rfirst, rlast in removed:
+            if rlast < first or rfirst > last:
+                continue
+            if rfirst > first:
+                out.append((first, rfirst - 1))
+            first = rlast + 1
+            if first > last:
+                break
+        if first <= last:
+            out.append((first, last))
+    return out
+
+
+def _check_spider_gateway(gateway, intervals, excluded, what):
+    """Spiderpool refuses a gateway inside ``ips`` unless ``excludeIPs`` holds it."""
+    value = int(gateway)
+    if any(a <= value <= b for a, b in _merged(excluded)):
+        return
+    for first, last, text in intervals:
+        if first <= value <= last:
+            _fail("%s gateway %s is inside ips %r: Spiderpool refuses a gateway it could hand out to a pod; add it to "
+                  "exclude_ips or keep it out of ips" % (what, gateway, text))
+
 
 def _spider_ips(values, what, network):
     out = []
@@ -922,6 +982,9 @@ def _spider_ips(values, what, network):
 def _spiderpool_item(item, ctx):
     name = ctx['name']
     check_dns_subdomain(name, 'name')
+    if 'vlan' in item:
+        _fail("vlan %r: Spiderpool v1.0.0 removed spec.vlan from SpiderSubnet and SpiderIPPool (the CRD no longer has "
+              "it); put the VLAN on the attachment instead (e.g. a macvlan master such as ens1f0.100)" % (item['vlan'],))
     _check_keys(item, SPIDERPOOL_KEYS, 'kind spiderpool')
     state = _check_choice(item.get('state', 'present'), 'state', STATES)
     labels = _check_metadata_map(item.get('labels'), 'labels', True)
@@ -946,12 +1009,14 @@ def _spiderpool_item(item, ctx):
         _fail("subnet is missing: expected a CIDR such as '198.18.40.0/24'")
     network = cidr.parse_network(item['subnet'], 'subnet')
     ips, intervals = _spider_ips(item.get('ips'), 'ips', network)
-    exclude, _excl = _spider_ips(item.get('exclude_ips'), 'exclude_ips', network)
+    exclude, excl_intervals = _spider_ips(item.get('exclude_ips'), 'exclude_ips', network)
     found = _intervals_overlap(intervals)
     if found:
         _fail("ips %r overlaps ips %r: expected distinct ranges" % (found[0][2], found[1][2]))
     gateway = _check_gateway(item['gateway'], network, 'subnet') if item.get('gateway') is not None else None
-    routes = _check_routes(item.get('routes'), 'routes', gateway_required=True, within=network)
+    if gateway is not None:
+        _check_spider_gateway(gateway, intervals, excl_intervals, 'subnet')
+    routes = _spider_routes(item.get('routes'), 'routes', network)
     spec = {'ipVersion': network.version, 'subnet': str(network)}
     if ips:
         spec['ips'] = ips
@@ -959,14 +1024,17 @@ def _spiderpool_item(item, ctx):
         spec['excludeIPs'] = exclude
     if gateway is not None:
         spec['gateway'] = str(gateway)
-    if item.get('vlan') is not None:
-        spec['vlan'] = _check_int(item['vlan'], 'vlan', 0, 4094)
     if routes:
         spec['routes'] = routes
     objects = []
     if create_subnet:
+        if pools and not ips:
+            _fail("the SpiderSubnet %s has no ips but %d ippools: a SpiderSubnet controls the pools of its subnet, and "
+                  "Spiderpool refuses a pool whose addresses the SpiderSubnet does not hold; expected ips covering the "
+                  "pools' ips, or create_subnet: false" % (name, len(pools)))
         objects.append({'apiVersion': SPIDERPOOL_API_VERSION, 'kind': 'SpiderSubnet',
                         'metadata': _metadata(name, None, labels, annotations), 'spec': spec})
+    subnet_total = _minus(intervals, excl_intervals)
 
     seen = {}
     pool_intervals = []
@@ -979,20 +1047,27 @@ def _spiderpool_item(item, ctx):
         pool_ips, p_intervals = _spider_ips(pool.get('ips'), '%s ips' % pwhat, network)
         if not pool_ips:
             _fail("%s has no ips: expected e.g. ['198.18.40.10-198.18.40.50'] inside the subnet %s" % (pwhat, network))
+        pool_exclude, pe_intervals = _spider_ips(pool.get('exclude_ips'), '%s exclude_ips' % pwhat, network)
+        if create_subnet:
+            outside = _minus(_minus(p_intervals, pe_intervals), subnet_total)
+            if outside:
+                first, last = outside[0]
+                addresses = str(ipaddress.ip_address(first)) if first == last else '%s-%s' % (
+                    ipaddress.ip_address(first), ipaddress.ip_address(last))
+                _fail("%s ips %s hold %s, outside the subnet's ips %s%s: a pool takes its addresses from the SpiderSubnet"
+                      % (pwhat, ', '.join(pool_ips), addresses, ', '.join(ips),
+                         ' less its exclude_ips %s' % ', '.join(exclude) if exclude else ''))
         for first, last, text in p_intervals:
-            if intervals and not any(a <= first and last <= b for a, b, _t in intervals):
-                _fail("%s ips %r is outside the subnet's ips %s: a pool takes its addresses from the SpiderSubnet"
-                      % (pwhat, text, ', '.join(ips)))
             pool_intervals.append((first, last, '%s ips %r' % (pwhat, text)))
-        pool_exclude, _pe = _spider_ips(pool.get('exclude_ips'), '%s exclude_ips' % pwhat, network)
         pspec = {'ipVersion': network.version, 'subnet': str(network), 'ips': pool_ips}
         if pool_exclude:
             pspec['excludeIPs'] = pool_exclude
-        if pool.get('gateway') is not None:
-            pspec['gateway'] = str(_check_gateway(pool['gateway'], network, pwhat))
-        elif gateway is not None:
-            pspec['gateway'] = str(gateway)
-        proutes = _check_routes(pool.get('routes'), '%s routes' % pwhat, gateway_required=True, within=network)
+        pool_gateway = _check_gateway(pool['gateway'], network, pwhat) if pool.get('gateway') is not None else gateway
+        if pool_gateway is not None:
+            _check_spider_gateway(pool_gateway, p_intervals, pe_intervals,
+                                  pwhat if pool.get('gateway') is not None else '%s (from the subnet)' % pwhat)
+            pspec['gateway'] = str(pool_gateway)
+        proutes = _spider_routes(pool.get('routes'), '%s routes' % pwhat, network)
         if proutes:
             pspec['routes'] = proutes
         elif routes:

@@ -65,9 +65,13 @@ options:
         of O(plan), or C(true) for the NAD's own name; C(whereabouts) then also takes C(node_slices=true) for a
         C(node_slice_size) from the plan's per-node slices. C(type) defaults to C(whereabouts) with C(from_plan).
       - For C(kind=spiderpool), C(subnet) (a CIDR), C(ips) and C(exclude_ips) (addresses or C(first-last) ranges),
-        C(gateway), C(routes) (each C({dst, gw})), C(vlan), C(create_subnet) (default true) and C(ippools), each
-        with C(name), C(ips) (inside the subnet's C(ips)), C(exclude_ips), C(gateway), C(routes),
+        C(gateway), C(routes) (each C({dst, gw})), C(create_subnet) (default true) and C(ippools), each
+        with C(name), C(ips), C(exclude_ips), C(gateway), C(routes),
         C(namespace_name), C(node_name), C(multus_name), C(default), C(labels) and C(annotations).
+      - Spiderpool's webhooks are checked too - no default route in C(routes) (set C(gateway)), no two routes with
+        one C(dst), a route's C(gw) inside the subnet, a C(gateway) inside C(ips) only when C(exclude_ips) holds it,
+        and with C(create_subnet) every pool's addresses (C(ips) less C(exclude_ips)) among the subnet's (so a subnet
+        with pools needs C(ips)). C(vlan) is refused, Spiderpool v1.0.0 removed it from both CRDs.
       - For C(kind=multinicnetwork), C(subnet) (IPv4), C(ipam) (C({type=multi-nic-ipam, host_block,
         interface_block, vlan_mode, exclude_cidrs}) or another IPAM block as above), C(multi_nic_ipam), C(plugin)
         (C({type, cni_version, args})), C(attach_policy) (C({strategy, target})), C(namespaces) and C(master_nets).
