@@ -58,7 +58,7 @@ SPIDERPOOL_SUBNETS_ANNOTATION = 'ipam.spidernet.io/subnets'
 MULTINIC_API_VERSION = 'multinic.fms.io/v1'
 
 # What containernetworking-plugins 1.1.1 report for CNI_COMMAND=VERSION.
-CNI_VERSIONS = ('0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0')
+CNI_VERSIONS = ('0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0')
 # Accepted by every plugin above, by whereabouts, and the value OVN-Kubernetes documents as required.
 DEFAULT_CNI_VERSION = '0.3.1'
 OVNK_CNI_VERSION = '0.3.1'
@@ -700,9 +700,11 @@ def _plugin_sriov(item):
     if item.get('vlan') is not None:
         out['vlan'] = _check_int(item['vlan'], 'vlan', 0, 4094)
     if item.get('vlan_qos') is not None:
-        if not out.get('vlan'):
+        qos = _check_int(item['vlan_qos'], 'vlan_qos', 0, 7)
+        if qos and not out.get('vlan'):
+            # sriov-cni (pkg/config: "non-zero vlan QoS must be set together with non-zero vlan") allows 0 with 0.
             _fail("vlan_qos %r needs a non-zero vlan: sriov-cni refuses a VLAN QoS without a VLAN" % (item['vlan_qos'],))
-        out['vlanQoS'] = _check_int(item['vlan_qos'], 'vlan_qos', 0, 7)
+        out['vlanQoS'] = qos
     for key in ('spoofchk', 'trust'):
         if item.get(key) is not None:
             out[key] = _check_choice(item[key], key, ('on', 'off'))
@@ -730,7 +732,7 @@ def _check_mac(value, what):
     return ':'.join(octets)
 
 
-def _plugin_ovnk(item, name):
+def _plugin_ovnk(item, name, ctx):
     """The OVN-Kubernetes keys (without netAttachDefName) and the subnets it hands out."""
     topology = item.get('topology')
     if topology is None:
@@ -743,8 +745,12 @@ def _plugin_ovnk(item, name):
               % (network_name, ' and '.join(OVNK_RESERVED_NAMES)))
     if any(c.isspace() or c in '/,' for c in network_name):
         _fail("network_name %r contains whitespace, '/' or ',': expected a plain name such as 'l2-network'" % network_name)
+    if item.get('join_subnet') is not None and topology == 'localnet':
+        _fail("join_subnet %r given for topology localnet: OVN-Kubernetes refuses a join subnet on localnet "
+              "(services are not supported there)" % (item['join_subnet'],))
     try:
-        plan = plan_node_subnets(item.get('subnets'), [], topology=topology, exclude_subnets=item.get('exclude_subnets'))
+        plan = plan_node_subnets(item.get('subnets'), [], topology=topology, exclude_subnets=item.get('exclude_subnets'),
+                                 reserved=ctx['reserved'], internal=ctx['ovnk_internal'], join_subnet=item.get('join_subnet'))
     except PlanError as exc:
         raise NadError('%s' % exc)
     subnets = plan['plan']['subnets']
@@ -755,9 +761,6 @@ def _plugin_ovnk(item, name):
     if plan['plan']['exclude_subnets']:
         out['excludeSubnets'] = ','.join(plan['plan']['exclude_subnets'])
     if item.get('join_subnet') is not None:
-        if topology == 'localnet':
-            _fail("join_subnet %r given for topology localnet: OVN-Kubernetes refuses a join subnet on localnet "
-                  "(services are not supported there)" % (item['join_subnet'],))
         joins = cidr.parse_networks(item['join_subnet'], 'join_subnet')
         if len(set(n.version for n in joins)) != len(joins):
             _fail("join_subnet %r has two subnets of one family: expected at most one IPv4 and one IPv6" % (item['join_subnet'],))
@@ -825,11 +828,10 @@ def _nad_item(item, ctx):
         return record
 
     is_ovnk = net_type == OVNK
+    # OVN-Kubernetes does not check cniVersion itself: libcni and the plugin do (every version of CNI_VERSIONS
+    # in current releases; OVN-Kubernetes before CNI spec 1.1.0 support, early 2026, stops at 1.0.0).
     cni_version = item.get('cni_version', OVNK_CNI_VERSION if is_ovnk else DEFAULT_CNI_VERSION)
     _check_choice(cni_version, 'cni_version', CNI_VERSIONS)
-    if is_ovnk and cni_version != OVNK_CNI_VERSION:
-        _fail("cni_version %r given for %s: OVN-Kubernetes documents %s as the required value"
-              % (cni_version, OVNK, OVNK_CNI_VERSION))
     capabilities = _check_capabilities(item.get('capabilities'), 'capabilities')
 
     if is_ovnk:
@@ -838,7 +840,7 @@ def _nad_item(item, ctx):
             _fail("ipam %r given for %s: OVN-Kubernetes networks take no ipam block (OVN-Kubernetes refuses an ipam "
                   "type%s); their addresses come from subnets" % (item['ipam'], OVNK,
                                                                   ", and dhcp is never available there" if ipam_type == 'dhcp' else ''))
-        network_name, plugin, ranges = _plugin_ovnk(item, name)
+        network_name, plugin, ranges = _plugin_ovnk(item, name, ctx)
         config_name = network_name
         ipam = None
     else:
@@ -1243,14 +1245,14 @@ def _describe(i, item):
     return "network %r (networks[%d])" % (name, i) if _is_text(name) and name else 'networks[%d]' % i
 
 
-def _build_item(i, item, defaults, plan):
+def _build_item(i, item, defaults, context):
     what = _describe(i, item)
     try:
         if not isinstance(item, dict):
             _fail("%r is not a dict: expected {name, namespace, type, ...}" % (item,))
         kind = item.get('kind', 'nad')
         _check_choice(kind, 'kind', KINDS)
-        ctx = {'index': i, 'plan': plan}
+        ctx = dict(context, index=i)
         if kind == 'nad':
             # Type-specific defaults (mtu, mode, ...) apply only to the types that have the key.
             net_type = item.get('type', defaults.get('type'))
@@ -1336,7 +1338,7 @@ def _raise_problems(problems):
     raise NadError('%d problems in networks:\n- %s' % (len(problems), '\n- '.join(problems)))
 
 
-def build_objects(networks, defaults=None, plan=None):
+def build_objects(networks, defaults=None, plan=None, reserved=None, ovnk_internal=None):
     """Validate ``networks`` and return the Kubernetes objects to apply, as ``[{'state', 'object'}]``.
 
     Each item of ``networks`` is a dict; ``kind`` (default ``nad``) says what it is:
@@ -1350,6 +1352,9 @@ def build_objects(networks, defaults=None, plan=None):
     ``defaults`` holds keys applied to every ``nad`` item that lacks them (``labels``,
     ``annotations`` are merged; ``labels``, ``annotations`` and ``state`` also apply to
     the other kinds). ``plan`` is a cidr_plan ``network_ranges`` plan for ``ipam.from_plan``.
+    ``reserved`` (the cluster's pod and service networks) and ``ovnk_internal`` (OVN-Kubernetes'
+    own subnets, default :data:`ovnk_subnets.INTERNAL_SUBNETS`) are what OVN-Kubernetes NADs
+    must not overlap.
 
     Every item is checked; all problems are collected and raised as one :class:`NadError`
     (nothing is returned half done). Objects come in the order of ``networks``, one per
@@ -1367,9 +1372,10 @@ def build_objects(networks, defaults=None, plan=None):
         raise NadError('%s' % exc)
     problems = []
     records = []
+    context = {'plan': plan, 'reserved': reserved, 'ovnk_internal': ovnk_internal}
     for i, item in enumerate(networks):
         try:
-            records.append(_build_item(i, item, defaults, plan))
+            records.append(_build_item(i, item, defaults, context))
         except NadError as exc:
             problems.append('%s' % exc)
     repeats = _check_duplicates(records, problems)
@@ -1378,6 +1384,26 @@ def build_objects(networks, defaults=None, plan=None):
     if problems:
         _raise_problems(problems)
     return [{'state': record['state'], 'object': obj} for record in records for obj in record['objects']]
+
+
+PRIMARY_UDN_LABEL = 'k8s.ovn.org/primary-user-defined-network'
+
+
+def primary_namespaces(objects):
+    """The namespaces of the present OVN-Kubernetes NADs with ``role: primary``, sorted.
+
+    OVN-Kubernetes uses a primary network only in a namespace that carries the label
+    :data:`PRIMARY_UDN_LABEL`, and that label can only be set when the namespace is created.
+    """
+    out = set()
+    for entry in objects:
+        obj = entry['object']
+        if entry['state'] != 'present' or obj['kind'] != NAD_KIND:
+            continue
+        conf = json.loads(obj['spec']['config'])
+        if conf.get('type') == OVNK and conf.get('role') == 'primary':
+            out.add(obj['metadata']['namespace'])
+    return sorted(out)
 
 
 def summarize(objects):

@@ -16,7 +16,16 @@ checked the way OVN-Kubernetes checks it (go-controller/pkg/config/utils.go,
 * entries must not overlap one another; ``layer3`` needs at least one entry,
   ``layer2``/``localnet`` may have none (then OVN-Kubernetes assigns no IPs);
 * ``excludeSubnets`` are plain CIDRs, each inside one of the subnets; only
-  ``layer2`` and ``localnet`` read them.
+  ``layer2`` and ``localnet`` read them;
+* ``layer3``: all IPv4 entries share one host length (``all IPv4 cluster subnet
+  entries must have the same host subnet length``); an IPv4 host length of /32 is
+  accepted (OVN-Kubernetes refuses only longer ones);
+* ``SubnetOverlapCheck``: ``layer2``/``layer3`` subnets and join subnets (the
+  NAD's ``joinSubnet``, else the user-defined join default 100.65.0.0/16 and
+  fd99::/64, per family) must not overlap one another, the cluster's pod and
+  service networks, or OVN-Kubernetes' own join, masquerade and (``layer3``)
+  transit subnets; internal subnets inside an ``excludeSubnets`` entry are left
+  out first (:func:`check_internal_overlaps`).
 
 Unlike Go's ``net.ParseCIDR``, which silently drops host bits, a CIDR with host
 bits set is refused here, naming the network it would be.
@@ -41,7 +50,22 @@ from ansible_collections.netplumb.multihome.plugins.module_utils.range_plan impo
 TOPOLOGIES = ('layer3', 'layer2', 'localnet')
 DEFAULT_HOST_LENGTH = {4: 24, 6: 64}
 IPV6_HOST_LENGTH = 64
-MAX_IPV4_HOST_LENGTH = 31
+MAX_IPV4_HOST_LENGTH = 32
+
+# OVN-Kubernetes' own subnets, which SubnetOverlapCheck keeps every layer2/layer3 NAD away from:
+# go-controller/pkg/config/config.go defaults (Gateway.V4/V6JoinSubnet, V4/V6MasqueradeSubnet,
+# ClusterManager.V4/V6TransitSubnet), plus the masquerade subnet that kind (contrib/kind.sh) and
+# OpenShift deploy. The transit subnet counts for layer3 only. A cluster configured otherwise
+# passes its own (the ovnk_internal_subnets option).
+INTERNAL_SUBNETS = {
+    'join subnet': ['100.64.0.0/16', 'fd98::/64'],
+    'masquerade subnet': ['169.254.169.0/29', 'fd69::/125', '169.254.0.0/17', 'fd69::/112'],
+    'transit subnet': ['100.88.0.0/16', 'fd97::/64'],
+}
+LAYER3_ONLY = ('transit subnet',)
+# pkg/types/const.go UserDefinedPrimaryNetworkJoinSubnetV4/V6: the join subnets of every layer2/layer3 NAD,
+# primary or secondary, unless its joinSubnet replaces one family (parseJoinSubnet).
+UDN_JOIN_SUBNETS = ('100.65.0.0/16', 'fd99::/64')
 
 _DIGITS = re.compile(r'^[0-9]+$')
 
@@ -117,6 +141,11 @@ def _parse(subnets, topology):
                         % (subnets,))
     parsed = [_parse_entry(entry, topology) for entry in entries]
     cidr.check_overlaps([('subnets entry %r' % entry, net) for entry, (net, _hl) in zip(entries, parsed)])
+    ipv4 = [(entry, hl) for entry, (net, hl) in zip(entries, parsed) if net.version == 4]
+    for entry, host_length in ipv4[1:]:
+        if host_length != ipv4[0][1]:
+            raise PlanError("subnets entries %r and %r have IPv4 host lengths /%d and /%d: OVN-Kubernetes requires "
+                            "the same host subnet length for all IPv4 entries" % (ipv4[0][0], entry, ipv4[0][1], host_length))
     return parsed
 
 
@@ -142,6 +171,60 @@ def _parse_excludes(exclude_subnets, parsed, topology):
             raise PlanError("exclude_subnets[%d] %s is not inside any of the subnets %s: expected each excluded "
                             "range inside one of them" % (i, excl, ', '.join(str(n) for n in nets) or '(none given)'))
     return excludes
+
+
+def _internal(internal, topology):
+    """``[(label, network)]`` of OVN-Kubernetes' own subnets for ``topology`` (``internal``: dict label -> CIDRs)."""
+    if internal is None:
+        internal = INTERNAL_SUBNETS
+    if not isinstance(internal, dict):
+        raise PlanError("ovnk_internal_subnets %r is not a dict of name to CIDRs, such as {'join subnet': "
+                        "['100.64.0.0/16', 'fd98::/64']}" % (internal,))
+    out = []
+    for name in internal:
+        if name in LAYER3_ONLY and topology != 'layer3':
+            continue
+        values = internal[name]
+        if isinstance(values, str):
+            values = [v for v in values.split(',') if v.strip()]
+        for value in values or []:
+            net = cidr.parse_network(value.strip() if isinstance(value, str) else value, 'ovnk_internal_subnets %s' % name)
+            out.append(("OVN-Kubernetes' %s" % name, net))
+    return out
+
+
+def check_internal_overlaps(topology, subnets, join_subnet=None, exclude_subnets=None, reserved=None, internal=None):
+    """Refuse what OVN-Kubernetes' ``SubnetOverlapCheck`` (pkg/util/multi_network.go) refuses.
+
+    For ``layer2`` and ``layer3`` (``localnet`` skips the check): the NAD's ``subnets`` and
+    its join subnets (``join_subnet`` per family, else :data:`UDN_JOIN_SUBNETS`) must not
+    overlap each other, ``reserved`` (the cluster's pod and service networks, any form
+    :func:`cidr.named_reserved` takes) or ``internal`` (default :data:`INTERNAL_SUBNETS`;
+    the transit subnet for ``layer3`` only). A subnet inside an ``exclude_subnets`` entry is
+    left out first, as OVN-Kubernetes does. Raises :class:`cidr.PlanError` naming both.
+    """
+    check_topology(topology)
+    if topology == 'localnet':
+        return
+    parsed = _parse(subnets, topology)
+    excludes = cidr.parse_networks(exclude_subnets, 'exclude_subnets') if topology != 'layer3' else []
+    joins = dict((n.version, ('default user-defined join subnet', n))
+                 for n in (ipaddress.ip_network(j) for j in UDN_JOIN_SUBNETS))
+    for net in cidr.parse_networks(join_subnet, 'join_subnet'):
+        joins[net.version] = ('join_subnet', net)
+    own = [('subnets entry', net) for net, _hl in parsed] + [joins[v] for v in sorted(joins)]
+    theirs = cidr.named_reserved(reserved) + _internal(internal, topology)
+
+    def kept(named):
+        return [(label, net) for label, net in named
+                if not any(net.version == e.version and net.subnet_of(e) for e in excludes)]
+
+    found = cidr.find_overlaps(kept(own), kept(theirs))
+    if found:
+        label_a, net_a, label_b, net_b = found
+        raise PlanError("%s %s overlaps %s %s: OVN-Kubernetes refuses a %s network whose subnets or join subnets overlap "
+                        "its own or the cluster's (\"pod or join subnet overlaps with already configured internal "
+                        "subnets\")" % (label_a, net_a, label_b, net_b, topology))
 
 
 def _previous_nodes(plan):
@@ -201,7 +284,9 @@ class _Pool:
         return ipaddress.IPv6Network((start, self.host_length))
 
 
-def plan_node_subnets(subnets, nodes, topology='layer3', exclude_subnets=None, previous=None, reserved=None):
+def plan_node_subnets(subnets, nodes, topology='layer3', exclude_subnets=None, previous=None, reserved=None,
+                      internal=None, join_subnet=None):
+    # pylint: disable=too-many-arguments,too-many-positional-arguments
     """Plan the host subnets of an OVN-Kubernetes secondary network.
 
     ``subnets`` is parsed with :func:`parse_subnets`; ``exclude_subnets`` (list or
@@ -221,7 +306,9 @@ def plan_node_subnets(subnets, nodes, topology='layer3', exclude_subnets=None, p
     ``nodes`` is an empty list.
 
     The subnets and every host subnet are checked against ``reserved`` (any
-    form :func:`cidr.named_reserved` accepts). Returns ``{'plan': {'topology',
+    form :func:`cidr.named_reserved` accepts), and with :func:`check_internal_overlaps`
+    against OVN-Kubernetes' own subnets (``internal``, default :data:`INTERNAL_SUBNETS`) and the
+    network's join subnets (``join_subnet``, else the user-defined join defaults). Returns ``{'plan': {'topology',
     'subnets': [{'cidr', 'host_length'}], 'exclude_subnets': [str], 'nodes':
     [{'name', 'subnets': [str]}]}}``, nodes in the order given, each node's
     host subnets in the order their IP family first appears in ``subnets``.
@@ -233,6 +320,7 @@ def plan_node_subnets(subnets, nodes, topology='layer3', exclude_subnets=None, p
     nodes = check_names(nodes, 'nodes')
     reserved_named = cidr.named_reserved(reserved)
     cidr.check_overlaps([('subnet', net) for net, _hl in parsed], reserved_named)
+    check_internal_overlaps(topology, subnets, join_subnet=join_subnet, exclude_subnets=exclude_subnets, internal=internal)
 
     plan = {
         'topology': topology,

@@ -34,6 +34,7 @@ author:
   - netplumb.multihome contributors (@netplumb)
 extends_documentation_fragment:
   - netplumb.multihome.changes_nothing
+  - netplumb.multihome.ovnk
 options:
   scheme:
     description: Which addressing scheme to plan.
@@ -236,7 +237,8 @@ def run_plan(params):
             raise PlanError("scheme node_subnets needs 'subnets', e.g. '10.128.0.0/16/24'")
         return plan_node_subnets(params['subnets'], nodes, topology=params['topology'],
                                  exclude_subnets=params.get('exclude_subnets'),
-                                 previous=params.get('previous'), reserved=params.get('reserved'))
+                                 previous=params.get('previous'), reserved=params.get('reserved'),
+                                 internal=params.get('ovnk_internal_subnets'))
     if not params.get('supernet') or not params.get('networks'):
         raise PlanError("scheme network_ranges needs 'supernet' and 'networks'")
     return plan_ranges(params['supernet'], params['networks'], nodes=nodes,
@@ -265,6 +267,7 @@ def main():
             supernet=dict(type='str'),
             networks=dict(type='list', elements='dict'),
             reserved=dict(type='raw'),
+            ovnk_internal_subnets=dict(type='dict'),
             previous=dict(type='dict'),
         ),
         supports_check_mode=True,

@@ -36,6 +36,7 @@ author:
   - netplumb.multihome contributors (@netplumb)
 extends_documentation_fragment:
   - netplumb.multihome.changes_nothing
+  - netplumb.multihome.ovnk
 options:
   networks:
     description:
@@ -91,6 +92,13 @@ options:
       - The RV(netplumb.multihome.cidr_plan#module:plan) of M(netplumb.multihome.cidr_plan) with
         C(scheme=network_ranges) (or that whole result), for C(ipam.from_plan).
     type: dict
+  reserved:
+    description:
+      - The cluster's pod and service networks (and node networks), which an OVN-Kubernetes C(layer2) or C(layer3)
+        network's C(subnets) and join subnets must not overlap. Other NAD types are not checked against them.
+      - A list of CIDRs, a list of C({name, cidr}), or a dict of name to CIDR (or list of CIDRs), as for
+        M(netplumb.multihome.cidr_plan).
+    type: raw
   legacy:
     description:
       - The AIStore playbooks' variables, turned into more O(networks) (added after them).
@@ -183,6 +191,15 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+primary_namespaces:
+  description:
+    - The namespaces of OVN-Kubernetes networks with C(role=primary). OVN-Kubernetes uses such a network only in a
+      namespace labelled C(k8s.ovn.org/primary-user-defined-network), and the label can only be set when the namespace
+      is created; the module warns about each.
+  returned: success
+  type: list
+  elements: str
+  sample: [team-a]
 objects:
   description:
     - One item per Kubernetes object, in the order of the networks (one per namespace, in the order given),
@@ -213,7 +230,13 @@ summary:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError
-from ansible_collections.netplumb.multihome.plugins.module_utils.nad import build_objects, legacy_attachments, summarize
+from ansible_collections.netplumb.multihome.plugins.module_utils.nad import (
+    PRIMARY_UDN_LABEL,
+    build_objects,
+    legacy_attachments,
+    primary_namespaces,
+    summarize,
+)
 
 
 def run(params):
@@ -223,7 +246,8 @@ def run(params):
     if legacy:
         networks.extend(legacy_attachments(legacy['network_attachment'], legacy['network_interface'],
                                            legacy['attachment_namespace'], legacy.get('template')))
-    return build_objects(networks, defaults=params.get('defaults'), plan=params.get('plan'))
+    return build_objects(networks, defaults=params.get('defaults'), plan=params.get('plan'), reserved=params.get('reserved'),
+                         ovnk_internal=params.get('ovnk_internal_subnets'))
 
 
 def main():
@@ -232,6 +256,8 @@ def main():
             networks=dict(type='list', elements='dict', default=[]),
             defaults=dict(type='dict', default={}),
             plan=dict(type='dict'),
+            reserved=dict(type='raw'),
+            ovnk_internal_subnets=dict(type='dict'),
             legacy=dict(type='dict', options=dict(
                 network_attachment=dict(type='raw', required=True),
                 network_interface=dict(type='raw', required=True),
@@ -245,7 +271,11 @@ def main():
         objects = run(module.params)
     except PlanError as exc:
         module.fail_json(msg='nad_objects: %s' % exc)
-    module.exit_json(changed=False, objects=objects, summary=summarize(objects))
+    primary = primary_namespaces(objects)
+    for namespace in primary:
+        module.warn('namespace %s holds an OVN-Kubernetes primary network: OVN-Kubernetes uses it only when the namespace '
+                    'carries the label %s, which can only be set when the namespace is created' % (namespace, PRIMARY_UDN_LABEL))
+    module.exit_json(changed=False, objects=objects, summary=summarize(objects), primary_namespaces=primary)
 
 
 if __name__ == '__main__':

@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import json
 import os
 import shutil
@@ -125,6 +126,61 @@ def test_missing_namespace_fails_naming_it(run_playbook, kube, inventory):
     assert len(configs(kube)) == 3
 
 
+GUIDE = ['-e', 'network_attachment=macvlan-conf,macvlan-conf2', '-e', 'network_interface=nic1,nic2', '-e', 'attachment_namespace=ais']
+
+
+def planned_ranges(inventory):
+    with open(os.path.join(os.path.dirname(inventory), '.plan', 'network_ranges.json')) as f:
+        return dict((n['name'], n['range']) for n in json.load(f)['networks'])
+
+
+def test_the_ais_guides_command_as_documented(run_playbook, kube, ais_namespace, inventory, tmp_path):
+    """docs/network_attachments.md's command, with nothing else set: the guide's three variables alone."""
+    run = run_playbook('create_network_definition.yml', inventory, *GUIDE, **kube.env())
+    assert run.rc == 0, run.failures()
+    stored = configs(kube)
+    # Exactly the guide's attachments, each a macvlan bridge NAD on its interface ...
+    assert sorted(stored) == ['macvlan-conf', 'macvlan-conf2']
+    assert {n: (c['type'], c['mode'], c['master'], c['ipam']['type']) for n, c in stored.items()} == {
+        'macvlan-conf': ('macvlan', 'bridge', 'nic1', 'whereabouts'), 'macvlan-conf2': ('macvlan', 'bridge', 'nic2', 'whereabouts')}
+    # ... with a range of its own, planned together with vars/addressing.yml's networks: none overlaps another.
+    plan = planned_ranges(inventory)
+    assert sorted(plan) == ['macvlan-conf', 'macvlan-conf2', 'replication-net', 'storage-net']
+    for name, conf in stored.items():
+        assert conf['ipam']['range'] == plan[name]
+    nets = [ipaddress.ip_network(r) for r in plan.values()]
+    assert all(not a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:]), plan
+    assert all(n.subnet_of(ipaddress.ip_network('198.18.32.0/19')) for n in nets)
+    again = run_playbook('create_network_definition.yml', inventory, *GUIDE, **kube.env())
+    assert again.rc == 0 and again.stats()['changed'] == 0
+    # The next step of the guide reads the same network_attachment (render mode: no AIS operator here).
+    out = tmp_path / 'ais'
+    deploy = run_playbook('ais_deploy_cluster.yml', inventory, *GUIDE + ['-e', 'aistore_render_dir=%s' % out], K8S_AUTH_KUBECONFIG='')
+    assert deploy.rc == 0, deploy.failures()
+    with open(str(out / 'aistore-ais.yml')) as f:
+        resource = yaml.safe_load(f)
+    assert resource['metadata']['namespace'] == 'ais' and resource['spec']['networkAttachment'] == 'macvlan-conf,macvlan-conf2'
+    assert resource['spec']['hostnameMap']['198.18.0.11'] == '198.18.0.11,198.18.1.11,198.18.2.11'
+
+
+def test_the_ais_guide_through_vars_multihome(run_playbook, kube, ais_namespace, inventory, tmp_path):
+    """The guide's way: edit vars/multihome.yml, then run the playbook with no -e at all."""
+    guide = tmp_path / 'checkout'
+    for part in ('playbooks', 'vars'):
+        shutil.copytree(os.path.join(REPO, part), str(guide / part), ignore=shutil.ignore_patterns('rendered'))
+    with open(str(guide / 'vars' / 'multihome.yml')) as f:
+        text = f.read()
+    for key, value in (('network_attachment', 'macvlan-conf'), ('network_interface', 'nic2')):
+        assert '%s: ""' % key in text
+        text = text.replace('%s: ""' % key, '%s: "%s"' % (key, value))
+    (guide / 'vars' / 'multihome.yml').write_text(text)
+    run = run_playbook(str(guide / 'playbooks' / 'create_network_definition.yml'), inventory, **kube.env())
+    assert run.rc == 0, run.failures()
+    stored = configs(kube)
+    assert sorted(stored) == ['macvlan-conf'] and stored['macvlan-conf']['master'] == 'nic2'
+    assert stored['macvlan-conf']['ipam']['range'] == planned_ranges(inventory)['macvlan-conf']
+
+
 def test_aistore_legacy_variables(run_playbook, kube, ais_namespace, inventory, tmp_path):
     legacy = {'network_attachments_networks': [],
               'addressing_network_ranges': {'supernet': '198.18.32.0/19',
@@ -179,3 +235,22 @@ def test_render_mode_writes_files_and_touches_no_cluster(run_playbook, inventory
     again = run_playbook('create_network_definition.yml', inventory, '-e', 'network_attachments_render_dir=%s' % out,
                          K8S_AUTH_KUBECONFIG='')
     assert again.rc == 0 and again.stats()['changed'] == 0
+
+
+def test_a_primary_ovnk_network_needs_its_namespace_label(run_playbook, kube, inventory, tmp_path):
+    primary = {'network_attachments_networks': [{'name': 'tenant-red', 'namespace': 'red', 'type': 'ovn-k8s-cni-overlay',
+                                                 'topology': 'layer2', 'subnets': '198.18.70.0/24', 'role': 'primary'}]}
+    # A namespace that exists without the label cannot get it any more: refused before anything is applied.
+    kube.create({'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': 'red'}})
+    run = run_playbook('create_network_definition.yml', inventory, '-e', extra_vars(tmp_path, primary), **kube.env())
+    assert run.rc != 0
+    msg = run.failures()[-1][1]
+    assert 'Namespace(s) red hold an OVN-Kubernetes primary network' in msg and 'k8s.ovn.org/primary-user-defined-network' in msg, msg
+    assert kube.writes() == []
+    # Created by the role, the namespace gets the label at creation.
+    create = dict(primary, network_attachments_create_namespaces=True)
+    create['network_attachments_networks'][0]['namespace'] = 'blue'
+    run = run_playbook('create_network_definition.yml', inventory, '-e', extra_vars(tmp_path, create), **kube.env())
+    assert run.rc == 0, run.failures()
+    assert kube.get('v1', 'Namespace', 'blue')['metadata']['labels'] == {'k8s.ovn.org/primary-user-defined-network': ''}
+    assert any('holds an OVN-Kubernetes primary network' in w for w in run.results('Validate the networks and build their objects').get('warnings', []))

@@ -41,6 +41,7 @@ from ansible_collections.netplumb.multihome.plugins.module_utils.nad import (
     check_ifname,
     legacy_attachments,
     pod_networks_annotation,
+    primary_namespaces,
     spiderpool_annotations,
     summarize,
 )
@@ -394,6 +395,8 @@ REFUSALS = [
     ([{'name': 's', 'namespace': 'n', 'type': 'sriov', 'ipam': dict(WB)}], ['needs resource_name']),
     ([{'name': 's', 'namespace': 'n', 'type': 'sriov', 'resource_name': 'r/x', 'vlan_qos': 2, 'ipam': dict(WB)}],
      ['vlan_qos 2', 'non-zero vlan']),
+    ([{'name': 's', 'namespace': 'n', 'type': 'sriov', 'resource_name': 'r/x', 'vlan': 0, 'vlan_qos': 1, 'ipam': dict(WB)}],
+     ['vlan_qos 1', 'non-zero vlan']),
     ([{'name': 's', 'namespace': 'n', 'type': 'sriov', 'resource_name': 'intel.com/a', 'ipam': dict(WB),
        'annotations': {'k8s.v1.cni.cncf.io/resourceName': 'intel.com/b'}}], ["'intel.com/b'", "resource_name 'intel.com/a'"]),
     # IPAM consistent with the type
@@ -456,7 +459,17 @@ REFUSALS = [
     ([ovnk(role='primary')], ["role 'primary' on topology layer2 without subnets"]),
     ([ovnk(topology='layer3', subnets='198.18.128.0/17', exclude_subnets='198.18.128.0/24')], ['exclude_subnets', 'layer3']),
     ([ovnk(topology='localnet', join_subnet='198.18.90.0/24')], ["join_subnet '198.18.90.0/24'", 'localnet']),
-    ([ovnk(cni_version='1.0.0')], ["cni_version '1.0.0'", 'OVN-Kubernetes', '0.3.1']),
+    ([ovnk(cni_version='2.0.0')], ["cni_version '2.0.0'", '1.1.0']),
+    # SubnetOverlapCheck: OVN-Kubernetes' own subnets, the default user-defined join subnet, the cluster's networks
+    ([ovnk(subnets='100.64.10.0/24')], ["subnets entry 100.64.10.0/24 overlaps OVN-Kubernetes' join subnet 100.64.0.0/16",
+                                        'OVN-Kubernetes refuses a layer2 network']),
+    ([ovnk(subnets='169.254.169.0/30')], ["OVN-Kubernetes' masquerade subnet 169.254.169.0/29"]),
+    ([ovnk(subnets='169.254.8.0/24')], ["OVN-Kubernetes' masquerade subnet 169.254.0.0/17"]),
+    ([ovnk(topology='layer3', subnets='100.88.0.0/20/24')], ["OVN-Kubernetes' transit subnet 100.88.0.0/16", 'layer3 network']),
+    ([ovnk(subnets='fd98::/64')], ["OVN-Kubernetes' join subnet fd98::/64"]),
+    ([ovnk(subnets='100.65.3.0/24')], ['default user-defined join subnet 100.65.0.0/16 overlaps subnets entry 100.65.3.0/24']),
+    ([ovnk(subnets='198.18.64.0/24', join_subnet='198.18.64.128/25')], ['join_subnet 198.18.64.128/25']),
+    ([ovnk(subnets='198.18.64.0/24', join_subnet='100.64.0.0/24')], ["join_subnet 100.64.0.0/24 overlaps OVN-Kubernetes' join subnet"]),
     ([ovnk(master='ens1f0')], ['unknown key(s) master']),
     # Spiderpool
     ([{'kind': 'spiderpool', 'name': 'sp', 'subnet': '198.18.40.0/24', 'ips': ['198.18.41.10']}],
@@ -822,3 +835,50 @@ def test_spiderpool_annotation_against_the_objects(items, kind, fragments):
     for fragment in fragments:
         assert fragment in str(exc.value), str(exc.value)
     assert spiderpool_annotations([{'ipv4': ['pool-v4'], 'ipv6': ['pool-v6']}], 'ippools', SPIDER)
+
+
+# ------------------------------------------------------------ what upstream accepts
+
+def test_cni_versions_upstream_accepts():
+    # CNI plugins v1.x and current OVN-Kubernetes take spec 1.1.0; OVN-Kubernetes' docs use 1.0.0.
+    assert config(only([macvlan(cni_version='1.1.0')]))['cniVersion'] == '1.1.0'
+    for version in ('1.0.0', '1.1.0', '0.4.0'):
+        assert config(only([ovnk(cni_version=version, subnets='198.18.64.0/24')]))['cniVersion'] == version
+
+
+def test_sriov_vlan_qos_zero_with_vlan_zero():
+    conf = config(only([{'name': 's', 'namespace': 'n', 'type': 'sriov', 'resource_name': 'r/x', 'vlan': 0, 'vlan_qos': 0,
+                         'ipam': dict(WB)}]))
+    assert conf['vlan'] == 0 and conf['vlanQoS'] == 0
+
+
+def test_ovnk_ipv4_host_length_32_and_one_host_length():
+    assert config(only([ovnk(topology='layer3', subnets='198.18.64.0/24/32')]))['subnets'] == '198.18.64.0/24/32'
+    assert 'same host subnet length' in refused([ovnk(topology='layer3', subnets='198.18.64.0/20/24,198.18.80.0/20/26')])
+
+
+def test_ovnk_overlaps_follow_subnet_overlap_check():
+    # The transit subnet counts for layer3 only.
+    assert config(only([ovnk(topology='layer2', subnets='100.88.1.0/24')]))['subnets'] == '100.88.1.0/24'
+    # Internal subnets inside excludeSubnets are left out first (layer2), the network's own join subnet too.
+    entry = only([ovnk(subnets='100.64.0.0/15', exclude_subnets='100.64.0.0/16,100.65.0.0/16')])
+    assert config(entry)['excludeSubnets'] == '100.64.0.0/16,100.65.0.0/16'
+    assert 'default user-defined join subnet 100.65.0.0/16' in refused([ovnk(subnets='100.64.0.0/15', exclude_subnets='100.64.0.0/16')])
+    # joinSubnet replaces the default user-defined join subnet of its own family only.
+    assert config(only([ovnk(subnets='100.65.3.0/24', join_subnet='198.18.90.0/24')]))['joinSubnet'] == '198.18.90.0/24'
+    assert 'fd99::/64' in refused([ovnk(subnets='fd99::/64', join_subnet='198.18.90.0/24')])
+    # localnet is not checked, as OVN-Kubernetes does not check it.
+    assert config(only([ovnk(topology='localnet', subnets='100.64.3.0/24')]))['subnets'] == '100.64.3.0/24'
+    # The cluster's networks, and a cluster whose OVN-Kubernetes uses other internal subnets.
+    reserved = {'pod_network': '10.128.0.0/14', 'service_network': '172.30.0.0/16'}
+    message = refused([ovnk(subnets='172.30.8.0/24')], reserved=reserved)
+    assert 'subnet 172.30.8.0/24 overlaps reserved service_network 172.30.0.0/16' in message, message
+    internal = {'join subnet': ['100.99.0.0/16'], 'masquerade subnet': ['169.254.0.0/17']}
+    assert config(only([ovnk(subnets='100.64.0.0/24')], ovnk_internal=internal))['subnets'] == '100.64.0.0/24'
+    assert 'join subnet 100.99.0.0/16' in refused([ovnk(subnets='100.99.1.0/24')], ovnk_internal=internal)
+
+
+def test_primary_networks_name_their_namespaces():
+    objects = build_objects([ovnk(subnets='198.18.64.0/24', role='primary'),
+                             ovnk(name='other', namespace='team-b', subnets='198.18.65.0/24', role='secondary')])
+    assert primary_namespaces(objects) == ['team-a']

@@ -19,6 +19,7 @@ import pytest
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError
 from ansible_collections.netplumb.multihome.plugins.module_utils.ovnk_subnets import (
+    check_internal_overlaps,
     parse_subnets,
     plan_node_subnets,
 )
@@ -39,7 +40,8 @@ def node_map(result):
     ('10.0.0.0/16/31', 'layer3', [('10.0.0.0/16', 31)]),                  # longest IPv4 host subnet
     (' 10.128.0.0/16/24 , fd00:10:128::/48 ', 'layer3', [('10.128.0.0/16', 24), ('fd00:10:128::/48', 64)]),
     (['10.0.0.0/16/26', 'fd00::/56'], 'layer3', [('10.0.0.0/16', 26), ('fd00::/56', 64)]),
-    ('10.0.0.0/16,10.1.0.0/16/20', 'layer3', [('10.0.0.0/16', 24), ('10.1.0.0/16', 20)]),  # two of one family
+    ('10.0.0.0/16,10.1.0.0/16/24', 'layer3', [('10.0.0.0/16', 24), ('10.1.0.0/16', 24)]),  # two of one family
+    ('10.0.0.0/16/32', 'layer3', [('10.0.0.0/16', 32)]),                   # /32 host subnets: OVN-K refuses only > 32
     ('fd00::/48,10.0.0.0/16', 'layer3', [('fd00::/48', 64), ('10.0.0.0/16', 24)]),         # order kept
     ('10.100.200.0/24', 'layer2', [('10.100.200.0/24', None)]),
     ('10.100.200.0/24,fd00:100::/64', 'localnet', [('10.100.200.0/24', None), ('fd00:100::/64', None)]),
@@ -60,8 +62,10 @@ def test_parse_subnets(subnets, topology, expected):
     ('10.0.0.0/24/24', 'layer3', r"host length /24 is not longer than the subnet's /24"),
     ('10.0.0.0/24/16', 'layer3', r"host length /16 is not longer than the subnet's /24"),
     ('10.0.0.0/26', 'layer3', r"host length /24 is not longer than the subnet's /26"),  # default /24 on a /26
-    ('10.0.0.0/16/32', 'layer3', r"/32 is too long: expected at most /31"),
-    ('10.0.0.0/16/33', 'layer3', r"/33 is too long"),
+    ('10.0.0.0/16/33', 'layer3', r"/33 is too long: expected at most /32"),
+    # one IPv4 host length for all entries (go-controller/pkg/config/utils.go)
+    ('10.0.0.0/16,10.1.0.0/16/20', 'layer3',
+     r"entries '10.0.0.0/16' and '10.1.0.0/16/20' have IPv4 host lengths /24 and /20: OVN-Kubernetes requires the same"),
     ('10.0.0.0/16/x', 'layer3', r"host length 'x' is not a whole number"),
     ('10.0.0.0/16/-1', 'layer3', r"host length '-1' is not a whole number"),
     ('10.0.0.0/16/', 'layer3', r"host length '' is not a whole number"),
@@ -140,11 +144,11 @@ def test_host_length_blocks(subnets, expected):
 
 
 def test_second_entry_of_a_family_used_when_first_is_full():
-    # 10.0.0.0/23 holds two /24s, 10.1.0.0/24 holds two /25s: four IPv4 host subnets in all,
+    # 10.0.0.0/24 and 10.1.0.0/24 hold two /25s each: four IPv4 host subnets in all,
     # one per node (OVN-Kubernetes gives a node one host subnet per family, not per entry).
-    result = plan_node_subnets('10.0.0.0/23/24,10.1.0.0/24/25', ['a', 'b', 'c', 'd'])
+    result = plan_node_subnets('10.0.0.0/24/25,10.1.0.0/24/25', ['a', 'b', 'c', 'd'])
     assert node_map(result) == {
-        'a': ['10.0.0.0/24'], 'b': ['10.0.1.0/24'], 'c': ['10.1.0.0/25'], 'd': ['10.1.0.128/25'],
+        'a': ['10.0.0.0/25'], 'b': ['10.0.0.128/25'], 'c': ['10.1.0.0/25'], 'd': ['10.1.0.128/25'],
     }
 
 
@@ -153,8 +157,8 @@ def test_second_entry_of_a_family_used_when_first_is_full():
     ('10.0.0.0/24/26', 5, r"subnet 10\.0\.0\.0/24 with host length 26 has 4 blocks"),
     ('10.0.0.0/16/17', 3, r"subnet 10\.0\.0\.0/16 with host length 17 has 2 blocks"),
     ('10.0.0.0/16,fd00::/63', 3, r"IPv6 .*subnet fd00::/63 with host length 64 has 2 blocks"),
-    ('10.0.0.0/23/24,10.1.0.0/24/25', 5,
-     r"10\.0\.0\.0/23 with host length 24 has 2 blocks.*10\.1\.0\.0/24 with host length 25 has 2 blocks"),
+    ('10.0.0.0/24/25,10.1.0.0/24/25', 5,
+     r"10\.0\.0\.0/24 with host length 25 has 2 blocks.*10\.1\.0\.0/24 with host length 25 has 2 blocks"),
 ])
 def test_exhaustion(subnets, count, pattern):
     with pytest.raises(PlanError, match=pattern):
@@ -385,10 +389,10 @@ def test_16384_nodes_dual_stack_is_fast_and_stable():
 
 
 def test_host_subnets_disjoint_and_inside():
-    # 16 /26s, then 128 /27s, then 256 /24s: 400 IPv4 host subnets for 300 nodes.
+    # 16 /26s, then 64 /26s, then 1024 /26s: 1104 IPv4 host subnets for 300 nodes.
     nodes = ['n%d' % i for i in range(300)]
     entries = ('10.10.0.0/22', '10.20.0.0/20', '10.30.0.0/16', 'fd00:a::/48')
-    result = plan_node_subnets('10.10.0.0/22/26,10.20.0.0/20/27,10.30.0.0/16,fd00:a::/48', nodes)
+    result = plan_node_subnets('10.10.0.0/22/26,10.20.0.0/20/26,10.30.0.0/16/26,fd00:a::/48', nodes)
     nets = [ipaddress.ip_network(s) for n in result['plan']['nodes'] for s in n['subnets']]
     assert len(nets) == 600
     for version in (4, 6):
@@ -398,10 +402,41 @@ def test_host_subnets_disjoint_and_inside():
     parents = [ipaddress.ip_network(c) for c in entries]
     for net in nets:
         assert any(net.version == p.version and net.subnet_of(p) for p in parents)
-        assert net.prefixlen in (24, 26, 27, 64)
+        assert net.prefixlen in (26, 64)
+    # the first entries fill before the next one is used
+    assert sum(1 for n in nets if n.version == 4 and n.subnet_of(parents[0])) == 16
+    assert sum(1 for n in nets if n.version == 4 and n.subnet_of(parents[1])) == 64
     got = node_map(result)
     assert got['n15'][0] == '10.10.3.192/26'        # last of the 16 /26s
-    assert got['n16'][0] == '10.20.0.0/27'          # first /27
-    assert got['n143'][0] == '10.20.15.224/27'      # last of the 128 /27s
-    assert got['n144'][0] == '10.30.0.0/24'
-    assert got['n299'] == ['10.30.155.0/24', 'fd00:a:0:12b::/64']   # 299 = 0x12b
+    assert got['n16'][0] == '10.20.0.0/26'          # first of the second entry
+    assert got['n79'][0] == '10.20.15.192/26'       # last of its 64 /26s
+    assert got['n80'][0] == '10.30.0.0/26'
+    assert got['n299'] == ['10.30.54.192/26', 'fd00:a:0:12b::/64']   # (299 - 80) * 64 = 54 * 256 + 192; 299 = 0x12b
+
+
+# ------------------------------------------------------------ SubnetOverlapCheck (pkg/util/multi_network.go)
+
+@pytest.mark.parametrize('subnets, topology, pattern', [
+    ('100.64.0.0/20/24', 'layer3', r"subnets entry 100\.64\.0\.0/20 overlaps OVN-Kubernetes' join subnet 100\.64\.0\.0/16"),
+    ('100.88.0.0/20/24', 'layer3', r"OVN-Kubernetes' transit subnet 100\.88\.0\.0/16"),
+    ('100.65.0.0/24', 'layer2', r"default user-defined join subnet 100\.65\.0\.0/16"),
+    ('fd69::/120', 'layer2', r"OVN-Kubernetes' masquerade subnet fd69::/112"),
+])
+def test_plans_refuse_ovnk_internal_subnets(subnets, topology, pattern):
+    with pytest.raises(PlanError, match=pattern):
+        plan_node_subnets(subnets, ['a'], topology=topology)
+
+
+def test_internal_subnets_by_topology_and_override():
+    # layer2 has no transit subnet; localnet is never checked.
+    assert plan_node_subnets('100.88.0.0/24', ['a'], topology='layer2')['plan']['subnets'][0]['cidr'] == '100.88.0.0/24'
+    assert plan_node_subnets('100.64.0.0/24', ['a'], topology='localnet')['plan']['subnets'][0]['cidr'] == '100.64.0.0/24'
+    # A cluster configured with other internal subnets.
+    result = plan_node_subnets('100.64.0.0/20/24', ['a'], internal={'join subnet': ['100.99.0.0/16']})
+    assert node_map(result) == {'a': ['100.64.0.0/24']}
+    with pytest.raises(PlanError, match='ovnk_internal_subnets'):
+        plan_node_subnets('10.0.0.0/16', ['a'], internal=['100.99.0.0/16'])
+    # The network's own join subnet replaces the default of its family.
+    check_internal_overlaps('layer3', '100.65.0.0/20/24', join_subnet='198.18.90.0/24')
+    with pytest.raises(PlanError, match=r'subnets entry 10\.0\.0\.0/16 overlaps join_subnet 10\.0\.0\.0/24'):
+        check_internal_overlaps('layer3', '10.0.0.0/16', join_subnet='10.0.0.0/24')
