@@ -69,7 +69,10 @@ def test_render_mode_writes_thick_manifests_and_is_idempotent(run_playbook, tmp_
     assert container['resources']['limits']['memory'] == '50Mi'
     config = [o for o in files.values() if o['kind'] == 'ConfigMap'][0]
     assert config['metadata']['name'] == 'multus-daemon-config'
-    assert yaml.safe_load(config['data']['daemon-config.json'])['multusConfigFile'] == 'auto'
+    daemon_config = yaml.safe_load(config['data']['daemon-config.json'])
+    assert daemon_config['multusConfigFile'] == 'auto'
+    # multus-daemon takes the plugins' directory only from here, never from the mount.
+    assert daemon_config['binDir'] == '/opt/cni/bin'
     # The DaemonSet mounts the daemon config the ConfigMap holds.
     volumes = {v['name']: v for v in ds['spec']['template']['spec']['volumes']}
     assert volumes['multus-daemon-config']['configMap']['name'] == config['metadata']['name']
@@ -184,3 +187,23 @@ def test_bad_settings_fail_before_anything_is_applied(run_playbook, kube):
     assert run.rc != 0
     assert 'thik' in run.failures()[-1][1]
     assert kube.writes() == []
+
+
+def test_render_non_default_cni_directories(run_playbook, tmp_path):
+    dirs = '{"multus_cni_bin_dir": "/var/lib/cni/bin", "multus_cni_conf_dir": "/etc/kubernetes/cni/net.d"}'
+    thick = run_playbook('install_multus.yml', INVENTORY, '-e', 'multus_render_dir=%s' % (tmp_path / 'thick'), '-e', dirs,
+                         K8S_AUTH_KUBECONFIG='')
+    assert thick.rc == 0, thick.failures()
+    objects = list(rendered(tmp_path / 'thick').values())
+    config = [o for o in objects if o['kind'] == 'ConfigMap'][0]
+    assert yaml.safe_load(config['data']['daemon-config.json'])['binDir'] == '/var/lib/cni/bin'
+    volumes = {v['name']: v for v in daemonset(objects)['spec']['template']['spec']['volumes']}
+    assert volumes['cnibin']['hostPath']['path'] == '/var/lib/cni/bin' and volumes['cni']['hostPath']['path'] == '/etc/kubernetes/cni/net.d'
+
+    thin = run_playbook('install_multus.yml', INVENTORY, '-e', 'multus_render_dir=%s' % (tmp_path / 'thin'), '-e', dirs,
+                        '-e', 'multus_flavor=thin', K8S_AUTH_KUBECONFIG='')
+    assert thin.rc == 0, thin.failures()
+    args = daemonset(rendered(tmp_path / 'thin').values())['spec']['template']['spec']['containers'][0]['args']
+    # The generated 00-multus.conf must name the kubeconfig where the host has it, and the plugins' directory.
+    assert '--multus-kubeconfig-file-host=/etc/kubernetes/cni/net.d/multus.d/multus.kubeconfig' in args
+    assert '--additional-bin-dir=/var/lib/cni/bin' in args
