@@ -475,9 +475,26 @@ def _ipam_whereabouts(spec, ctx):
         if isinstance(text, bool) or not (isinstance(text, int) or (_is_text(text) and _DIGITS.match(text))):
             _fail("%s node_slice_size %r is not a prefix length: expected e.g. '/28'" % (what, size))
         prefix = int(text)
-        if prefix <= network.prefixlen or prefix > network.max_prefixlen:
+        if network.version != 4:
+            _fail("%s node_slice_size %r on the IPv6 range %s: whereabouts slices IPv4 ranges only" % (what, size, network))
+        if prefix < network.prefixlen or prefix > network.max_prefixlen:
             _fail("%s node_slice_size %r does not fit the range %s: expected /%d to /%d"
-                  % (what, size, network, network.prefixlen + 1, network.max_prefixlen))
+                  % (what, size, network, network.prefixlen, network.max_prefixlen))
+        # whereabouts hands each node its slice's first to last usable address and reads neither range_start,
+        # range_end nor exclude then (pkg/storage/kubernetes/ipam.go): given, they would be ignored silently.
+        if spec.get('from_plan') is None:
+            ignored = [key for key in ('range_start', 'range_end', 'exclude') if spec.get(key) not in (None, [], '')]
+            if ignored:
+                _fail("%s gives node_slice_size %r and %s: whereabouts ignores %s when it slices the range per node "
+                      "(each node gets its slice's first to last usable address); expected one or the other"
+                      % (what, size, ' and '.join(ignored), 'them' if len(ignored) > 1 else 'it'))
+        elif excludes:
+            _fail("%s gives node_slices and exclude %s: whereabouts ignores exclude when it slices the range per node; "
+                  "expected one or the other" % (what, ', '.join(str(e) for e in excludes)))
+        # The plan's range_start/range_end are the range's first and last usable address: the slices
+        # already keep to them, so they are left out rather than written and ignored.
+        out.pop('range_start', None)
+        out.pop('range_end', None)
         out['node_slice_size'] = '/%d' % prefix
     return out, [('whereabouts range', network)]
 

@@ -273,7 +273,12 @@ def test_from_plan_own_name_and_other_name():
 
 def test_from_plan_node_slices_and_host_local():
     conf = config(only([macvlan(name='repl-net', ipam={'from_plan': True, 'node_slices': True})], plan=PLAN['plan']))
-    assert conf['ipam']['node_slice_size'] == '/28'
+    # The plan's range_start/range_end are not written beside node_slice_size: whereabouts would ignore them.
+    assert conf['ipam'] == {'type': 'whereabouts', 'range': '198.18.33.0/24', 'node_slice_size': '/28'}
+    assert 'exclude' in refused([macvlan(name='repl-net', ipam={'from_plan': True, 'node_slices': True,
+                                                                'exclude': ['198.18.33.0/28']})], plan=PLAN['plan'])
+    # A slice as large as the range is what whereabouts accepts (one node gets it).
+    assert config(only([macvlan(ipam=dict(WB, node_slice_size='/24'))]))['ipam']['node_slice_size'] == '/24'
     conf = config(only([macvlan(ipam={'type': 'host-local', 'from_plan': True})], plan=PLAN))
     expected_range = {'subnet': '198.18.32.0/24', 'rangeStart': '198.18.32.1', 'rangeEnd': '198.18.32.254'}
     assert conf['ipam'] == {'type': 'host-local', 'ranges': [[expected_range]]}
@@ -415,7 +420,14 @@ REFUSALS = [
     ([macvlan(ipam=dict(WB, exclude=['198.18.33.0/28']))], ['exclude[0] 198.18.33.0/28', 'not inside the range 198.18.32.0/24']),
     ([macvlan(ipam=dict(WB, gateway='198.18.33.1'))], ['gateway 198.18.33.1', 'outside 198.18.32.0/24']),
     ([macvlan(ipam=dict(WB, gateway='gw'))], ["gateway 'gw'", 'not a valid IP address']),
-    ([macvlan(ipam=dict(WB, node_slice_size='/20'))], ["node_slice_size '/20'", '/25 to /32']),
+    ([macvlan(ipam=dict(WB, node_slice_size='/20'))], ["node_slice_size '/20'", '/24 to /32']),
+    # whereabouts reads neither range_start, range_end nor exclude once it slices per node
+    ([macvlan(ipam=dict(WB, node_slice_size='/28', range_start='198.18.32.10'))],
+     ["node_slice_size '/28' and range_start: whereabouts ignores it when it slices the range per node"]),
+    ([macvlan(ipam=dict(WB, node_slice_size='/28', range_end='198.18.32.100', exclude=['198.18.32.0/28']))],
+     ['range_end and exclude: whereabouts ignores them']),
+    ([macvlan(ipam={'type': 'whereabouts', 'range': 'fd00:198:32::/64', 'node_slice_size': '/96'})],
+     ["node_slice_size '/96' on the IPv6 range fd00:198:32::/64: whereabouts slices IPv4 ranges only"]),
     ([macvlan(ipam=dict(WB, routes=[{'dst': '0.0.0.0/0', 'gw': 'fd00::1'}]))], ['gw fd00::1', 'same family']),
     ([macvlan(ipam=dict(WB, node_slice_size='big'))], ["node_slice_size 'big'", 'prefix length']),
     ([macvlan(ipam={'type': 'host-local', 'subnet': '198.18.34.0/24', 'range_start': '198.18.35.1'})],
