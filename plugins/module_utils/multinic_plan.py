@@ -4,8 +4,9 @@
 """Address-block planning in the style of Multi-NIC CNI's ``MultiNicNetwork``.
 
 The pod ``subnet`` is split twice. Interface index ``i`` (the position of a
-host network in ``master_nets``) owns ``block(subnet, interface_block, i)``, its
-``vlan_cidr``. Host index ``h`` on that interface owns
+host network in ``master_nets``, skipping indexes whose whole block one
+``exclude`` covers, as the Multi-NIC CNI operator does) owns
+``block(subnet, interface_block, i)``, its ``vlan_cidr``. Host index ``h`` on that interface owns
 ``block(vlan_cidr, host_block, h)``, the host's ``pod_cidr`` there. Host indexes
 are handed out per interface the way the Multi-NIC CNI operator does: a host
 planned before keeps its index; a new one takes one past the highest index in
@@ -226,6 +227,62 @@ def _previous_entries(previous):
     return out
 
 
+def tabu_interfaces(subnet, interface_block, excludes):
+    """``[(first index, last index, exclude)]``: interface indexes whose whole vlan block lies inside one exclude.
+
+    Multi-NIC CNI (controllers/cidr_handler.go ``NewCIDR``, internal/compute ``CheckIfTabuIndex``) skips
+    such an index: an exclude at least as large as a vlan block that holds the block's first address.
+    Smaller excludes are handled host block by host block instead.
+    """
+    vprefix = subnet.prefixlen + interface_block
+    shift = subnet.max_prefixlen - vprefix
+    sstart = int(subnet.network_address)
+    send = int(subnet.broadcast_address)
+    out = []
+    for net in excludes:
+        if net.version != subnet.version or net.prefixlen > vprefix:
+            continue
+        low = max(int(net.network_address), sstart)
+        high = min(int(net.broadcast_address), send)
+        if low <= high:
+            out.append(((low - sstart) >> shift, (high - sstart) >> shift, net))
+    return sorted(out, key=lambda t: (t[0], t[1]))
+
+
+def _next_usable(index, tabu):
+    """The first interface index >= ``index`` that no exclude takes whole."""
+    moved = True
+    while moved:
+        moved = False
+        for first, last, _net in tabu:
+            if first <= index <= last:
+                index = last + 1
+                moved = True
+    return index
+
+
+def _no_index_left(what, max_interfaces, interface_block, tabu):
+    return PlanError("%s gets no interface index: interface_block %d gives indexes 0 to %d, and %s; Multi-NIC CNI skips an "
+                     "index whose whole vlan block is excluded, so expected fewer master nets or a smaller exclude"
+                     % (what, interface_block, max_interfaces - 1, '; '.join(
+                         'exclude %s covers the vlan blocks of index%s %s' % (
+                             net, 'es' if last > first else '', first if first == last else '%d to %d' % (first, last))
+                         for first, last, net in tabu) or 'the others are taken'))
+
+
+def _explicit_indexes(masters, max_interfaces, interface_block, tabu):
+    """Interface indexes of ``master_nets`` in their order, skipping excluded ones (Multi-NIC CNI's NewCIDR)."""
+    indexes = []
+    index = 0
+    for num, net in enumerate(masters):
+        index = _next_usable(index, tabu)
+        if index >= max_interfaces:
+            raise _no_index_left('master_nets[%d] %s' % (num, net), max_interfaces, interface_block, tabu)
+        indexes.append(index)
+        index += 1
+    return indexes
+
+
 def _explicit_masters(master_nets, max_interfaces, interface_block):
     masters = parse_networks(master_nets, 'master_nets')
     seen = {}
@@ -297,20 +354,26 @@ def _derive_masters(nics, names, max_interfaces, interface_block):
     return masters, owners
 
 
-def _derived_indexes(masters, previous, max_interfaces):
-    """Interface indexes of derived master nets: an earlier plan's if it still fits, else the lowest free."""
+def _derived_indexes(masters, previous, max_interfaces, interface_block, tabu):
+    """Interface indexes of derived master nets: an earlier plan's if it still fits, else the lowest free.
+
+    Indexes whose whole vlan block is excluded are skipped, as Multi-NIC CNI does.
+    """
     indexes = [None] * len(masters)
     taken = set()
     for num, net in enumerate(masters):
         index = previous.get(str(net), (None, None))[0]
-        if index is not None and index < max_interfaces and index not in taken:
+        if index is not None and index < max_interfaces and index not in taken and _next_usable(index, tabu) == index:
             indexes[num] = index
             taken.add(index)
     free = 0
     for num, index in enumerate(indexes):
         if index is None:
+            free = _next_usable(free, tabu)
             while free in taken:
-                free += 1
+                free = _next_usable(free + 1, tabu)
+            if free >= max_interfaces:
+                raise _no_index_left('the network %s' % masters[num], max_interfaces, interface_block, tabu)
             indexes[num] = free
             taken.add(free)
     return indexes
@@ -534,13 +597,14 @@ def plan_multinic(subnet, interface_block, host_block, hosts, master_nets=None, 
     planner = _Planner(subnet, interface_block, host_block, excludes, _previous_entries(previous), names)
 
     max_interfaces = 1 << interface_block
+    tabu = tabu_interfaces(subnet, interface_block, excludes)
     if master_nets:
         masters = _explicit_masters(master_nets, max_interfaces, interface_block)
         owners = _match_masters(nics, masters, names)
-        indexes = list(range(len(masters)))
+        indexes = _explicit_indexes(masters, max_interfaces, interface_block, tabu)
     else:
         masters, owners = _derive_masters(nics, names, max_interfaces, interface_block)
-        indexes = _derived_indexes(masters, planner.previous, max_interfaces)
+        indexes = _derived_indexes(masters, planner.previous, max_interfaces, interface_block, tabu)
     members = _group_nics(nics, owners, masters, names)
 
     interfaces = sorted((planner.plan_interface(indexes[num], net, members[num]) for num, net in enumerate(masters)),

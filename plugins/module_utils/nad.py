@@ -37,6 +37,7 @@ import re
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import cidr
 from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError
+from ansible_collections.netplumb.multihome.plugins.module_utils.multinic_plan import tabu_interfaces
 from ansible_collections.netplumb.multihome.plugins.module_utils.ovnk_subnets import TOPOLOGIES, plan_node_subnets
 from ansible_collections.netplumb.multihome.plugins.module_utils.range_plan import unwrap_plan
 
@@ -1189,6 +1190,14 @@ def _multinic_item(item, ctx):
                 _fail("ipam exclude_cidrs[%d] %s is not inside the subnet %s" % (i, excl, network))
         if excludes:
             out_ipam['excludeCIDRs'] = [str(e) for e in excludes]
+        # Multi-NIC CNI skips an interface index whose whole vlan block is excluded.
+        tabu = tabu_interfaces(network, ib, excludes)
+        skipped = set(i for first, last, _net in tabu for i in range(first, last + 1))
+        if len(master_nets) > (1 << ib) - len(skipped):
+            _fail("master_nets has %d networks but interface_block %d leaves %d usable interface indexes: exclude_cidrs %s "
+                  "cover%s the whole vlan block of index%s %s, which Multi-NIC CNI skips"
+                  % (len(master_nets), ib, (1 << ib) - len(skipped), ', '.join(str(n) for _f, _l, n in tabu),
+                     's' if len(tabu) == 1 else '', 'es' if len(skipped) > 1 else '', ', '.join(str(i) for i in sorted(skipped))))
         multi = True
     else:
         ipam_ctx = {'what': 'ipam', 'name': name, 'plan': ctx['plan'], 'type': ptype, 'cni_version': pversion,

@@ -357,6 +357,20 @@ def test_master_nets_of_mixed_prefix_lengths():
 # Exclude and allocation order
 # ---------------------------------------------------------------------------
 
+@pytest.mark.parametrize('master_nets', [['10.0.1.0/24', '10.0.2.0/24'], None])
+def test_an_interface_index_excluded_whole_is_skipped(master_nets):
+    # Multi-NIC CNI (NewCIDR, CheckIfTabuIndex): 192.168.0.0/18 is index 0's whole vlan block, so the master
+    # nets take indexes 1 and 2, whether listed or derived from the NICs.
+    result = plan_multinic('192.168.0.0/16', 2, 6, two_hosts(), exclude=['192.168.0.0/18'], master_nets=master_nets)
+    assert [(e['index'], e['master_net'], e['vlan_cidr']) for e in result['plan']['interfaces']] == [
+        (1, '10.0.1.0/24', '192.168.64.0/18'), (2, '10.0.2.0/24', '192.168.128.0/18')]
+    assert pod_of(result, '10.0.1.0/24', 'host1') == '192.168.64.0/24'
+    # An earlier plan's index that is excluded now moves to the next free one.
+    again = plan_multinic('192.168.0.0/16', 2, 6, two_hosts(), exclude=['192.168.64.0/18'],
+                          previous=plan_multinic('192.168.0.0/16', 2, 6, two_hosts())['plan'])
+    assert [(e['index'], e['master_net']) for e in again['plan']['interfaces']] == [(0, '10.0.1.0/24'), (2, '10.0.2.0/24')]
+
+
 def test_exclude_skips_a_block():
     hosts = make_hosts(('host1', ['10.0.1.5/24']), ('host2', ['10.0.1.6/24']), ('host3', ['10.0.1.7/24']))
     result = plan_multinic('192.168.0.0/16', 2, 6, hosts, exclude=['192.168.1.0/24'])
@@ -603,9 +617,15 @@ ERRORS = [
     ('exclude_covers_interface', {'exclude': ['192.168.64.0/19', '192.168.96.0/19']},
      r'exclude \(192\.168\.64\.0/19, 192\.168\.96\.0/19\) covers every /24 host block of interface 1 '
      r'\(master net 10\.0\.2\.0/24, vlan_cidr 192\.168\.64\.0/18\).*64 blocks'),
-    ('exclude_covers_empty_interface', {'exclude': '192.168.128.0/17',
+    # One exclude over the whole vlan blocks of indexes 2 and 3: Multi-NIC CNI skips them, and the third
+    # master net is left without an index.
+    ('exclude_takes_the_last_indexes', {'exclude': '192.168.128.0/17',
                                         'master_nets': ['10.0.1.0/24', '10.0.2.0/24', '10.9.0.0/16']},
-     r'covers every /24 host block of interface 2 \(master net 10\.9\.0\.0/16'),
+     r'master_nets\[2\] 10\.9\.0\.0/16 gets no interface index: interface_block 2 gives indexes 0 to 3, and exclude '
+     r'192\.168\.128\.0/17 covers the vlan blocks of indexes 2 to 3'),
+    ('exclude_takes_every_index', {'exclude': '192.168.0.0/15'},
+     r'gets no interface index: interface_block 2 gives indexes 0 to 3, and exclude 192\.168\.0\.0/15 covers the vlan '
+     r'blocks of indexes 0 to 3'),
     ('nic_in_no_master_net', {'master_nets': ['10.0.1.0/24', '10.0.3.0/24']},
      r'host host1 interface eth2 address 10\.0\.2\.5/24 is in none of the master_nets '
      r'\(10\.0\.1\.0/24, 10\.0\.3\.0/24\)'),

@@ -520,6 +520,11 @@ REFUSALS = [
      ['ippools[0] (p) has no ips']),
     ([{'kind': 'spiderpool', 'name': 'Sp', 'subnet': '198.18.40.0/24'}], ["name 'Sp'", 'DNS-1123 subdomain']),
     # Multi-NIC CNI
+    ([{'kind': 'multinicnetwork', 'name': 'm', 'subnet': '198.18.128.0/17', 'plugin': {'type': 'ipvlan'},
+       'ipam': {'type': 'multi-nic-ipam', 'host_block': 6, 'interface_block': 1, 'vlan_mode': 'l3',
+                'exclude_cidrs': ['198.18.128.0/18']}, 'master_nets': ['198.18.1.0/24', '198.18.2.0/24']}],
+     ['master_nets has 2 networks but interface_block 1 leaves 1 usable interface indexes', 'exclude_cidrs 198.18.128.0/18',
+      'index 0']),
     ([{'kind': 'multinicnetwork', 'name': 'm', 'subnet': 'fd00::/48', 'plugin': {'type': 'ipvlan'},
        'ipam': {'type': 'multi-nic-ipam', 'host_block': 6, 'interface_block': 2, 'vlan_mode': 'l3'}}], ['fd00::/48', 'IPv4 only']),
     ([{'kind': 'multinicnetwork', 'name': 'm', 'subnet': '192.168.0.0/24', 'plugin': {'type': 'ipvlan'},
