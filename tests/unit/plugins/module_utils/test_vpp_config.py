@@ -93,10 +93,10 @@ def test_a_dpdk_stanza_override_keeps_the_devices():
     ({'devices': []}, 'no device for the dpdk stanza'),
 ])
 def test_what_vpp_would_refuse_is_named(kwargs, message):
-    args = {'devices': ['0000:00:09.0']}
-    args.update(kwargs)
+    args = dict(kwargs)
+    devices = args.pop('devices', ['0000:00:09.0'])
     with pytest.raises(VppConfigError) as err:
-        build(args.pop('devices'), **args)
+        build(devices, **args)
     assert message in str(err.value)
 
 
