@@ -7,7 +7,6 @@ size: hosts x NICs, best wall time of a few runs, time per host-NIC and peak tra
 growth between the sizes, so a super-linear regression shows as a ratio well above 1.
 """
 
-from __future__ import absolute_import, division, print_function
 
 import os
 import sys

@@ -21,7 +21,6 @@ containers on this host, so other work on it slows every podman exec. The lab is
 also when a run fails (and also when it was found running).
 """
 
-from __future__ import absolute_import, division, print_function
 
 import datetime
 import importlib.util

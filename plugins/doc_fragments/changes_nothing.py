@@ -2,10 +2,6 @@
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 
 class ModuleDocFragment(object):
     """Check and diff mode of the modules that change nothing (they read or compute only)."""

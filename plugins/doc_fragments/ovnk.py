@@ -2,10 +2,6 @@
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 
 class ModuleDocFragment(object):
     """OVN-Kubernetes' own subnets, which its secondary networks must not overlap."""

@@ -3,9 +3,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The VPP startup configuration of Contiv-VPP's vSwitch, for the dpdk_vpp_host role. Documented in vpp_startup_config.yml."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 from collections.abc import Mapping
 

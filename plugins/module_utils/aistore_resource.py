@@ -24,9 +24,6 @@ the fields, which decides what is refused here:
   :func:`multihome_conflicts` names them.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import copy
 

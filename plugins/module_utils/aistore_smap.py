@@ -28,9 +28,6 @@ A multi-homed node's ``host_net.hostname`` is ``"primary,extra1,..."``; aisnode
 ``pub_extra`` entry with the same public port and protocol.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import ipaddress
 import json

@@ -8,9 +8,6 @@ they are unit-testable on their own. Every error is a :class:`PlanError` whose
 message names the bad value and what was expected.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import ipaddress
 

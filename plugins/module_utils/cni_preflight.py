@@ -20,9 +20,6 @@ This file holds what can be decided without the node:
 Every error is a :class:`PreflightError` naming the attachment, the value and what was expected.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import copy
 import hashlib

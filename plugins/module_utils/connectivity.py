@@ -22,9 +22,6 @@ The flow, as in Multi-NIC CNI's connection check:
    :func:`render_table` prints ``FROM TO CONNECTED/TOTAL IPs LATENCY`` rows like Multi-NIC CNI.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import ipaddress
 import json

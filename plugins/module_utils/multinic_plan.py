@@ -17,9 +17,6 @@ Pure standard library, no Ansible import. Every error is a
 :class:`~cidr.PlanError` raised before anything is returned.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import bisect
 import ipaddress

@@ -27,9 +27,6 @@ Upstream rules this file follows (see the report in docs or the tests for source
 Standard library only (json, re, ipaddress) plus this collection's CIDR helpers.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import ipaddress
 import json

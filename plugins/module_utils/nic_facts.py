@@ -21,9 +21,6 @@ Where a NIC sits (see :func:`device_location`):
   every bus field is None.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import fnmatch
 import ipaddress

@@ -36,9 +36,6 @@ a free block, then the next. Plans are stable: a node keeps the host subnets
 an earlier plan gave it while they stay valid.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import ipaddress
 import re

@@ -3,10 +3,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One line per planned block or range, for people reading a play's output."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 
 def plan_summary(scheme, result):
     """Render a planner result (``plan`` and, for l3 Multi-NIC blocks, ``routes``) as a list of lines."""

@@ -19,9 +19,6 @@ priority = table number). Everything else on the host is someone else's and its 
 never handed out: other ``rt_tables`` entries, tables that hold routes, rules' tables and priorities.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import glob
 import ipaddress

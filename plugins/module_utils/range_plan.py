@@ -13,9 +13,6 @@ Also holds two small helpers shared with :mod:`ovnk_subnets`:
 :func:`check_names` and :func:`unwrap_plan`.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import bisect
 import ipaddress

@@ -24,9 +24,6 @@ follows those rules, and :data:`VPP_1908_STANZAS` lists the config function name
 VPP, so that a stanza VPP would refuse is refused here first.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import re
 

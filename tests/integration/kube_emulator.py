@@ -67,9 +67,6 @@ Deviations of kmock 0.8 itself, fixed here in ``_Emulator`` (see the comments th
   its kind, scope, verbs, short names and ``status`` subresource.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import asyncio
 import contextlib

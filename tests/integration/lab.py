@@ -30,9 +30,6 @@ them). The networks are internal: no default route, no way out.
 Needs root with rootful podman (tests/lab/bootstrap-podman.sh, run by `make test`); fails otherwise.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import contextlib
 import fcntl

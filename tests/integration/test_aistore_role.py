@@ -18,9 +18,6 @@ cannot prove:
 Render mode writes a real file and is checked as such. Every address is from 198.18.0.0/15.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 import sys

@@ -8,9 +8,6 @@ GetWhatSmap "smap"), with maps built in AIStore's JSON shape (core/meta/smap.go)
 speak TLS with a certificate made here, or insist on an AuthN token ("Authorization: Bearer <token>").
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import datetime
 import ipaddress

@@ -14,9 +14,6 @@ deleted in the fixture's teardown, also on failure, and with it every link in it
 Only addresses of 198.18.0.0/15 are used. Needs root and the plugin binaries.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import ipaddress
 import json

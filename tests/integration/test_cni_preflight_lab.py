@@ -23,9 +23,6 @@ nodes are inspected from inside (podman exec) for left-over namespaces and links
 Needs root with rootful podman (tests/lab/bootstrap-podman.sh); fails otherwise.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import ipaddress
 import json

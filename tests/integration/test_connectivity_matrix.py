@@ -17,9 +17,6 @@ connection, and the matrix is built on the controller:
   stays fully connected, and a threshold below 8/12 lets it pass; nic2 is brought back up in a finally.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 

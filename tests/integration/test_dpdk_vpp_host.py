@@ -14,9 +14,6 @@ refused, or finds a driver "built in" to the tree), no NIC is bound to uio_pci_g
 VPP reads the configuration, and there is no systemd, kubelet or contiv-vswitch to restart.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 import os

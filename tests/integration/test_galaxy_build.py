@@ -2,9 +2,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The collection as users get it: ansible-galaxy build, install from the tarball, ansible-doc, run."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import glob
 import json

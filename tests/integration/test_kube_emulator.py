@@ -3,9 +3,6 @@
 """The Kubernetes API emulator (kube_emulator.py) is fit to test roles: real ansible-playbook runs of
 kubernetes.core.k8s and k8s_info against it, plus quick HTTP checks of the deviations it fixes in kmock."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import asyncio
 import json

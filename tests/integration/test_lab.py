@@ -10,9 +10,6 @@ ansible-playbook; the nodes are looked at from inside (podman exec) and through 
 Needs root with rootful podman (tests/lab/bootstrap-podman.sh, run by `make test`); fails otherwise.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 import os

@@ -21,9 +21,6 @@ Needs root with rootful podman (tests/lab/bootstrap-podman.sh, run by `make test
 (tests/requirements.txt); fails otherwise.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import glob
 import os

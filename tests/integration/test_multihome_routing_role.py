@@ -28,9 +28,6 @@ entries and the matrix is the before-matrix again.
 Needs root with rootful podman (tests/lab/bootstrap-podman.sh, run by `make test`); fails otherwise.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 import shlex

@@ -8,9 +8,6 @@ runs, so the DaemonSet "rolls out" only when the test says so (kube.auto_rollout
 really starts on a node is out of reach here. Render mode writes real files and is checked as such.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import os
 

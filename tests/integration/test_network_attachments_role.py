@@ -9,9 +9,6 @@ the NADs, and the emulator always serves the NAD, Spiderpool and Multi-NIC kinds
 lacks the CRD" cannot be shown here.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import ipaddress
 import json

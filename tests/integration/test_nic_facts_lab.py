@@ -2,9 +2,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """nic_facts on the lab nodes' real interfaces (podman containers: eth0 + nic1..nicM, veths with no PCI device)."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 import os

@@ -11,9 +11,6 @@
     deleted in the fixture's teardown, also on failure. Needs root.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 import os

@@ -7,9 +7,6 @@ main job does; everything else (routing, preflight with the real CNI plugins, th
 the lab nodes for real.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 import os

@@ -9,9 +9,6 @@ address, MTU, state and type copied from /sys. Loads and binds nothing. Used by
 tests/integration/test_dpdk_vpp_host.py and the molecule scenario dpdk_vpp_host (prepare.yml).
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 import os

@@ -22,9 +22,6 @@ What this does not prove: admission webhooks (Spiderpool's rules, the AIS operat
 webhook) and defaulting. The real API server of the lab proves the rest.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import copy
 import glob

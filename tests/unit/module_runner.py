@@ -6,9 +6,6 @@ Not a conftest.py: tests/integration imports names from its own conftest module,
 modules on sys.path would shadow each other.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 

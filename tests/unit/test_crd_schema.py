@@ -7,9 +7,6 @@ ais_v1beta1_aistore.yaml, typed in here from its fields); each refused object di
 by one thing the CRD forbids.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import copy
 

@@ -12,9 +12,6 @@ What the CRD schema cannot prove is said in crd_schema.py: admission webhooks (S
 are checked by nad_objects itself, see test_nad.py) and what the controllers do with the objects.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import glob
 import json

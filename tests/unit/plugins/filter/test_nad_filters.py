@@ -2,9 +2,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The pod annotation filters, through the FilterModule Ansible loads."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 

@@ -3,9 +3,6 @@
 """The AIStore resource the aistore role applies: accepted by the operator's real CRD, and refused
 when the operator would silently ignore hostnameMap."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import copy
 

@@ -9,9 +9,6 @@ intra_control_net, daemon_type, daemon_id, pub_extra (omitempty), flags, id_dige
 protocol of the node (ais/htrun.go), which is what a correct map looks like.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import copy
 import json

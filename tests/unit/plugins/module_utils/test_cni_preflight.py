@@ -19,9 +19,6 @@ The outputs quoted below were captured from Debian bookworm (iproute2 6.1, iputi
 containernetworking-plugins 1.1.1).
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import ipaddress
 import json

@@ -8,9 +8,6 @@ nobody holds, from an address the node does not have, across a link set down hal
 ``iperf3 -c DST -B SRC -t 1 -J`` against a server, a busy server and no server.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 import threading

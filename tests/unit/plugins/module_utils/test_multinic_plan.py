@@ -10,9 +10,6 @@ interface_block + host_block) block of that), using ``ipaddress.subnets`` as an
 independent oracle.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import copy
 import ipaddress

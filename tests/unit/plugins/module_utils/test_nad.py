@@ -25,9 +25,6 @@ the code's output:
   interfaceBlock, vlanMode; attachPolicy strategies none/costOpt/perfOpt/devClass/topology.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 

@@ -8,9 +8,6 @@ interface attributes) and ``class/net/<name>`` is a relative symlink to it, as i
 The expected values below follow from that layout, not from running the code.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 import os

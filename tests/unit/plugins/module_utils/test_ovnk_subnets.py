@@ -8,9 +8,6 @@ Expected values are worked out by hand from the OVN-Kubernetes rules
 lowest free block first), not copied from the code's output.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import ipaddress
 import time

@@ -7,9 +7,6 @@
 leaves ``table`` out for main and prints ``dst`` ``default`` or a host address without ``/32``.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 import os

@@ -7,9 +7,6 @@ Expected ranges are worked out by hand (aligned first fit from the low end of
 the supernet), not copied from the code's output.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import ipaddress
 import random

@@ -9,9 +9,6 @@ those of its source (stable/1908, the VPP contiv/vpp's vpp.env pins: src/vpp/vne
 words and drops '#' comments, src/vlib/init.c refuses unknown stanza names).
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import pytest
 

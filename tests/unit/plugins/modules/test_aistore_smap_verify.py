@@ -7,9 +7,6 @@ The maps are built in AIStore's JSON shape (core/meta/smap.go): pmap/tmap by dae
 version as a JSON string. The HTTP path (url) is run for real in tests/integration/test_aistore_smap_http.py.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 

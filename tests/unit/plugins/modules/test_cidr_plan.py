@@ -2,10 +2,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The cidr_plan module as Ansible runs it: arguments in, JSON out, through AnsibleModule."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 
 import pytest
 

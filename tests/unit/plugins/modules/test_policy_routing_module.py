@@ -8,9 +8,6 @@ without ``/32``) and applies the ``rule``/``route`` lines of ``ip -force -batch 
 that the module's read-back after a change sees what it did. rt_tables files live in a temporary directory.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 import os
