@@ -15,29 +15,23 @@ The flow, as in Multi-NIC CNI's connection check:
    network is its name.
 2. :func:`plan_probes` gives every node its probes: from each of its addresses to every *other*
    node's address on the same network.
-3. On each node :func:`run_probes` runs them with a bounded number at once; :func:`ping_argv`
-   builds the command and :func:`probe_result` reads iputils' summary (:func:`parse_ping`).
+3. On each node :func:`probe_node` runs them with a bounded number at once (:func:`run_probes`,
+   over :func:`hostcmd.run_ordered`); a probe's result is the probe with the
+   :func:`hostcmd.ping` of it (one shape, :func:`hostcmd.ping_result`).
 4. :func:`build_matrix` joins the nodes' results with the plan (a node that did not report counts
    its probes as broken), :func:`evaluate` checks the threshold and names the broken pairs, and
-   :func:`render_table` prints ``FROM TO CONNECTED/TOTAL IPs LATENCY`` rows like Multi-NIC CNI.
+   :func:`render_table` prints ``FROM TO CONNECTED/TOTAL IPs LATENCY`` rows like Multi-NIC CNI;
+   :func:`matrix_report` does all of it for the connectivity_matrix module.
 """
 
 
 import ipaddress
 import json
-import re
-import threading
-from concurrent.futures import ThreadPoolExecutor
+import random
+import time
 
-# iputils: "3 packets transmitted, 3 received, 0% packet loss, time 405ms";
-# with errors: "5 packets transmitted, 0 received, +3 errors, 100% packet loss, time 4087ms";
-# with duplicates: "+1 duplicates". busybox: "3 packets transmitted, 3 packets received, 0% packet loss".
-PING_STATS = re.compile(
-    r'(?P<transmitted>\d+) packets transmitted, (?P<received>\d+) (?:packets )?received'
-    r'(?:, \+(?P<duplicates>\d+) duplicates)?(?:, \+(?P<errors>\d+) errors)?'
-    r', (?P<loss>[\d.]+)% packet loss(?:, time (?P<time>[\d.]+)ms)?')
-# iputils: "rtt min/avg/max/mdev = 0.063/0.170/0.376/0.145 ms"; busybox: "round-trip min/avg/max = 0.1/0.2/0.3 ms".
-PING_RTT = re.compile(r'(?:rtt|round-trip) min/avg/max(?:/mdev)? = (?P<min>[\d.]+)/(?P<avg>[\d.]+)/(?P<max>[\d.]+)(?:/(?P<mdev>[\d.]+))? ms')
+from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import Gauge, ping, run_ordered
+
 NOT_MEASURED = 'not measured'
 
 
@@ -174,63 +168,6 @@ def validate_settings(count, interval, timeout, concurrency):
 # Running
 
 
-def _seconds(value):
-    """ping's argument for seconds: ``0.2``, ``1`` (no trailing zeros, no exponent)."""
-    text = ('%.3f' % float(value)).rstrip('0').rstrip('.')
-    return text or '0'
-
-
-def ping_argv(ping_bin, probe, count=3, interval=0.2, timeout=1):
-    """``ping -n -c COUNT -i INTERVAL -W TIMEOUT -I SRC DST``: numeric (no reverse lookups), from SRC.
-
-    ``-I SRC`` binds the source address; the kernel's routing (and any source-based rules a
-    multi-NIC setup installs) picks the interface, as it does for the workload's own traffic.
-    """
-    return [ping_bin, '-n', '-c', str(int(count)), '-i', _seconds(interval), '-W', _seconds(timeout),
-            '-I', probe['src'], probe['dst']]
-
-
-def parse_ping(text):
-    """iputils' (or busybox's) summary: ``{transmitted, received, errors, duplicates, loss, time_ms, rtt}``.
-
-    ``rtt`` is ``{min, avg, max, mdev}`` in ms, None when nothing came back. Every field is None
-    when the text has no summary (ping failed before sending: a bad source address, no route).
-    """
-    out = {'transmitted': None, 'received': None, 'errors': None, 'duplicates': None, 'loss': None, 'time_ms': None, 'rtt': None}
-    stats = PING_STATS.search(text or '')
-    if stats:
-        out.update(transmitted=int(stats.group('transmitted')), received=int(stats.group('received')),
-                   errors=int(stats.group('errors') or 0), duplicates=int(stats.group('duplicates') or 0),
-                   loss=float(stats.group('loss')), time_ms=float(stats.group('time')) if stats.group('time') else None)
-    rtt = PING_RTT.search(text or '')
-    if rtt:
-        out['rtt'] = dict((key, float(rtt.group(key))) for key in ('min', 'avg', 'max'))
-        out['rtt']['mdev'] = float(rtt.group('mdev')) if rtt.group('mdev') else None
-    return out
-
-
-def probe_result(probe, rc, stdout, stderr):
-    """The result of one probe from ping's exit code and output.
-
-    ``connected`` when at least one reply came back; ``error`` says why not (ping's own message, or
-    the loss), None when connected.
-    """
-    stats = parse_ping(stdout)
-    connected = bool(stats['received']) and rc in (0, 1)
-    result = dict(probe)
-    result.update(connected=connected, rc=rc, transmitted=stats['transmitted'], received=stats['received'],
-                  loss=stats['loss'], rtt=stats['rtt'], error=None)
-    if not connected:
-        message = (stderr or '').strip().splitlines()
-        if message:
-            result['error'] = message[-1]
-        elif stats['transmitted'] is not None:
-            result['error'] = 'no reply: %s sent, %s received (%s%% loss)' % (stats['transmitted'], stats['received'], '%g' % stats['loss'])
-        else:
-            result['error'] = 'ping failed (rc=%s) with no output' % rc
-    return result
-
-
 def error_result(probe, message):
     """A probe that could not run (or whose node did not report): not connected, with ``message``."""
     result = dict(probe)
@@ -238,10 +175,11 @@ def error_result(probe, message):
     return result
 
 
-def run_probes(probes, runner, concurrency=16):
-    """``[runner(probe)]`` in the probes' order, at most ``concurrency`` running at once.
+def run_probes(probes, runner, concurrency=16, gauge=None):
+    """``[runner(probe)]`` in the probes' order, at most ``concurrency`` running at once (:func:`hostcmd.run_ordered`).
 
     A runner that raises gives an error result naming the exception, so one bad probe cannot hide the others.
+    ``gauge`` (a :class:`hostcmd.Gauge`) counts the probes running at once.
     """
     if concurrency < 1:
         raise ConnectivityError('concurrency is %r: expected at least 1 probe at a time' % (concurrency,))
@@ -252,30 +190,7 @@ def run_probes(probes, runner, concurrency=16):
         except Exception as exc:  # pylint: disable=broad-except
             return error_result(probe, '%s: %s' % (type(exc).__name__, exc))
 
-    if not probes:
-        return []
-    with ThreadPoolExecutor(max_workers=min(concurrency, len(probes))) as pool:
-        return list(pool.map(guarded, probes))
-
-
-class Gauge(object):
-    """Counts what runs at once, and the most there ever were (for tests and the module's report)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self.current = 0
-        self.peak = 0
-
-    def __enter__(self):
-        with self._lock:
-            self.current += 1
-            self.peak = max(self.peak, self.current)
-        return self
-
-    def __exit__(self, *exc):
-        with self._lock:
-            self.current -= 1
-        return False
+    return run_ordered(probes, guarded, concurrency, gauge)
 
 
 def iperf3_argv(iperf3_bin, probe, port=5201, seconds=1):
@@ -310,6 +225,80 @@ def format_bandwidth(bps):
         if bps >= scale:
             return '%.3g%s' % (bps / scale, unit)
     return '%.3gbits/sec' % bps
+
+
+def measure_bandwidth(runner, iperf3_bin, probe, port=5201, seconds=1, wait=60, clock=time.time, sleep=time.sleep):
+    """``(bits per second, None)`` or ``(None, 'not measured: why')`` of one iperf3 test for ``probe``.
+
+    A busy server (it serves one test at a time, and other nodes test too) is retried until
+    ``wait`` seconds have passed; any other failure (a server still starting, a test cut short) twice.
+    """
+    deadline = clock() + wait
+    failures = 0
+    while True:
+        rc, out, err = runner.run(iperf3_argv(iperf3_bin, probe, port, seconds))
+        bps, error = parse_iperf3(out)
+        if bps is not None:
+            return bps, None
+        error = error or (err or '').strip() or 'iperf3 failed (rc=%d)' % rc
+        busy = 'busy' in error
+        failures += 0 if busy else 1
+        if (busy and clock() >= deadline) or failures > 2:
+            if 'refused' in error:
+                error = 'no iperf3 server on %s port %d (%s)' % (probe['peer'], port, error)
+            return None, '%s: %s' % (NOT_MEASURED, error)
+        sleep(random.uniform(0.1, 0.5))
+
+
+def node_probes(probes=None, nodes=None, extra_sets=None, node=None):
+    """The probes a node runs: ``probes`` as given, or this ``node``'s of the plan of ``nodes`` (and ``extra_sets``).
+
+    Either way validated (:func:`validate_probes`); ConnectivityError naming what is wrong.
+    """
+    if nodes is not None:
+        plan = plan_probes(address_sets(nodes, extra_sets))
+        if node not in plan:
+            raise ConnectivityError('node %r is not among nodes (%s): expected this node\'s name there'
+                                    % (node, ', '.join(sorted(plan)) or 'none'))
+        return validate_probes(plan[node])
+    return validate_probes(probes or [])
+
+
+def probe_node(runner, probes, settings, ping_bin, iperf3_bin=None, clock=time.time, sleep=time.sleep):
+    """Run a node's probes; the connectivity_probe module's result without ``changed``.
+
+    ``settings`` has the module's options ``count``, ``interval``, ``timeout``, ``concurrency``,
+    ``bandwidth`` and, with it, ``bandwidth_port``, ``bandwidth_time`` and ``bandwidth_wait``.
+    The pings run ``concurrency`` at once, in the probes' order; with ``bandwidth`` each connected
+    probe is then followed by an iperf3 test, one at a time (parallel tests would share the NICs
+    and measure each other). ``iperf3_bin`` None means iperf3 is not installed here.
+    Returns ``{probes, connected, total, peak_concurrency, elapsed}``.
+    """
+    gauge = Gauge()
+
+    def one(probe):
+        result = dict(probe)
+        result.update(ping(runner, probe['dst'], settings['count'], settings['timeout'], interval=settings['interval'],
+                           src=probe['src'], ping_bin=ping_bin))
+        return result
+
+    start = clock()
+    results = run_probes(probes, one, settings['concurrency'], gauge)
+    for res in results:
+        res['bandwidth_bps'] = None
+        res['bandwidth_error'] = None
+        if not settings.get('bandwidth'):
+            continue
+        if not res['connected']:
+            res['bandwidth_error'] = '%s: not connected' % NOT_MEASURED
+        elif iperf3_bin is None:
+            res['bandwidth_error'] = '%s: iperf3 is not installed on this node' % NOT_MEASURED
+        else:
+            res['bandwidth_bps'], res['bandwidth_error'] = measure_bandwidth(
+                runner, iperf3_bin, res, settings['bandwidth_port'], settings['bandwidth_time'], settings['bandwidth_wait'],
+                clock=clock, sleep=sleep)
+    return {'probes': results, 'connected': sum(1 for r in results if r['connected']), 'total': len(results),
+            'peak_concurrency': gauge.peak, 'elapsed': round(clock() - start, 3)}
 
 
 # ---------------------------------------------------------------------------
@@ -464,6 +453,24 @@ def evaluate(matrix, threshold=1.0, limit=20):
     more = ' (and %d more)' % (len(broken) - limit) if len(broken) > limit else ''
     verb = 'below the threshold' if not ok else 'within the threshold'
     return ok, broken, '%s, %s; broken: %s%s' % (head, verb, '; '.join(names), more)
+
+
+def matrix_report(nodes, extra_sets=None, results=None, threshold=1.0, bandwidth=False):
+    """The connectivity_matrix module's result without ``changed``; ConnectivityError on bad input.
+
+    Always ``{plan, networks}`` (the probes of each node, each node's addresses by network); with
+    ``results`` (``{node: connectivity_probe result}``) also ``{table, matrix, broken, msg, passed}``,
+    ``passed`` telling whether at least ``threshold`` of the address pairs connected.
+    """
+    sets = address_sets(nodes, extra_sets)
+    plan = plan_probes(sets)
+    report = {'plan': plan, 'networks': sets}
+    if results is None:
+        return report
+    matrix = build_matrix(results, plan, sets)
+    ok, broken, msg = evaluate(matrix, threshold)
+    report.update(table=render_table(matrix, bandwidth=bandwidth), matrix=matrix, broken=broken, msg=msg, passed=ok)
+    return report
 
 
 # ---------------------------------------------------------------------------

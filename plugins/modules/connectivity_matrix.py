@@ -150,8 +150,7 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity import (
-    ConnectivityError, address_sets, build_matrix, evaluate, plan_probes, render_table)
+from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity import ConnectivityError, matrix_report
 
 
 def main():
@@ -167,21 +166,15 @@ def main():
     )
     params = module.params
     try:
-        sets = address_sets(params['nodes'], params['address_sets'])
-        plan = plan_probes(sets)
-        result = dict(changed=False, plan=plan, networks=sets)
-        if params['results'] is None:
-            module.exit_json(**result)
-        matrix = build_matrix(params['results'], plan, sets)
-        ok, broken, msg = evaluate(matrix, params['threshold'])
+        result = matrix_report(params['nodes'], params['address_sets'], params['results'], params['threshold'],
+                               params['bandwidth'])
     except ConnectivityError as exc:
         module.fail_json(msg='connectivity_matrix: %s' % exc)
-    result.update(table=render_table(matrix, bandwidth=params['bandwidth']), matrix=matrix, broken=broken, msg=msg, passed=ok)
-    if not ok:
-        module.fail_json(**result)
-    if not matrix['summary']['total']:
-        module.warn('connectivity_matrix: %s' % msg)
-    module.exit_json(**result)
+    if result.get('passed') is False:
+        module.fail_json(changed=False, **result)
+    if 'matrix' in result and not result['matrix']['summary']['total']:
+        module.warn('connectivity_matrix: %s' % result['msg'])
+    module.exit_json(changed=False, **result)
 
 
 if __name__ == '__main__':

@@ -241,37 +241,11 @@ elapsed:
   sample: 0.43
 '''
 
-import random
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity import (
-    NOT_MEASURED, ConnectivityError, Gauge, address_sets, iperf3_argv, parse_iperf3, ping_argv, plan_probes, probe_result,
-    run_probes, validate_probes, validate_settings)
-
-
-def measure_bandwidth(module, iperf3_bin, probe, params):
-    """``(bits per second, None)`` or ``(None, 'not measured: why')``.
-
-    A busy server (it serves one test at a time, and other nodes test too) is retried until
-    O(bandwidth_wait) runs out; any other failure (a server still starting, a test cut short) twice.
-    """
-    deadline = time.time() + params['bandwidth_wait']
-    failures = 0
-    while True:
-        rc, out, err = module.run_command(iperf3_argv(iperf3_bin, probe, params['bandwidth_port'], params['bandwidth_time']))
-        bps, error = parse_iperf3(out)
-        if bps is not None:
-            return bps, None
-        error = error or (err or '').strip() or 'iperf3 failed (rc=%d)' % rc
-        busy = 'busy' in error
-        failures += 0 if busy else 1
-        if (busy and time.time() >= deadline) or failures > 2:
-            if 'refused' in error:
-                error = 'no iperf3 server on %s port %d (%s)' % (probe['peer'], params['bandwidth_port'], error)
-            return None, '%s: %s' % (NOT_MEASURED, error)
-        time.sleep(random.uniform(0.1, 0.5))
+    ConnectivityError, node_probes, probe_node, validate_settings)
+from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import Runner
 
 
 def main():
@@ -303,44 +277,16 @@ def main():
     params = module.params
     try:
         validate_settings(params['count'], params['interval'], params['timeout'], params['concurrency'])
-        if params['nodes'] is not None:
-            plan = plan_probes(address_sets(params['nodes'], params['address_sets']))
-            if params['node'] not in plan:
-                raise ConnectivityError('node %r is not among nodes (%s): expected this node\'s name there'
-                                        % (params['node'], ', '.join(sorted(plan)) or 'none'))
-            probes = validate_probes(plan[params['node']])
-        else:
-            probes = validate_probes(params['probes'])
+        probes = node_probes(params['probes'], params['nodes'], params['address_sets'], params['node'])
     except ConnectivityError as exc:
         module.fail_json(msg='connectivity_probe: %s' % exc)
     ping_bin = module.get_bin_path('ping')
     if ping_bin is None:
         module.fail_json(msg='connectivity_probe: ping is not installed on this node: install iputils-ping (Debian, Ubuntu) '
                              'or iputils (RHEL, SUSE)')
-    gauge = Gauge()
-
-    def ping(probe):
-        with gauge:
-            rc, out, err = module.run_command(ping_argv(ping_bin, probe, params['count'], params['interval'], params['timeout']))
-        return probe_result(probe, rc, out, err)
-
-    start = time.time()
-    results = run_probes(probes, ping, params['concurrency'])
     iperf3_bin = module.get_bin_path('iperf3') if params['bandwidth'] else None
-    for res in results:
-        res['bandwidth_bps'] = None
-        res['bandwidth_error'] = None
-        if not params['bandwidth']:
-            continue
-        if not res['connected']:
-            res['bandwidth_error'] = '%s: not connected' % NOT_MEASURED
-        elif iperf3_bin is None:
-            res['bandwidth_error'] = '%s: iperf3 is not installed on this node' % NOT_MEASURED
-        else:
-            # One test at a time: parallel tests would share the NICs and measure each other.
-            res['bandwidth_bps'], res['bandwidth_error'] = measure_bandwidth(module, iperf3_bin, res, params)
-    module.exit_json(changed=False, probes=results, connected=sum(1 for r in results if r['connected']), total=len(results),
-                     peak_concurrency=gauge.peak, elapsed=round(time.time() - start, 3))
+    result = probe_node(Runner(module.run_command), probes, params, ping_bin, iperf3_bin)
+    module.exit_json(changed=False, **result)
 
 
 if __name__ == '__main__':

@@ -16,9 +16,10 @@ import time
 import pytest
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity import (
-    NOT_MEASURED, ConnectivityError, Gauge, address_sets, build_matrix, describe_broken, error_result, evaluate,
-    format_bandwidth, iperf3_argv, parse_iperf3, parse_ping, ping_argv, plan_probes, probe_result, render_table,
-    run_probes, to_json, validate_probes, validate_settings)
+    NOT_MEASURED, ConnectivityError, address_sets, build_matrix, describe_broken, error_result, evaluate,
+    format_bandwidth, iperf3_argv, parse_iperf3, plan_probes, render_table, run_probes, to_json, validate_probes,
+    validate_settings)
+from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import Gauge, parse_ping, ping_argv, ping_result
 
 # --- real outputs (lab node worker1 of netplumb-cm) -------------------------------------------------
 
@@ -97,6 +98,11 @@ IPERF3_REFUSED = """{
 }
 """
 IPERF3_BUSY = IPERF3_REFUSED.replace('unable to connect to server: Connection refused', 'the server is busy running a test. try again later')
+
+def probe_result(probe, rc, stdout, stderr):
+    """A probe's result as connectivity_probe makes it: the probe with the ping's result."""
+    return dict(probe, **ping_result(rc, stdout, stderr))
+
 
 # --- the lab's inventory data: 3 nodes x 2 NICs -------------------------------------------------------
 
@@ -214,9 +220,9 @@ def test_validate_settings(args, message):
 
 
 def test_ping_argv():
-    probe = {'src': '198.18.1.11', 'dst': '198.18.1.12'}
-    assert ping_argv('/usr/bin/ping', probe) == ['/usr/bin/ping', '-n', '-c', '3', '-i', '0.2', '-W', '1', '-I', '198.18.1.11', '198.18.1.12']
-    assert ping_argv('ping', probe, count=5, interval=0.05, timeout=0.5)[2:8] == ['-c', '5', '-i', '0.05', '-W', '0.5']
+    assert ping_argv('198.18.1.12', 3, 1, interval=0.2, src='198.18.1.11', ping_bin='/usr/bin/ping') == [
+        '/usr/bin/ping', '-n', '-c', '3', '-i', '0.2', '-W', '1', '-I', '198.18.1.11', '198.18.1.12']
+    assert ping_argv('198.18.1.12', 5, 0.5, interval=0.05, src='198.18.1.11')[2:8] == ['-c', '5', '-i', '0.05', '-W', '0.5']
 
 
 # --- ping output --------------------------------------------------------------------------------------
