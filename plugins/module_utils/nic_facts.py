@@ -24,9 +24,10 @@ Where a NIC sits (see :func:`device_location`):
 
 import fnmatch
 import ipaddress
-import json
 import os
 import re
+
+from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import CommandError, load_ip_json
 
 # domain:bus:device.function, as the kernel names PCI functions in sysfs.
 PCI_FUNCTION = re.compile(r'^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$')
@@ -187,18 +188,12 @@ def read_sysfs(sysfs_root='/sys'):
 # iproute2 JSON
 
 
-def _load_json_list(text, what):
-    if isinstance(text, list):
-        return text
+def _ip_json(text, what, allow_empty=True):
+    """``ip -j`` output (text, or already a list) through the one loader, hostcmd.load_ip_json; NicError when it is not a JSON list."""
     try:
-        data = json.loads(text)
-    except (TypeError, ValueError) as exc:
-        raise NicError("%s output %r is not JSON (%s): expected iproute2's -j output, a JSON list"
-                       % (what, (text or '')[:80], exc))
-    if not isinstance(data, list):
-        raise NicError("%s output is a JSON %s: expected iproute2's -j output, a JSON list"
-                       % (what, type(data).__name__))
-    return data
+        return load_ip_json(text, what, allow_empty)
+    except CommandError as exc:
+        raise NicError(str(exc))
 
 
 def parse_ip_addr(json_text, include_link_local=False):
@@ -209,7 +204,8 @@ def parse_ip_addr(json_text, include_link_local=False):
     Every interface is present, with an empty list when it has no address.
     """
     out = {}
-    for entry in _load_json_list(json_text, 'ip -j addr show'):
+    # Every host has at least lo: no output at all means ip did not answer as it should.
+    for entry in _ip_json(json_text, 'ip -j addr show', allow_empty=False):
         # Old iproute2 releases emit {} for interfaces a filter skipped.
         if not isinstance(entry, dict) or not entry.get('ifname'):
             continue
@@ -233,7 +229,7 @@ def parse_ip_route(json_text):
     nexthop's device; ``unreachable``/``blackhole``/``prohibit`` defaults (shown on ``lo``) name none.
     """
     names = []
-    for route in _load_json_list(json_text, 'ip -j route show default'):
+    for route in _ip_json(json_text, 'ip -j route show default'):
         if not isinstance(route, dict) or route.get('dst') not in ('default', '0.0.0.0/0', '::/0'):
             continue
         # 'unreachable default dev lo' and friends send nothing anywhere.

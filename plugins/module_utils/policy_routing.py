@@ -26,6 +26,8 @@ import json
 import os
 import re
 
+from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import CommandError, load_ip_json
+
 # The file of ours in rt_tables.d, and the name prefix of our tables in it.
 OUR_FILE = 'netplumb-multihome.conf'
 NAME_PREFIX = 'multihome-'
@@ -123,18 +125,12 @@ def table_name_map(entries):
 # ip -j output
 
 
-def _load_json_list(text, what):
-    if not (text or '').strip():
-        return []
+def _ip_json(text, what):
+    """``ip -j`` output (text, or already a list) through the one loader, hostcmd.load_ip_json; PolicyRoutingError otherwise."""
     try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise PolicyRoutingError("%s output %r is not JSON (%s): expected iproute2's -j output, a JSON list"
-                                 % (what, (text or '')[:80], exc))
-    if not isinstance(data, list):
-        raise PolicyRoutingError("%s output is a JSON %s: expected iproute2's -j output, a JSON list"
-                                 % (what, type(data).__name__))
-    return [item for item in data if isinstance(item, dict)]
+        return load_ip_json(text, what)
+    except CommandError as exc:
+        raise PolicyRoutingError(str(exc))
 
 
 def _table_number(value, names, default=None):
@@ -172,7 +168,7 @@ def parse_ip_rules(json_text, names):
     ``other`` the sorted selectors beyond priority/from/table (``iif``, ``fwmark``...), empty for plain rules.
     """
     out = []
-    for rule in _load_json_list(json_text, 'ip -j rule show'):
+    for rule in _ip_json(json_text, 'ip -j rule show'):
         out.append({
             'priority': rule.get('priority', 0),
             'src': _cidr(rule.get('src'), rule.get('srclen')),
@@ -190,7 +186,7 @@ def parse_ip_routes(json_text, names):
     (``default`` is ``0.0.0.0/0``); ``table`` is None for a name no rt_tables file we read knows.
     """
     out = []
-    for route in _load_json_list(json_text, 'ip -j route show table all'):
+    for route in _ip_json(json_text, 'ip -j route show table all'):
         out.append({
             'table': _table_number(route.get('table'), names, default=BUILTIN_TABLES['main']),
             'dst': _cidr(route.get('dst')),
@@ -200,6 +196,20 @@ def parse_ip_routes(json_text, names):
             'type': route.get('type', 'unicast'),
         })
     return out
+
+
+def live_state(ip, names):
+    """The host's rules and routes as :func:`plan` takes them, read with ``ip`` (a :class:`hostcmd.Ip`).
+
+    ``(rules, routes, extra)``: ``extra`` are the table numbers IPv6 rules and routes use, none
+    on a host without IPv6. CommandError when ``ip`` fails, PolicyRoutingError when its output is not JSON.
+    """
+    rules = parse_ip_rules(ip.query('rule', 'show'), names)
+    routes = parse_ip_routes(ip.query('route', 'show', 'table', 'all'), names)
+    # A table number is one namespace for both families: avoid the IPv6 ones too.
+    extra = [r['table'] for r in parse_ip_rules(ip.query('rule', 'show', family=6, optional=True), names)]
+    extra += [r['table'] for r in parse_ip_routes(ip.query('route', 'show', 'table', 'all', family=6, optional=True), names)]
+    return rules, routes, extra
 
 
 # ---------------------------------------------------------------------------

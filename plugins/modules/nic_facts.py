@@ -13,6 +13,8 @@ description:
   - Reads every interface under C(<sysfs_root>/class/net) (MAC, MTU, state, driver, speed, NUMA node, PCI address)
     and joins it with the addresses and default routes of C(ip -j addr show), C(ip -j route show default) and
     C(ip -6 -j route show default). Never changes anything.
+  - On a host without IPv6 (C(ip -6) answers that the address family is not supported) there is no IPv6 default
+    route; any other failure of C(ip) fails the module, naming the command.
   - RV(nics[].pci_address) is the PCI function that is the NIC. For a virtio NIC, whose C(device) link points at
     C(.../0000:00:03.0/virtio2), that is the parent C(0000:00:03.0); Ansible's own C(pciid) fact says C(virtio2).
     A USB NIC has none (its chain passes the USB controller's PCI function, which is not the NIC);
@@ -293,24 +295,10 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import CommandError, Ip, Runner
 from ansible_collections.netplumb.multihome.plugins.module_utils.nic_facts import (
     NicError, connection_ip_from_ssh, management_interface, merge_facts, parse_ip_addr, parse_ip_route,
     read_sysfs, select_nics)
-
-
-def run_ip(module, ip_bin, args, optional=False):
-    """Output of ``ip <args>``; fail_json naming the command when it fails.
-
-    ``optional``: an address family the kernel does not have (IPv6 disabled) means no routes.
-    """
-    rc, out, err = module.run_command([ip_bin] + args)
-    if rc != 0:
-        if optional and 'not supported' in (err or '').lower():
-            return '[]'
-        module.fail_json(msg="nic_facts: 'ip %s' failed (rc=%d): %s; nic_facts needs iproute2 with JSON output "
-                             "(ip -j, iproute2 4.13 or later)" % (' '.join(args), rc, (err or out or '').strip()),
-                         rc=rc, stdout=out, stderr=err)
-    return out
 
 
 def main():
@@ -338,17 +326,21 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    ip_bin = module.get_bin_path('ip', required=True)
-    addr_json = run_ip(module, ip_bin, ['-j', 'addr', 'show'])
-    route_json = run_ip(module, ip_bin, ['-j', 'route', 'show', 'default'])
-    route6_json = run_ip(module, ip_bin, ['-6', '-j', 'route', 'show', 'default'], optional=True)
+    ip = Ip(Runner(module.run_command), module.get_bin_path('ip', required=True))
+    try:
+        addr_entries = ip.query('addr', 'show', allow_empty=False)
+        route_entries = ip.query('route', 'show', 'default')
+        # A host without IPv6 (disabled at boot) has no IPv6 default route.
+        route6_entries = ip.query('route', 'show', 'default', family=6, optional=True)
+    except CommandError as exc:
+        module.fail_json(msg='nic_facts: %s' % exc, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
     connection_ip = params['connection_ip'] or connection_ip_from_ssh(os.environ.get('SSH_CONNECTION'))
     try:
-        addresses = parse_ip_addr(addr_json)
-        default_ifaces = parse_ip_route(route_json)
-        default_ifaces += [name for name in parse_ip_route(route6_json) if name not in default_ifaces]
+        addresses = parse_ip_addr(addr_entries)
+        default_ifaces = parse_ip_route(route_entries)
+        default_ifaces += [name for name in parse_ip_route(route6_entries) if name not in default_ifaces]
         # The connection may come in on an IPv6 link-local address: look for it among all of them.
-        management = management_interface(parse_ip_addr(addr_json, include_link_local=True), connection_ip)
+        management = management_interface(parse_ip_addr(addr_entries, include_link_local=True), connection_ip)
         nics = merge_facts(read_sysfs(params['sysfs_root']), addresses, default_ifaces, management,
                            include_loopback=params['include_loopback'])
         result = dict(changed=False, nics=nics, default_route_interfaces=default_ifaces,

@@ -96,7 +96,9 @@ options:
     type: bool
     default: true
 notes:
-  - IPv4 only. Table numbers used by IPv6 routes and rules are avoided all the same.
+  - IPv4 only. Table numbers used by IPv6 routes and rules are avoided all the same. On a host without IPv6 (C(ip -6)
+    answers that the address family is not supported) there are none; any other failure of C(ip -6) fails the module
+    before anything is changed.
   - Replaced files are backed up next to them (RV(backup_files)).
 seealso:
   - name: ip-rule(8)
@@ -189,22 +191,11 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import CommandError, Ip, Runner
 from ansible_collections.netplumb.multihome.plugins.module_utils.nic_facts import NicError, parse_ip_addr
 from ansible_collections.netplumb.multihome.plugins.module_utils.policy_routing import (
-    OUR_FILE, PolicyRoutingError, check_addresses, check_table_base, normalize_interfaces, parse_ip_routes, parse_ip_rules,
-    parse_rt_tables, plan, read_rt_tables, routes_summary, rt_tables_paths, rules_summary, table_name_map)
-
-
-def run_ip(module, ip_bin, args, optional=False):
-    """Output of ``ip <args>``; fail_json naming the command when it fails (``optional``: an absent IPv6 means nothing)."""
-    rc, out, err = module.run_command([ip_bin] + args)
-    if rc != 0:
-        if optional:
-            return '[]'
-        module.fail_json(msg="policy_routing: 'ip %s' failed (rc=%d): %s; policy_routing needs iproute2 with JSON output "
-                             "(ip -j, iproute2 4.13 or later)" % (' '.join(args), rc, (err or out or '').strip()),
-                         rc=rc, stdout=out, stderr=err)
-    return out
+    OUR_FILE, PolicyRoutingError, check_addresses, check_table_base, live_state, normalize_interfaces, parse_rt_tables,
+    plan, read_rt_tables, routes_summary, rt_tables_paths, rules_summary, table_name_map)
 
 
 def read_text(path):
@@ -213,15 +204,6 @@ def read_text(path):
             return handle.read()
     except (OSError, UnicodeDecodeError):
         return None
-
-
-def live_state(module, ip_bin, names):
-    rules = parse_ip_rules(run_ip(module, ip_bin, ['-j', 'rule', 'show']), names)
-    routes = parse_ip_routes(run_ip(module, ip_bin, ['-j', 'route', 'show', 'table', 'all']), names)
-    # A table number is one namespace for both families: avoid the IPv6 ones too.
-    extra = [r['table'] for r in parse_ip_rules(run_ip(module, ip_bin, ['-6', '-j', 'rule', 'show'], optional=True), names)]
-    extra += [r['table'] for r in parse_ip_routes(run_ip(module, ip_bin, ['-6', '-j', 'route', 'show', 'table', 'all'], optional=True), names)]
-    return rules, routes, extra
 
 
 def write_file(module, path, text, backups):
@@ -264,15 +246,19 @@ def main():
     our_path = os.path.join(rt_dir, OUR_FILE)
     batch_file = params['batch_file']
     ip_bin = module.get_bin_path('ip', required=True)
+    runner = Runner(module.run_command)
+    ip = Ip(runner, ip_bin)
     try:
         check_table_base(params['table_base'])
         nics = normalize_interfaces(params['interfaces']) if state == 'present' else []
         if nics:
-            check_addresses(nics, parse_ip_addr(run_ip(module, ip_bin, ['-j', 'addr', 'show'])))
+            check_addresses(nics, parse_ip_addr(ip.query('addr', 'show', allow_empty=False)))
         entries = read_rt_tables(rt_tables_paths(rt_dir))
         names = table_name_map(entries)
-        rules, routes, extra = live_state(module, ip_bin, names)
+        rules, routes, extra = live_state(ip, names)
         todo = plan(nics, state, params['table_base'], entries, our_path, rules, routes, extra)
+    except CommandError as exc:
+        module.fail_json(msg='policy_routing: %s' % exc, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
     except (PolicyRoutingError, NicError) as exc:
         module.fail_json(msg='policy_routing: %s' % exc)
 
@@ -299,14 +285,14 @@ def main():
     if rt_after is not None and rt_before != rt_after:
         write_file(module, our_path, rt_after, result['backup_files'])
     if todo['commands']:
-        rc, out, err = module.run_command([ip_bin, '-force', '-batch', '-'], data='\n'.join(todo['commands']))
+        rc, out, err = runner.run([ip_bin, '-force', '-batch', '-'], data='\n'.join(todo['commands']))
         # Read back: only the state counts, whatever ip said.
         try:
             verify_entries = [e for e in entries if e[2] != our_path] + \
                 [(number, name, our_path) for number, name in parse_rt_tables(rt_after if rt_after is not None else rt_before)]
-            rules, routes, extra = live_state(module, ip_bin, table_name_map(verify_entries))
+            rules, routes, extra = live_state(ip, table_name_map(verify_entries))
             left = plan(nics, state, params['table_base'], verify_entries, our_path, rules, routes, extra)['commands']
-        except PolicyRoutingError as exc:
+        except (PolicyRoutingError, CommandError) as exc:
             module.fail_json(msg='policy_routing: reading the state back failed: %s' % exc, rc=rc, stdout=out, stderr=err, **result)
         if left:
             module.fail_json(msg="policy_routing: 'ip -force -batch -' (rc=%d) left the routing not as wanted; still to do: %s; ip said: %s"

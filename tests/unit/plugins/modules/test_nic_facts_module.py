@@ -179,6 +179,13 @@ def test_ipv6_disabled_means_no_ipv6_default_route(run_module, sysfs, ip):
     assert result['default_route_interfaces'] == ['eth0']
 
 
+def test_ipv6_failing_otherwise_is_an_error_not_no_default_route(run_module, sysfs, ip):
+    ip.results[('-6', '-j', 'route', 'show', 'default')] = (1, '', 'Error: any valid prefix is expected rather than "default".\n')
+    failed, result = run_module(nic_facts, {'sysfs_root': sysfs})
+    assert failed
+    assert "'ip -6 -j route show default' failed (rc=1)" in result['msg'] and result['rc'] == 1
+
+
 def test_bad_sysfs_root_fails_naming_it(run_module, tmp_path, ip):
     failed, result = run_module(nic_facts, {'sysfs_root': str(tmp_path / 'nosys')})
     assert failed

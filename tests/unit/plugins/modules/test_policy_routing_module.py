@@ -40,6 +40,8 @@ class FakeIp(object):
         self.calls = []
         self.batches = []
         self.refuse = None      # a word: batch lines containing it fail, as a missing device makes them
+        # What ip -6 answers: this host has no IPv6 (booted with ipv6.disable=1).
+        self.ipv6 = (2, '', 'RTNETLINK answers: Address family not supported by protocol\n')
         self.rules = [{'priority': 0, 'src': 'all', 'table': 255}, {'priority': 32766, 'src': 'all', 'table': 254},
                       {'priority': 32767, 'src': 'all', 'table': 253}]
         self.routes = [{'dst': '198.18.0.0/24', 'dev': 'eth0', 'table': 254, 'prefsrc': '198.18.0.11', 'scope': 'link'},
@@ -117,7 +119,7 @@ class FakeIp(object):
         if key == ('-j', 'route', 'show', 'table', 'all'):
             return 0, self.route_json(), ''
         if key[0] == '-6':
-            return 2, '', 'RTNETLINK answers: Address family not supported by protocol\n'
+            return self.ipv6
         if key == ('-force', '-batch', '-'):
             self.batches.append(data)
             errors = []
@@ -258,3 +260,13 @@ def test_a_batch_that_does_not_take_fails_with_what_is_left(run_module, host):
     assert "left the routing not as wanted; still to do: route replace 198.18.2.0/24 dev nic2" in result['msg']
     assert 'Cannot find device "nic2"' in result['msg']
     assert not os.path.exists(args['batch_file'])   # the boot file is only written for a state that took
+
+
+def test_ip_6_failing_for_another_reason_than_a_missing_ipv6_fails_before_any_change(run_module, host):
+    fake, args = host
+    fake.ipv6 = (1, '', 'Error: an inet6 prefix is expected rather than "all".\n')
+    failed, result = run_module(policy_routing, args)
+    assert failed
+    assert "'ip -6 -j rule show' failed (rc=1): Error: an inet6 prefix is expected" in result['msg']
+    assert result['rc'] == 1
+    assert fake.batches == [] and not os.listdir(fake.rt_dir)
