@@ -8,8 +8,8 @@ runtime does, into a throwaway network namespace, with the attachment's IPAM rep
 ``static`` one holding a test address, so that no cluster IPAM state (whereabouts) is touched.
 This file holds what can be decided without the node:
 
-* :func:`plugin_chain` and :func:`runtime_configs`: the plugin configurations a runtime would
-  run (a conflist becomes its plugins in order, as libcni does), IPAM swapped for ``static``;
+* :func:`runtime_configs`: the plugin configurations a runtime would run (the chain of
+  module_utils/cni_config.py, which parses and checks the configuration), IPAM swapped for ``static``;
 * :func:`derive_test_address`: the address a node tests with, counted down from the END of
   the attachment's range by node index, or the top of the node's own slice when the plan has
   per-node slices (real pods get addresses from the START of a range or slice first);
@@ -21,13 +21,13 @@ Every error is a :class:`PreflightError` naming the attachment, the value and wh
 """
 
 
-import copy
 import hashlib
 import ipaddress
 import json
 import re
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import nad
+from ansible_collections.netplumb.multihome.plugins.module_utils.cni_config import ipam_index, main_plugin, plugin_chain
 from ansible_collections.netplumb.multihome.plugins.module_utils.range_plan import usable_bounds, unwrap_plan
 
 NETNS_PREFIX = 'npf-'
@@ -50,68 +50,8 @@ class PreflightError(ValueError):
 
 # ------------------------------------------------------------------ configurations
 
-def parse_config(config, what='config'):
-    """A CNI configuration (JSON text or dict) as a dict; a conflist (``plugins``) or one plugin (``type``)."""
-    if isinstance(config, str):
-        try:
-            config = json.loads(config)
-        except ValueError as exc:
-            raise PreflightError("%s is not valid JSON (%s): expected the NAD's spec.config" % (what, exc))
-    if not isinstance(config, dict):
-        raise PreflightError("%s %r is not a JSON object: expected the NAD's spec.config" % (what, config))
-    if not config.get('cniVersion'):
-        raise PreflightError("%s has no cniVersion: a runtime refuses a CNI configuration without one" % what)
-    if 'plugins' in config:
-        plugins = config['plugins']
-        if not isinstance(plugins, list) or not plugins:
-            raise PreflightError("%s plugins %r is not a non-empty list of plugin configurations" % (what, plugins))
-        for i, plugin in enumerate(plugins):
-            if not isinstance(plugin, dict) or not _is_text(plugin.get('type')):
-                raise PreflightError("%s plugins[%d] %r has no type: expected a plugin configuration" % (what, i, plugin))
-            check_plugin_type(plugin['type'], '%s plugins[%d] type' % (what, i))
-    elif _is_text(config.get('type')):
-        check_plugin_type(config['type'], '%s type' % what)
-    else:
-        raise PreflightError("%s has neither 'type' nor 'plugins': a CNI configuration names its plugin" % what)
-    return config
-
-
 def _is_text(value):
     return isinstance(value, str) and bool(value)
-
-
-def check_plugin_type(value, what='type'):
-    """A plugin type is a binary name in the CNI directory: no path, nothing hidden."""
-    if not _is_text(value) or '/' in value or value.startswith('.') or not re.match(r'^[A-Za-z0-9_.+-]+$', value):
-        raise PreflightError("%s %r is not a plugin name: expected the name of a binary in the CNI directory, "
-                             "such as 'macvlan'" % (what, value))
-    return value
-
-
-def plugin_chain(config):
-    """The plugin configurations a runtime runs for ``config``, in order.
-
-    As libcni does for a conflist: each plugin gets the list's ``name`` and ``cniVersion``.
-    A single plugin configuration is a chain of one.
-    """
-    if 'plugins' not in config:
-        return [copy.deepcopy(config)]
-    out = []
-    for plugin in config['plugins']:
-        conf = copy.deepcopy(plugin)
-        conf['name'] = config.get('name')
-        conf['cniVersion'] = config['cniVersion']
-        out.append(conf)
-    return out
-
-
-def _ipam_index(chain):
-    """Index of the plugin of ``chain`` whose IPAM assigns addresses (the first with an IPAM type), or None."""
-    for i, conf in enumerate(chain):
-        ipam = conf.get('ipam')
-        if isinstance(ipam, dict) and ipam.get('type'):
-            return i
-    return None
 
 
 def static_ipam(test_address):
@@ -126,7 +66,7 @@ def runtime_configs(config, test_address):
     unless a test address is given for it: then its first plugin gets the static IPAM.
     """
     chain = plugin_chain(config)
-    index = _ipam_index(chain)
+    index = ipam_index(chain)
     if index is None and test_address:
         index = 0
     if index is not None:
@@ -141,16 +81,6 @@ def with_prev_result(conf, prev_result):
     conf = dict(conf)
     conf['prevResult'] = prev_result
     return conf
-
-
-def main_plugin(config):
-    """The plugin that creates the interface: the first of the chain."""
-    return plugin_chain(config)[0]
-
-
-def attachment_type(config):
-    """The main plugin's type (``macvlan``...)."""
-    return main_plugin(config).get('type')
 
 
 def config_mtu(config):
@@ -222,7 +152,7 @@ def address_pool(config, what='config'):
     dhcp, none...) have no pool: the attachment is tested without an address.
     """
     chain = plugin_chain(config)
-    index = _ipam_index(chain)
+    index = ipam_index(chain)
     if index is None:
         return None
     ipam = chain[index]['ipam']
@@ -352,7 +282,7 @@ def derive_test_address(name, config, plan=None, node=None, node_index=0):
 
 def _ipam_type_text(config):
     chain = plugin_chain(config)
-    index = _ipam_index(chain)
+    index = ipam_index(chain)
     return chain[index]['ipam']['type'] if index is not None else 'none'
 
 

@@ -32,7 +32,7 @@ import ipaddress
 import json
 import re
 
-from ansible_collections.netplumb.multihome.plugins.module_utils import cidr
+from ansible_collections.netplumb.multihome.plugins.module_utils import cidr, cni_config
 from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError
 from ansible_collections.netplumb.multihome.plugins.module_utils.multinic_plan import tabu_interfaces
 from ansible_collections.netplumb.multihome.plugins.module_utils.ovnk_subnets import TOPOLOGIES, plan_node_subnets
@@ -299,18 +299,11 @@ def _compact(value):
 
 
 def check_cni_config(text, what='spec.config'):
-    """Parse a CNI config JSON string; it must be an object with ``cniVersion`` and ``type`` (or ``plugins``)."""
+    """A CNI config (JSON text) parsed and checked by cni_config.parse_config, the one check; NadError when it is not valid."""
     try:
-        conf = json.loads(text)
-    except (TypeError, ValueError) as exc:
-        raise NadError("%s %r is not valid JSON: %s" % (what, text, exc))
-    if not isinstance(conf, dict):
-        _fail("%s %r is not a JSON object" % (what, text))
-    if conf.get('cniVersion') not in CNI_VERSIONS:
-        _fail("%s has cniVersion %r: expected one of %s" % (what, conf.get('cniVersion'), ', '.join(CNI_VERSIONS)))
-    if not conf.get('type') and not conf.get('plugins'):
-        _fail("%s has neither 'type' nor 'plugins': a CNI config names its plugin" % what)
-    return conf
+        return cni_config.parse_config(text, what)
+    except cni_config.CniConfigError as exc:
+        raise NadError(str(exc))
 
 
 # ------------------------------------------------------------------ routes, ranges

@@ -326,6 +326,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.netplumb.multihome.plugins.module_utils import cni_config
 from ansible_collections.netplumb.multihome.plugins.module_utils import cni_preflight as pf
 
 
@@ -424,7 +425,10 @@ def prepare(params):
         if not name or name in seen:
             raise pf.PreflightError('%s: attachment names must be unique and non-empty' % what)
         seen.add(name)
-        config = pf.parse_config(item['config'], '%s config' % what)
+        try:
+            config = cni_config.parse_config(item['config'], '%s config' % what)
+        except cni_config.CniConfigError as exc:
+            raise pf.PreflightError(str(exc))
         if item.get('test_address'):
             test_address = pf.check_test_address(item['test_address'], what)
             source = 'given'
@@ -432,7 +436,7 @@ def prepare(params):
             test_address, source = pf.derive_test_address(name, config, params.get('plan'), params.get('node'), params['node_index'])
         chain = pf.runtime_configs(config, test_address)
         records.append({
-            'name': name, 'node': params.get('node'), 'type': pf.attachment_type(config),
+            'name': name, 'node': params.get('node'), 'type': cni_config.attachment_type(config),
             'netns': pf.netns_name(name, chain, test_address, params['ifname']), 'ifname': params['ifname'],
             'test_address': test_address, 'address': test_address.split('/')[0] if test_address else None,
             'address_source': source, 'status': 'ok', 'ok': True, 'errors': [], 'config': chain,

@@ -22,11 +22,11 @@ containernetworking-plugins 1.1.1).
 
 import ipaddress
 import json
-import re
 
 import pytest
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import cni_preflight as pf
+from ansible_collections.netplumb.multihome.plugins.module_utils.cni_config import parse_config
 from ansible_collections.netplumb.multihome.plugins.module_utils.nad import build_objects
 from ansible_collections.netplumb.multihome.plugins.module_utils.range_plan import plan_ranges
 
@@ -49,37 +49,6 @@ def conf(**changes):
 
 
 # ------------------------------------------------------------------ configurations
-
-def test_parse_config_takes_the_nad_json_text_or_a_dict():
-    assert pf.parse_config(json.dumps(MACVLAN)) == MACVLAN
-    assert pf.parse_config(MACVLAN) is MACVLAN
-    assert pf.parse_config(CONFLIST) is CONFLIST
-
-
-@pytest.mark.parametrize('config, message', [
-    ('{"cniVersion": ', 'is not valid JSON'),
-    ('[1, 2]', 'is not a JSON object'),
-    ({'name': 'x', 'type': 'macvlan'}, 'has no cniVersion'),
-    ({'cniVersion': '0.3.1', 'name': 'x'}, "neither 'type' nor 'plugins'"),
-    ({'cniVersion': '0.3.1', 'plugins': []}, 'is not a non-empty list'),
-    ({'cniVersion': '0.3.1', 'plugins': [{'master': 'nic1'}]}, 'plugins[0]'),
-    # The type names a binary in the CNI directory: a path would run anything.
-    ({'cniVersion': '0.3.1', 'type': '../../bin/sh'}, 'is not a plugin name'),
-    ({'cniVersion': '0.3.1', 'type': '/usr/bin/id'}, 'is not a plugin name'),
-    ({'cniVersion': '0.3.1', 'plugins': [{'type': 'macvlan'}, {'type': '.hidden'}]}, 'plugins[1] type'),
-])
-def test_parse_config_refuses_what_a_runtime_could_not_run(config, message):
-    with pytest.raises(pf.PreflightError, match=re.escape(message)):
-        pf.parse_config(config, 'config')
-
-
-def test_a_conflist_runs_its_plugins_in_order_with_the_list_name_and_version():
-    chain = pf.plugin_chain(CONFLIST)
-    assert [c['type'] for c in chain] == ['macvlan', 'tuning']
-    assert all(c['name'] == 'chained' and c['cniVersion'] == '1.0.0' for c in chain)
-    # The input is not modified.
-    assert 'name' not in CONFLIST['plugins'][0]
-
 
 def test_the_ipam_is_swapped_for_static_with_the_test_address():
     (only,) = pf.runtime_configs(MACVLAN, '198.18.61.254/24')
@@ -205,10 +174,10 @@ def _planned():
 def test_addresses_of_planned_nads_are_distinct_per_node_and_at_the_top():
     plan, configs = _planned()
     nodes = ['worker1', 'worker2', 'worker3']
-    flat = [pf.derive_test_address('flat', pf.parse_config(configs['flat']), plan, n, i)[0] for i, n in enumerate(nodes)]
+    flat = [pf.derive_test_address('flat', parse_config(configs['flat']), plan, n, i)[0] for i, n in enumerate(nodes)]
     assert flat == ['198.18.61.254/24', '198.18.61.253/24', '198.18.61.252/24']
     # Per-node slices: the top usable address of each node's own /27 of 198.18.62.0/25, prefix of the range.
-    sliced = [pf.derive_test_address('sliced', pf.parse_config(configs['sliced']), plan, n, i) for i, n in enumerate(nodes)]
+    sliced = [pf.derive_test_address('sliced', parse_config(configs['sliced']), plan, n, i) for i, n in enumerate(nodes)]
     assert [a for a, _how in sliced] == ['198.18.62.30/25', '198.18.62.62/25', '198.18.62.94/25']
     assert sliced[1][1] == 'top of node slice 198.18.62.32/27'
     slices = dict((s['name'], ipaddress.ip_network(s['range'])) for s in plan['networks'][1]['nodes'])
@@ -218,7 +187,7 @@ def test_addresses_of_planned_nads_are_distinct_per_node_and_at_the_top():
 
 def test_slices_need_the_node_and_its_slice():
     plan, configs = _planned()
-    config = pf.parse_config(configs['sliced'])
+    config = parse_config(configs['sliced'])
     with pytest.raises(pf.PreflightError, match='no node name was given'):
         pf.derive_test_address('sliced', config, plan, None, 0)
     with pytest.raises(pf.PreflightError, match="no slice of 198.18.62.0/25 for node 'worker9'"):
