@@ -14,8 +14,10 @@ This file holds what can be decided without the node:
   the attachment's range by node index, or the top of the node's own slice when the plan has
   per-node slices (real pods get addresses from the START of a range or slice first);
 * :func:`netns_name`: ``npf-<attachment>-<hash>``, recognisable and unique per input;
-* parsers of the plugins' output, ``ip -j addr`` and ``ping``, and the per-attachment checks
-  and one-line summaries the module returns.
+* parsers of the plugins' output and ``ip netns list`` (``ip -j`` and ``ping`` are read by
+  module_utils/hostcmd.py), the per-attachment checks and one-line summaries the module returns;
+
+The commands themselves run in module_utils/preflight_run.py.
 
 Every error is a :class:`PreflightError` naming the attachment, the value and what was expected.
 """
@@ -28,6 +30,7 @@ import re
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import nad
 from ansible_collections.netplumb.multihome.plugins.module_utils.cni_config import ipam_index, main_plugin, plugin_chain
+from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import CommandError, load_ip_json
 from ansible_collections.netplumb.multihome.plugins.module_utils.range_plan import usable_bounds, unwrap_plan
 
 NETNS_PREFIX = 'npf-'
@@ -40,8 +43,6 @@ STATES = ('present', 'probe', 'absent')
 _NAME_SAFE = re.compile(r'[^A-Za-z0-9_.-]+')
 _NETNS_NAME_MAX = 60
 _HASH_LEN = 8
-_PING_COUNTS = re.compile(r'(\d+) packets transmitted, (\d+) (?:packets )?received(?:, \+(\d+) errors)?.*?(\d+(?:\.\d+)?)% packet loss')
-_PING_RTT = re.compile(r'(?:rtt|round-trip) min/avg/max(?:/mdev)? = ([\d.]+)/([\d.]+)/([\d.]+)')
 
 
 class PreflightError(ValueError):
@@ -346,12 +347,11 @@ def parse_netns_list(text):
     if not text:
         return []
     try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if isinstance(data, list):
-        return [item['name'] for item in data if isinstance(item, dict) and _is_text(item.get('name'))]
-    return [line.split()[0] for line in text.splitlines() if line.strip()]
+        data = load_ip_json(text, 'ip -j netns list')
+    except CommandError:
+        # An iproute2 without JSON for netns: one ``name (id: 0)`` per line.
+        return [line.split()[0] for line in text.splitlines() if line.strip()]
+    return [item['name'] for item in data if _is_text(item.get('name'))]
 
 
 def preflight_namespaces(names):
@@ -411,15 +411,6 @@ def result_addresses(result):
 
 
 # ------------------------------------------------------------------ interface checks
-
-def parse_ip_json(text):
-    """``ip -j ...`` output as a list (empty when there is none)."""
-    text = (text or '').strip()
-    if not text:
-        return []
-    data = json.loads(text)
-    return data if isinstance(data, list) else []
-
 
 def find_link(links, ifname):
     for link in links:
@@ -484,36 +475,16 @@ def marked_links(links):
 
 # ------------------------------------------------------------------ probes
 
-def ping_argv(netns, peer, count, timeout):
-    """``ip netns exec NS ping -n -c COUNT -W TIMEOUT PEER``: from inside the attachment's namespace."""
-    return ['ip', 'netns', 'exec', netns, 'ping', '-n', '-c', str(count), '-W', str(timeout), peer]
-
-
-def parse_ping(rc, stdout, stderr):
-    """``{transmitted, received, loss, rtt_min, rtt_avg, rtt_max, error}`` of one iputils ping run."""
-    text = '%s\n%s' % (stdout or '', stderr or '')
-    out = {'transmitted': None, 'received': None, 'loss': None, 'rtt_min': None, 'rtt_avg': None, 'rtt_max': None,
-           'error': None}
-    counts = _PING_COUNTS.search(text)
-    if counts:
-        out['transmitted'] = int(counts.group(1))
-        out['received'] = int(counts.group(2))
-        out['loss'] = float(counts.group(4))
-    rtt = _PING_RTT.search(text)
-    if rtt:
-        out['rtt_min'], out['rtt_avg'], out['rtt_max'] = (float(v) for v in rtt.groups())
-    if counts is None:
-        # No statistics: ping could not even send (no route, bad address...). Its own words.
-        lines = [line.strip() for line in (stderr or stdout or '').splitlines() if line.strip()]
-        out['error'] = _clip(lines[-1] if lines else 'ping exited with code %d and no output' % rc)
-        out['loss'] = 100.0
-    return out
-
-
 def probe_verdict(probe, max_loss):
-    """True when the peer answered with at most ``max_loss`` percent of the pings lost (and at least one reply)."""
-    return probe.get('error') is None and bool(probe.get('received')) and probe.get('loss') is not None \
-        and probe['loss'] <= max_loss
+    """True when the peer answered (a :func:`hostcmd.ping_result`) with at most ``max_loss`` percent of the pings lost."""
+    return bool(probe.get('connected')) and probe.get('loss') is not None and probe['loss'] <= max_loss
+
+
+def peer_problem(probe):
+    """What is wrong with a peer that failed: ping's own words when it sent nothing, else the loss."""
+    if probe.get('transmitted') is None:
+        return probe.get('error') or 'ping failed'
+    return '%s%% packet loss' % number_text(probe.get('loss'))
 
 
 def peers_for(name, explicit, records, node=None):
@@ -576,9 +547,12 @@ def describe_probe(record):
     for peer in record['peers']:
         who = '%s (%s)' % (peer['address'], peer['node']) if peer.get('node') else peer['address']
         if peer['ok']:
-            parts.append('%s ok %s%% loss rtt %s ms' % (who, number_text(peer['loss']), number_text(peer['rtt_avg'])))
+            rtt = (peer.get('rtt') or {}).get('avg')
+            parts.append('%s ok %s%% loss rtt %s ms' % (who, number_text(peer['loss']), number_text(rtt)))
+        elif peer.get('transmitted') is None:
+            parts.append('%s UNREACHABLE %s' % (who, peer['error']))
         else:
-            parts.append('%s UNREACHABLE %s' % (who, peer['error'] or '%s%% loss' % number_text(peer['loss'])))
+            parts.append('%s UNREACHABLE %s%% loss' % (who, number_text(peer['loss'])))
     if not parts:
         return '%s: no peers to probe' % record['name']
     return '%s: %s' % (record['name'], '; '.join(parts))
@@ -599,3 +573,4 @@ def number_text(value):
     if value is None:
         return '?'
     return ('%.3f' % value).rstrip('0').rstrip('.') if isinstance(value, float) else str(value)
+

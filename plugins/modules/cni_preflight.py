@@ -265,8 +265,11 @@ attachments:
       type: dict
     peers:
       description:
-        - The probe results of O(state=probe), one per peer - C(address), C(node), C(ok), C(transmitted), C(received),
-          C(loss) (percent), C(rtt_min), C(rtt_avg), C(rtt_max) (ms) and C(error) (ping's own words when it could not send).
+        - The probe results of O(state=probe), one per peer - C(address), C(node), C(ok) (at least one reply and at most
+          O(probe_max_loss) percent lost), then the ping's result in the shape M(netplumb.multihome.connectivity_probe)
+          reports it - C(connected) (at least one reply), C(rc), C(transmitted), C(received), C(loss) (percent; null when
+          ping sent nothing), C(rtt) (C(min), C(avg), C(max), C(mdev) in ms; null without a reply) and C(error) (why no
+          reply came back - ping's own words, or the counts; null when one did).
       type: list
       elements: dict
     del_ok:
@@ -320,341 +323,11 @@ summary:
   elements: str
 '''
 
-import json
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netplumb.multihome.plugins.module_utils import cni_config
 from ansible_collections.netplumb.multihome.plugins.module_utils import cni_preflight as pf
-
-
-class NodeError(Exception):
-    """A command the preflight depends on (ip) failed: not an attachment's finding, the module's own error."""
-
-
-class Node(object):
-    """The commands run on the node, all through ``module.run_command`` with argv lists."""
-
-    def __init__(self, module, cni_bin_dir):
-        self.module = module
-        self.ip = module.get_bin_path('ip', required=True)
-        self.cni_bin_dir = cni_bin_dir
-
-    def run(self, argv, env=None, data=None):
-        return self.module.run_command(argv, environ_update=env, data=data, check_rc=False)
-
-    def must(self, argv):
-        rc, out, err = self.run(argv)
-        if rc != 0:
-            raise NodeError('%s failed (rc=%d): %s' % (' '.join(argv), rc, (err or out).strip()))
-        return out
-
-    def namespaces(self):
-        rc, out, err = self.run([self.ip, '-j', 'netns', 'list'])
-        if rc != 0:
-            out = self.must([self.ip, 'netns', 'list'])
-        return pf.parse_netns_list(out)
-
-    def netns_add(self, name):
-        self.must([self.ip, 'netns', 'add', name])
-
-    def netns_del(self, name):
-        rc, out, err = self.run([self.ip, 'netns', 'del', name])
-        if rc != 0 and name in self.namespaces():
-            raise NodeError('ip netns del %s failed (rc=%d): %s' % (name, rc, (err or out).strip()))
-
-    def links(self, netns=None):
-        argv = [self.ip, '-j'] + (['-n', netns] if netns else []) + ['addr', 'show']
-        try:
-            return pf.parse_ip_json(self.must(argv))
-        except ValueError as exc:
-            raise NodeError('%s printed no JSON: %s' % (' '.join(argv), exc))
-
-    def node_links(self):
-        try:
-            return pf.parse_ip_json(self.must([self.ip, '-j', 'link', 'show']))
-        except ValueError as exc:
-            raise NodeError('ip -j link show printed no JSON: %s' % exc)
-
-    def link(self, name):
-        rc, out, err = self.run([self.ip, '-j', 'link', 'show', 'dev', name])
-        if rc != 0:
-            return None
-        try:
-            found = pf.parse_ip_json(out)
-        except ValueError:
-            return None
-        return found[0] if found else None
-
-    def plugin_path(self, kind):
-        return os.path.join(self.cni_bin_dir, kind)
-
-    def missing_plugins(self, chain):
-        kinds = []
-        for conf in chain:
-            kinds.append(conf['type'])
-            ipam = conf.get('ipam')
-            if isinstance(ipam, dict) and ipam.get('type'):
-                kinds.append(ipam['type'])
-        return [k for k in kinds if not os.access(self.plugin_path(k), os.X_OK)]
-
-    def cni(self, command, conf, netns, ifname):
-        """Run one plugin as a runtime does; ``(result, error, rc)``."""
-        env = {'CNI_COMMAND': command, 'CNI_CONTAINERID': netns, 'CNI_NETNS': '%s/%s' % (pf.NETNS_DIR, netns),
-               'CNI_IFNAME': ifname, 'CNI_PATH': self.cni_bin_dir}
-        rc, out, err = self.run([self.plugin_path(conf['type'])], env=env, data=json.dumps(conf))
-        result, error = pf.parse_cni_output(rc, out, err)
-        return result, error, rc
-
-    def ping(self, netns, peer, count, timeout):
-        argv = pf.ping_argv(netns, peer, count, timeout)
-        argv[0] = self.ip
-        rc, out, err = self.run(argv)
-        return pf.parse_ping(rc, out, err)
-
-
-def prepare(params):
-    """One record per attachment with its runtime configuration, test address and namespace; PreflightError on bad input."""
-    records = []
-    seen = set()
-    for i, item in enumerate(params['attachments']):
-        name = item['name']
-        what = 'attachments[%d] %r' % (i, name)
-        if not name or name in seen:
-            raise pf.PreflightError('%s: attachment names must be unique and non-empty' % what)
-        seen.add(name)
-        try:
-            config = cni_config.parse_config(item['config'], '%s config' % what)
-        except cni_config.CniConfigError as exc:
-            raise pf.PreflightError(str(exc))
-        if item.get('test_address'):
-            test_address = pf.check_test_address(item['test_address'], what)
-            source = 'given'
-        else:
-            test_address, source = pf.derive_test_address(name, config, params.get('plan'), params.get('node'), params['node_index'])
-        chain = pf.runtime_configs(config, test_address)
-        records.append({
-            'name': name, 'node': params.get('node'), 'type': cni_config.attachment_type(config),
-            'netns': pf.netns_name(name, chain, test_address, params['ifname']), 'ifname': params['ifname'],
-            'test_address': test_address, 'address': test_address.split('/')[0] if test_address else None,
-            'address_source': source, 'status': 'ok', 'ok': True, 'errors': [], 'config': chain,
-            '_source': config, '_peers': item.get('peers') or [],
-        })
-    return records
-
-
-def _fail_record(rec, message, plugin_error=None):
-    rec['status'] = 'failed'
-    rec['ok'] = False
-    rec['errors'].append(message)
-    if plugin_error is not None and not rec.get('plugin_error'):
-        rec['plugin_error'] = plugin_error
-
-
-def _del_chain(node, rec):
-    """DEL every plugin of the chain in reverse order; the first error text, or None."""
-    first_error = None
-    for conf in reversed(rec['config']):
-        if node.missing_plugins([conf]):
-            first_error = first_error or 'plugin %s not found in %s' % (conf['type'], node.cni_bin_dir)
-            continue
-        _result, error, _rc = node.cni('DEL', conf, rec['netns'], rec['ifname'])
-        if error and first_error is None:
-            first_error = error
-    return first_error
-
-
-def _remove_stale_links(node, removed):
-    for name, ports in pf.marked_links(node.node_links()):
-        if ports == 0:
-            node.must([node.ip, 'link', 'del', 'dev', name])
-            removed.append('link %s' % name)
-
-
-def do_present(module, node, records, out):
-    existing = node.namespaces()
-    stale = [ns for ns in pf.preflight_namespaces(existing) if any(pf.same_attachment(ns, r['name']) for r in records)]
-    stale_links = ['link %s' % name for name, ports in pf.marked_links(node.node_links()) if ports == 0]
-    if module.check_mode:
-        out['stale_removed'] = stale + stale_links
-        out['removed'] = list(out['stale_removed'])
-        for rec in records:
-            rec['status'] = 'would-run'
-            missing = node.missing_plugins(rec['config'])
-            if missing:
-                _fail_record(rec, 'plugin binary %s not found in %s' % (', '.join(missing), node.cni_bin_dir))
-            out['created'].append(rec['netns'])
-        return
-    created = out['created']
-    try:
-        by_netns = dict((r['netns'], r) for r in records)
-        for ns in stale:
-            # The same attachment with the same input: DEL it properly first (iptables rules of ipMasq...).
-            if ns in by_netns:
-                _del_chain(node, by_netns[ns])
-            node.netns_del(ns)
-            out['stale_removed'].append(ns)
-        stale_removed_links = []
-        _remove_stale_links(node, stale_removed_links)
-        out['stale_removed'].extend(stale_removed_links)
-        out['removed'].extend(out['stale_removed'])
-        for rec in records:
-            _add_one(node, rec, created)
-    except NodeError as exc:
-        # The module's own error: leave nothing behind before failing.
-        _cleanup(node, records, created)
-        module.fail_json(msg='cni_preflight: %s; removed the namespaces created so far (%s)' % (
-            exc, ', '.join(created) or 'none'), attachments=_public(records))
-
-
-def _cleanup(node, records, created):
-    by_netns = dict((r['netns'], r) for r in records)
-    for ns in created:
-        try:
-            if ns in by_netns:
-                _del_chain(node, by_netns[ns])
-            node.netns_del(ns)
-        except NodeError:
-            pass
-
-
-def _add_one(node, rec, created):
-    missing = node.missing_plugins(rec['config'])
-    if missing:
-        _fail_record(rec, 'plugin binary %s not found in %s' % (', '.join(missing), node.cni_bin_dir))
-        return
-    expected_mtu = pf.config_mtu(rec['_source'])
-    source = pf.mtu_source(rec['_source'])
-    if expected_mtu is None and source:
-        link = node.link(source)
-        expected_mtu = link.get('mtu') if link else None
-    bridge = pf.bridge_name(rec['_source'])
-    bridge_existed = bool(bridge) and node.link(bridge) is not None
-    node.netns_add(rec['netns'])
-    created.append(rec['netns'])
-    prev = None
-    rec['steps'] = []
-    for conf in rec['config']:
-        result, error, rc = node.cni('ADD', pf.with_prev_result(conf, prev), rec['netns'], rec['ifname'])
-        rec['steps'].append({'type': conf['type'], 'rc': rc, 'error': error})
-        if error is not None:
-            _fail_record(rec, 'ADD of plugin %s failed: %s' % (conf['type'], error), plugin_error=error)
-            break
-        prev = result
-    if bridge and not bridge_existed and node.link(bridge) is not None:
-        # The plugin made the bridge for us: mark it, so that absent (or the next run) removes it.
-        node.must([node.ip, 'link', 'set', 'dev', bridge, 'alias', pf.LINK_MARK])
-        rec['marked_links'] = [bridge]
-    rec['result'] = prev
-    if rec['status'] != 'ok':
-        return
-    iface = pf.check_interface(pf.find_link(node.links(rec['netns']), rec['ifname']), rec['ifname'],
-                               rec['test_address'], expected_mtu)
-    rec['interface'] = iface
-    for error in iface['errors']:
-        _fail_record(rec, error)
-
-
-def do_probe(module, node, records, out):
-    params = module.params
-    existing = node.namespaces()
-    jobs = []
-    for rec in records:
-        rec['peers'] = [dict(p, ok=None) for p in pf.peers_for(rec['name'], rec['_peers'], params['peers'], params.get('node'))]
-        rec['peers'] = [p for p in rec['peers'] if p['address'] != rec['address']]
-        if module.check_mode:
-            rec['status'] = 'would-run'
-            continue
-        if rec['netns'] not in existing:
-            _fail_record(rec, 'namespace %s does not exist: run state=present with the same input first' % rec['netns'])
-            continue
-        if not rec['test_address']:
-            rec.update(status='skipped', reason='no test address (the attachment has no address pool)')
-            continue
-        if pf.find_link(node.links(rec['netns']), rec['ifname']) is None:
-            rec.update(status='skipped', reason='interface %s is not in %s: its ADD failed' % (rec['ifname'], rec['netns']))
-            continue
-        for peer in rec['peers']:
-            jobs.append((rec, peer))
-    if not jobs:
-        return
-    workers = max(1, min(params['probe_workers'], len(jobs)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(lambda job: node.ping(job[0]['netns'], job[1]['address'], params['probe_count'],
-                                                      params['probe_timeout']), jobs))
-    for (rec, peer), result in zip(jobs, results):
-        peer.update(result)
-        peer['ok'] = pf.probe_verdict(result, params['probe_max_loss'])
-        if not peer['ok']:
-            who = '%s (%s)' % (peer['address'], peer['node']) if peer.get('node') else peer['address']
-            _fail_record(rec, 'peer %s unreachable from %s: %s' % (
-                who, rec['netns'], peer['error'] or '%s%% packet loss' % pf.number_text(peer['loss'])))
-
-
-def do_absent(module, node, records, out):
-    existing = node.namespaces()
-    ours = set(r['netns'] for r in records)
-    stale = [ns for ns in pf.preflight_namespaces(existing) if ns not in ours]
-    links = [name for name, ports in pf.marked_links(node.node_links()) if ports == 0]
-    if module.check_mode:
-        for rec in records:
-            rec.update(status='would-run', del_ok=None, del_error=None, removed=rec['netns'] in existing)
-            if rec['netns'] in existing:
-                out['removed'].append(rec['netns'])
-        out['stale_removed'] = stale
-        out['removed'].extend(stale + ['link %s' % n for n in links])
-        return
-    problems = []
-    for rec in records:
-        had = rec['netns'] in existing
-        rec.update(del_ok=None, del_error=None, removed=False)
-        try:
-            had_interface = had and pf.find_link(node.links(rec['netns']), rec['ifname']) is not None
-        except NodeError:
-            # A namespace that cannot be entered (a stale mount point) is still deleted below.
-            had_interface = False
-        try:
-            # DEL always, also when the ADD failed or the namespace is gone: plugins clean up outside it too.
-            error = _del_chain(node, rec)
-            rec.update(del_ok=error is None, del_error=error)
-            if had:
-                node.netns_del(rec['netns'])
-                rec['removed'] = True
-                out['removed'].append(rec['netns'])
-        except NodeError as exc:
-            # Keep going: every other attachment is still cleaned up.
-            problems.append(str(exc))
-            _fail_record(rec, str(exc))
-            continue
-        if error and had_interface:
-            _fail_record(rec, 'DEL failed while %s was still in %s: %s' % (rec['ifname'], rec['netns'], error),
-                         plugin_error=error)
-    for ns in stale:
-        try:
-            node.netns_del(ns)
-        except NodeError as exc:
-            problems.append(str(exc))
-            continue
-        out['stale_removed'].append(ns)
-        out['removed'].append(ns)
-    try:
-        _remove_stale_links(node, out['removed'])
-    except NodeError as exc:
-        problems.append(str(exc))
-    left = [ns for ns in node.namespaces() if ns in ours or ns in stale]
-    if left or problems:
-        module.fail_json(msg='cni_preflight: cleanup incomplete: %s' % '; '.join(
-            problems + (['namespaces left behind: %s' % ', '.join(left)] if left else [])),
-            attachments=_public(records), **out)
-
-
-def _public(records):
-    return [dict((k, v) for k, v in rec.items() if not k.startswith('_')) for rec in records]
-
-
-DESCRIBE = {'present': pf.describe_add, 'probe': pf.describe_probe, 'absent': pf.describe_del}
+from ansible_collections.netplumb.multihome.plugins.module_utils import preflight_run
+from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import Runner
 
 
 def main():
@@ -682,30 +355,16 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    for key, low in (('probe_count', 1), ('probe_timeout', 1), ('probe_workers', 1), ('probe_max_loss', 0), ('node_index', 0)):
-        if params[key] < low or (key == 'probe_max_loss' and params[key] > 100):
-            module.fail_json(msg='cni_preflight: %s %d is out of range: expected %d%s' % (
-                key, params[key], low, ' to 100' if key == 'probe_max_loss' else ' or more'))
     try:
-        pf.check_ifname(params['ifname'])
-        records = prepare(params)
+        preflight_run.check_settings(params)
+        records = preflight_run.prepare(params)
     except pf.PreflightError as exc:
         module.fail_json(msg='cni_preflight: %s' % exc)
-    state = params['state']
-    out = {'created': [], 'removed': [], 'stale_removed': []}
+    node = preflight_run.Node(Runner(module.run_command), module.get_bin_path('ip', required=True), params['cni_bin_dir'])
     try:
-        node = Node(module, params['cni_bin_dir'])
-        {'present': do_present, 'probe': do_probe, 'absent': do_absent}[state](module, node, records, out)
-    except (NodeError, pf.PreflightError) as exc:
-        module.fail_json(msg='cni_preflight: %s' % exc, attachments=_public(records), **out)
-    for rec in records:
-        rec['summary'] = DESCRIBE[state](rec)
-    failed = [r['name'] for r in records if r['status'] == 'failed']
-    result = dict(changed=bool(out['created'] or out['removed']), state=state, attachments=_public(records),
-                  failed_attachments=failed, summary=[r['summary'] for r in records], **out)
-    if failed and params['fail_on_error']:
-        module.fail_json(msg='cni_preflight %s failed for %s: %s' % (
-            state, ', '.join(failed), ' | '.join('; '.join(r['errors']) for r in records if r['status'] == 'failed')), **result)
+        result = preflight_run.run(params, node, records, module.check_mode)
+    except preflight_run.PreflightFailed as exc:
+        module.fail_json(msg=exc.msg, **exc.result)
     module.exit_json(**result)
 
 

@@ -189,8 +189,7 @@ def normalized(run):
     for key, row in rows(run).items():
         row = json.loads(json.dumps(row))
         for peer in row['peers']:
-            for field in ('rtt_min', 'rtt_avg', 'rtt_max'):
-                peer.pop(field)
+            peer.pop('rtt')
         for iface in row['result']['interfaces']:
             iface.pop('mac')
         row['interface']['addresses'] = [a for a in row['interface']['addresses'] if not a.startswith('fe80:')]
