@@ -16,6 +16,8 @@ This file holds what can be decided without the node:
 * :func:`netns_name`: ``npf-<attachment>-<hash>``, recognisable and unique per input;
 * parsers of the plugins' output and ``ip netns list`` (``ip -j`` and ``ping`` are read by
   module_utils/hostcmd.py), the per-attachment checks and one-line summaries the module returns;
+* for the role: :func:`pick_attachments` (which NADs to test), :func:`result_rows`,
+  :func:`report_lines` and :func:`failure_lines` (the report of every node).
 
 The commands themselves run in module_utils/preflight_run.py.
 
@@ -29,7 +31,8 @@ import json
 import re
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import nad
-from ansible_collections.netplumb.multihome.plugins.module_utils.cni_config import ipam_index, main_plugin, plugin_chain
+from ansible_collections.netplumb.multihome.plugins.module_utils.cni_config import (
+    CniConfigError, attachment_type, ipam_index, main_plugin, parse_config, plugin_chain)
 from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import CommandError, load_ip_json
 from ansible_collections.netplumb.multihome.plugins.module_utils.range_plan import usable_bounds, unwrap_plan
 
@@ -574,3 +577,102 @@ def number_text(value):
         return '?'
     return ('%.3f' % value).rstrip('0').rstrip('.') if isinstance(value, float) else str(value)
 
+
+
+# ------------------------------------------------------------------ the role: what to test, the report of every node
+
+def pick_attachments(objects, types):
+    """``{tested: [{name, config}], untested: [{name, type}]}`` from the NADs among ``objects``.
+
+    ``objects`` are the ``objects`` of a nad_objects result (``{state, object}``; the network_attachments
+    role's, or the preflight role's own); only present NetworkAttachmentDefinitions count, one per
+    name (a NAD in several namespaces has one configuration, the first). Those whose attachment type
+    (:func:`cni_config.attachment_type`) is in ``types`` are tested, the others listed as untested.
+    """
+    if not isinstance(types, (list, tuple)):
+        raise PreflightError('types %r is not a list of plugin types, e.g. [macvlan, ipvlan, bridge]' % (types,))
+    tested, untested, seen = [], [], set()
+    for i, item in enumerate(objects or []):
+        obj = item.get('object') if isinstance(item, dict) else None
+        if not isinstance(obj, dict):
+            raise PreflightError('objects[%d] %r is not a nad_objects result object: expected {state, object}' % (i, item))
+        if item.get('state', 'present') != 'present' or obj.get('kind') != 'NetworkAttachmentDefinition':
+            continue
+        name = (obj.get('metadata') or {}).get('name')
+        if not _is_text(name):
+            raise PreflightError('objects[%d] is a NetworkAttachmentDefinition without metadata.name' % i)
+        if name in seen:
+            continue
+        seen.add(name)
+        text = (obj.get('spec') or {}).get('config')
+        try:
+            kind = attachment_type(parse_config(text, 'objects[%d] %s spec.config' % (i, name)))
+        except CniConfigError as exc:
+            raise PreflightError(str(exc))
+        if kind in types:
+            tested.append({'name': name, 'config': text})
+        else:
+            untested.append({'name': name, 'type': kind})
+    return {'tested': tested, 'untested': untested}
+
+
+def _by_name(result, name):
+    """The record of attachment ``name`` in a registered cni_preflight result, or {}."""
+    for rec in (result or {}).get('attachments') or []:
+        if isinstance(rec, dict) and rec.get('name') == name:
+            return rec
+    return {}
+
+
+def result_rows(nodes, present, probe, absent, expected=True):
+    """One row per node and attachment from the three registered results of every node (the role's report).
+
+    ``present``, ``probe`` and ``absent`` are lists in the order of ``nodes``, each a registered
+    cni_preflight result or {} when the node has none. A phase that failed as a whole gives a row
+    ``{node, attachment: '*', ok: false, errors: [its msg]}``; so does a node without a present result
+    when attachments were ``expected`` (unreachable, or failed before it). Every attachment of a
+    present result gives ``{node, attachment, type, ok, errors, test_address, netns, plugin_error,
+    result, interface, peers, add, probe, del}``, its errors those of the three phases.
+    """
+    rows = []
+    for index, node in enumerate(nodes):
+        add, pings, cleanup = ((phase[index] if index < len(phase) else None) or {} for phase in (present, probe, absent))
+        for phase in (add, pings, cleanup):
+            if phase.get('failed'):
+                rows.append({'node': node, 'attachment': '*', 'ok': False, 'errors': [phase.get('msg', 'failed')]})
+        if expected and 'attachments' not in add and not add.get('failed'):
+            rows.append({'node': node, 'attachment': '*', 'ok': False,
+                         'errors': ['the preflight did not run on this node (unreachable, or failed before it)']})
+        for rec in add.get('attachments') or []:
+            p, d = _by_name(pings, rec['name']), _by_name(cleanup, rec['name'])
+            errors = list(rec.get('errors') or []) + list(p.get('errors') or []) + list(d.get('errors') or [])
+            rows.append({'node': node, 'attachment': rec['name'], 'type': rec.get('type'), 'ok': not errors, 'errors': errors,
+                         'test_address': rec.get('test_address'), 'netns': rec.get('netns'),
+                         'plugin_error': rec['plugin_error'] if 'plugin_error' in rec else d.get('plugin_error'),
+                         'result': rec.get('result'), 'interface': rec.get('interface'), 'peers': p.get('peers', []),
+                         'add': rec.get('summary', 'not run'), 'probe': p.get('summary', 'not run'),
+                         'del': d.get('summary', 'not run')})
+    return rows
+
+
+def report_lines(rows, untested=()):
+    """The report for people: a line per row (then the plugin's result or error), then the untested attachments."""
+    lines = []
+    for row in rows:
+        head = '%s %s: %s' % (row['node'], row['attachment'], 'ok' if row['ok'] else 'FAILED')
+        if row['attachment'] == '*':
+            lines.append('%s - %s' % (head, '; '.join(row['errors'])))
+            continue
+        lines.append('%s | %s | %s | %s' % (head, row['add'], row['probe'], row['del']))
+        if row.get('result'):
+            lines.append('  plugin result: %s' % json.dumps(row['result']))
+        if row.get('plugin_error'):
+            lines.append('  plugin error: %s' % row['plugin_error'])
+    for item in untested or []:
+        lines.append('not tested: %s (%s: not in cni_preflight_types)' % (item['name'], item['type']))
+    return lines or ['No network attachments to test.']
+
+
+def failure_lines(rows):
+    """``node/attachment: errors`` of every row that failed."""
+    return ['%s/%s: %s' % (row['node'], row['attachment'], '; '.join(row['errors'])) for row in rows if not row['ok']]

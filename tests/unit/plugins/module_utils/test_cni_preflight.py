@@ -416,3 +416,96 @@ def test_summaries_say_what_happened():
     deleted = dict(rec, del_ok=False, del_error='Link not found', removed=True)
     assert pf.describe_del(deleted) == 'a: DEL error: Link not found, removed npf-a-1'
     assert pf.number_text(0.5) == '0.5' and pf.number_text(50.0) == '50' and pf.number_text(None) == '?'
+
+
+# ------------------------------------------------------------------ the role: what to test, the report
+
+def nad_objects():
+    """What nad_objects returns for a macvlan NAD in two namespaces, an OVN-Kubernetes one and a removed one."""
+    objects = build_objects([
+        {'name': 'storage-net', 'namespaces': ['ais', 'other'], 'type': 'macvlan', 'master': 'nic1',
+         'ipam': {'type': 'whereabouts', 'range': '198.18.61.0/24'}},
+        {'name': 'tenant-blue', 'namespace': 'ais', 'type': 'ovn-k8s-cni-overlay', 'topology': 'layer2', 'subnets': '198.18.70.0/24'},
+        {'name': 'bulk-net', 'namespace': 'ais', 'type': 'ipvlan', 'master': 'nic2', 'ipam': {'type': 'whereabouts', 'range': '198.18.62.0/24'}},
+    ])
+    return objects + [{'state': 'absent', 'object': dict(objects[0]['object'], metadata={'name': 'gone', 'namespace': 'ais'})}]
+
+
+def test_pick_attachments_one_per_nad_name_by_type():
+    objects = nad_objects()
+    picked = pf.pick_attachments(objects, ['macvlan', 'ipvlan'])
+    assert picked['tested'] == [{'name': 'storage-net', 'config': objects[0]['object']['spec']['config']},
+                                {'name': 'bulk-net', 'config': objects[3]['object']['spec']['config']}]
+    assert picked['untested'] == [{'name': 'tenant-blue', 'type': 'ovn-k8s-cni-overlay'}]
+    assert pf.pick_attachments(objects, []) == {'tested': [], 'untested': [
+        {'name': 'storage-net', 'type': 'macvlan'}, {'name': 'tenant-blue', 'type': 'ovn-k8s-cni-overlay'},
+        {'name': 'bulk-net', 'type': 'ipvlan'}]}
+    # A conflist is of the type of its first plugin.
+    conflist = {'state': 'present', 'object': {'kind': 'NetworkAttachmentDefinition', 'metadata': {'name': 'chained'},
+                                               'spec': {'config': json.dumps(CONFLIST)}}}
+    assert pf.pick_attachments([conflist], ['macvlan'])['tested'][0]['name'] == 'chained'
+
+
+@pytest.mark.parametrize('objects, message', [
+    ([{'state': 'present'}], 'objects[0] {'),
+    ([{'state': 'present', 'object': {'kind': 'NetworkAttachmentDefinition', 'metadata': {}}}], 'without metadata.name'),
+    ([{'state': 'present', 'object': {'kind': 'NetworkAttachmentDefinition', 'metadata': {'name': 'x'},
+                                      'spec': {'config': '{"type": "macvlan"}'}}}], "objects[0] x spec.config has no cniVersion"),
+])
+def test_pick_attachments_names_what_it_cannot_use(objects, message):
+    with pytest.raises(pf.PreflightError) as exc:
+        pf.pick_attachments(objects, ['macvlan'])
+    assert message in str(exc.value)
+
+
+ADD = {'changed': False, 'attachments': [
+    {'name': 'a', 'type': 'macvlan', 'errors': [], 'test_address': '198.18.61.254/24', 'netns': 'npf-a-1',
+     'result': {'cniVersion': '0.3.1', 'ips': [{'address': '198.18.61.254/24'}]}, 'interface': {'mtu': 1500},
+     'summary': 'a macvlan: ADD ok'},
+    {'name': 'b', 'type': 'ipvlan', 'errors': ['ADD of plugin ipvlan failed: operation not supported'], 'test_address': None,
+     'netns': 'npf-b-1', 'plugin_error': 'operation not supported', 'result': None, 'summary': 'b ipvlan: FAILED ...'}]}
+PROBE = {'attachments': [{'name': 'a', 'errors': ['peer 198.18.61.253 (worker2) unreachable from npf-a-1: 100% packet loss'],
+                          'peers': [{'address': '198.18.61.253', 'ok': False}], 'summary': 'a: 198.18.61.253 UNREACHABLE'},
+                         {'name': 'b', 'errors': [], 'peers': [], 'summary': 'b: probe skipped'}]}
+DEL = {'attachments': [{'name': 'a', 'errors': [], 'summary': 'a: DEL ok, removed npf-a-1'},
+                       {'name': 'b', 'errors': [], 'plugin_error': 'ignored: the ADD error is kept', 'summary': 'b: DEL ok'}]}
+
+
+def test_result_rows_join_the_three_phases_of_every_node():
+    rows = pf.result_rows(['worker1', 'worker2', 'worker3', 'worker4'],
+                          [ADD, {'failed': True, 'msg': 'cni_preflight: boom'}, {}, {'skipped': True}],
+                          [PROBE, {}, {}, {}], [DEL, {'failed': True, 'msg': 'cleanup incomplete'}])
+    a, b = rows[:2]
+    assert a == {'node': 'worker1', 'attachment': 'a', 'type': 'macvlan', 'ok': False,
+                 'errors': ['peer 198.18.61.253 (worker2) unreachable from npf-a-1: 100% packet loss'],
+                 'test_address': '198.18.61.254/24', 'netns': 'npf-a-1', 'plugin_error': None,
+                 'result': ADD['attachments'][0]['result'], 'interface': {'mtu': 1500},
+                 'peers': [{'address': '198.18.61.253', 'ok': False}],
+                 'add': 'a macvlan: ADD ok', 'probe': 'a: 198.18.61.253 UNREACHABLE', 'del': 'a: DEL ok, removed npf-a-1'}
+    assert (b['ok'], b['plugin_error'], b['interface'], b['probe']) == (False, 'operation not supported', None, 'b: probe skipped')
+    # A phase that failed as a whole, and nodes that did not run at all (unreachable, skipped).
+    assert rows[2:] == [
+        {'node': 'worker2', 'attachment': '*', 'ok': False, 'errors': ['cni_preflight: boom']},
+        {'node': 'worker2', 'attachment': '*', 'ok': False, 'errors': ['cleanup incomplete']},
+        {'node': 'worker3', 'attachment': '*', 'ok': False,
+         'errors': ['the preflight did not run on this node (unreachable, or failed before it)']},
+        {'node': 'worker4', 'attachment': '*', 'ok': False,
+         'errors': ['the preflight did not run on this node (unreachable, or failed before it)']}]
+    # Nothing to test: a node without results is no failure.
+    assert pf.result_rows(['worker1'], [{'skipped': True}], [{}], [{}], expected=False) == []
+
+
+def test_report_and_failure_lines():
+    rows = pf.result_rows(['worker1', 'worker2'], [ADD, {}], [PROBE, {}], [DEL, {}])
+    assert pf.report_lines(rows, [{'name': 'tenant-blue', 'type': 'ovn-k8s-cni-overlay'}]) == [
+        'worker1 a: FAILED | a macvlan: ADD ok | a: 198.18.61.253 UNREACHABLE | a: DEL ok, removed npf-a-1',
+        '  plugin result: {"cniVersion": "0.3.1", "ips": [{"address": "198.18.61.254/24"}]}',
+        'worker1 b: FAILED | b ipvlan: FAILED ... | b: probe skipped | b: DEL ok',
+        '  plugin error: operation not supported',
+        'worker2 *: FAILED - the preflight did not run on this node (unreachable, or failed before it)',
+        'not tested: tenant-blue (ovn-k8s-cni-overlay: not in cni_preflight_types)']
+    assert pf.failure_lines(rows) == [
+        'worker1/a: peer 198.18.61.253 (worker2) unreachable from npf-a-1: 100% packet loss',
+        'worker1/b: ADD of plugin ipvlan failed: operation not supported',
+        'worker2/*: the preflight did not run on this node (unreachable, or failed before it)']
+    assert pf.report_lines([]) == ['No network attachments to test.']
