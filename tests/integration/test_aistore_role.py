@@ -31,6 +31,11 @@ import yaml
 
 from crd_schema import assert_accepted
 
+from kube_emulator import kube  # noqa: F401 pylint: disable=unused-import (the fixture, loaded only where used)
+
+# Selected or deselected with: pytest -m cluster (see tests/pytest.ini).
+pytestmark = pytest.mark.cluster
+
 PLAYBOOK = 'ais_deploy_cluster.yml'
 API = 'ais.nvidia.com/v1beta1'
 NAMESPACE = 'ais'

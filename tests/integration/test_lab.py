@@ -20,6 +20,9 @@ import pytest
 from conftest import BIN, REPO
 from lab import Lab, host_links, lab, lab_up, missing, podman, podman_json  # pylint: disable=unused-import
 
+# Selected or deselected with: pytest -m lab (see tests/pytest.ini).
+pytestmark = pytest.mark.lab
+
 
 @pytest.fixture(autouse=True)
 def podman_present():

@@ -11,9 +11,15 @@ really starts on a node is out of reach here. Render mode writes real files and 
 
 import os
 
+import pytest
 import yaml
 
 from conftest import REPO
+
+from kube_emulator import kube  # noqa: F401 pylint: disable=unused-import (the fixture, loaded only where used)
+
+# Selected or deselected with: pytest -m cluster (see tests/pytest.ini).
+pytestmark = pytest.mark.cluster
 
 INVENTORY = os.path.join(REPO, 'inventory', 'hosts.ini')
 OURS = 'app.kubernetes.io/managed-by=netplumb.multihome'

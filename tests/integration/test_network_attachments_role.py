@@ -20,6 +20,11 @@ import yaml
 
 from conftest import REPO
 
+from kube_emulator import kube  # noqa: F401 pylint: disable=unused-import (the fixture, loaded only where used)
+
+# Selected or deselected with: pytest -m cluster (see tests/pytest.ini).
+pytestmark = pytest.mark.cluster
+
 NAD = ('k8s.cni.cncf.io/v1', 'NetworkAttachmentDefinition')
 
 
