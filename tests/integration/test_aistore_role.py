@@ -31,7 +31,8 @@ import yaml
 
 from crd_schema import assert_accepted
 
-from kube_emulator import kube  # noqa: F401 pylint: disable=unused-import (the fixture, loaded only where used)
+# The `kube` fixture, imported only where it is used.
+from kube_emulator import kube  # noqa: F401 pylint: disable=unused-import
 
 # Selected or deselected with: pytest -m cluster (see tests/pytest.ini).
 pytestmark = pytest.mark.cluster

@@ -20,7 +20,8 @@ import yaml
 
 from conftest import REPO
 
-from kube_emulator import kube  # noqa: F401 pylint: disable=unused-import (the fixture, loaded only where used)
+# The `kube` fixture, imported only where it is used.
+from kube_emulator import kube  # noqa: F401 pylint: disable=unused-import
 
 # Selected or deselected with: pytest -m cluster (see tests/pytest.ini).
 pytestmark = pytest.mark.cluster
