@@ -16,7 +16,7 @@ def _host_entry(item, index, hostvars):
     """``{name, primary_ip, additional_hosts}`` from a dict or, with ``hostvars``, from an inventory host name."""
     if isinstance(item, Mapping):
         name = item.get('name', item.get('inventory_hostname'))
-        primary = item.get('primary_ip', item.get('ansible_host', name))
+        primary = item.get('primary_ip', item.get('main_ip', item.get('ansible_host', name)))
         return {'name': name, 'primary_ip': primary, 'additional_hosts': item.get('additional_hosts')}
     if isinstance(item, str):
         if hostvars is None:
