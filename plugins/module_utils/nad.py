@@ -32,7 +32,8 @@ import ipaddress
 import json
 import re
 
-from ansible_collections.netplumb.multihome.plugins.module_utils import cidr
+from ansible_collections.netplumb.multihome.plugins.module_utils import checks, cidr
+from ansible_collections.netplumb.multihome.plugins.module_utils.checks import DNS_SUBDOMAIN, is_text
 from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError
 from ansible_collections.netplumb.multihome.plugins.module_utils.multinic_plan import tabu_interfaces
 from ansible_collections.netplumb.multihome.plugins.module_utils.ovnk_subnets import TOPOLOGIES, plan_node_subnets
@@ -109,16 +110,10 @@ IPAM_KEYS = {
     'none': ('type',),
 }
 
-_DNS_LABEL = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')
-_DNS_SUBDOMAIN = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')
 _QUALIFIED_NAME = re.compile(r'^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$')
 _MAC = re.compile(r'^[0-9A-Fa-f]{2}([:-])[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}$')
 _DIGITS = re.compile(r'^[0-9]+$')
 _BANDWIDTH = re.compile(r'^[0-9]+(Gbps|Mbps|Kbps)$')
-# The kernel refuses '/', ':' and whitespace (dev_valid_name); '%' makes the name a template
-# ('eth%d'); the rest would be a shell command if a template ever pasted the name into one.
-_IFNAME_FORBIDDEN = '/:%;|&$`()<>\'"\\*?!{}[]#~'
-IFNAME_MAX = 15  # IFNAMSIZ (16) less the terminating NUL
 
 
 # ------------------------------------------------------------------ small checks
@@ -127,57 +122,26 @@ def _fail(message):
     raise NadError(message)
 
 
-def _is_text(value):
-    return isinstance(value, str)
-
-
 def check_dns_label(value, what):
     """``value`` if it is a DNS-1123 label (what Kubernetes and Multus accept as a NAD name or namespace)."""
-    if not _is_text(value) or not value:
-        _fail("%s %r is not a name: expected a DNS-1123 label such as 'storage-net'" % (what, value))
-    if len(value) > 63:
-        _fail("%s %r is %d characters long: a DNS-1123 label has at most 63" % (what, value, len(value)))
-    if not _DNS_LABEL.match(value):
-        _fail("%s %r is not a DNS-1123 label: expected lower-case letters, digits and '-', starting and ending "
-              "with a letter or digit" % (what, value))
-    return value
+    return checks.check_dns_label(value, what, NadError)
 
 
 def check_dns_subdomain(value, what):
     """``value`` if it is a DNS-1123 subdomain (the name of a cluster-scoped custom resource)."""
-    if not _is_text(value) or not value:
-        _fail("%s %r is not a name: expected a DNS-1123 subdomain such as 'storage-v4'" % (what, value))
-    if len(value) > 253 or not _DNS_SUBDOMAIN.match(value):
-        _fail("%s %r is not a DNS-1123 subdomain: expected at most 253 lower-case letters, digits, '-' and '.', "
-              "starting and ending with a letter or digit" % (what, value))
-    return value
+    return checks.check_dns_subdomain(value, what, NadError)
 
 
 def check_ifname(value, what):
-    """``value`` if it is a legal Linux interface name.
-
-    1 to 15 characters, not ``.`` or ``..``, no ``/``, ``:`` or whitespace (the kernel's
-    ``dev_valid_name``), no ``%`` (a name template) and no shell metacharacter.
-    """
-    expected = ("expected a Linux interface name of 1 to %d characters without '/', ':', whitespace or shell "
-                "metacharacters, such as 'ens1f0' or 'net1'" % IFNAME_MAX)
-    if not _is_text(value) or not value:
-        _fail("%s %r is not an interface name: %s" % (what, value, expected))
-    if len(value) > IFNAME_MAX:
-        _fail("%s %r is %d characters long: the kernel allows at most %d (IFNAMSIZ)" % (what, value, len(value), IFNAME_MAX))
-    if value in ('.', '..'):
-        _fail("%s %r is not a valid interface name: '.' and '..' are refused by the kernel; %s" % (what, value, expected))
-    for char in value:
-        if char.isspace() or char in _IFNAME_FORBIDDEN or ord(char) < 32 or ord(char) == 127:
-            _fail("%s %r is not a valid interface name: it contains %r; %s" % (what, value, char, expected))
-    return value
+    """``value`` if it is a legal Linux interface name (see :func:`checks.check_ifname`)."""
+    return checks.check_ifname(value, what, NadError)
 
 
 def _check_int(value, what, low, high):
     """A whole number from ``low`` to ``high``; a string of digits (what templating makes of a number) is accepted."""
     if isinstance(value, bool):
         _fail("%s %r is not a whole number: expected %d to %d" % (what, value, low, high))
-    if _is_text(value) and _DIGITS.match(value.strip()):
+    if is_text(value) and _DIGITS.match(value.strip()):
         value = int(value.strip())
     if not isinstance(value, int):
         _fail("%s %r is not a whole number: expected %d to %d" % (what, value, low, high))
@@ -199,7 +163,7 @@ def _check_choice(value, what, choices):
 
 
 def _check_text(value, what, example):
-    if not _is_text(value) or not value.strip():
+    if not is_text(value) or not value.strip():
         _fail("%s %r is not a non-empty string: expected e.g. %r" % (what, value, example))
     return value.strip()
 
@@ -214,7 +178,7 @@ def _check_list(value, what, example):
     """A list (a comma-separated string is split); ``None`` is an empty list."""
     if value is None:
         return []
-    if _is_text(value):
+    if is_text(value):
         return [v.strip() for v in value.split(',') if v.strip()]
     if not isinstance(value, (list, tuple)):
         _fail("%s %r is not a list: expected e.g. %r" % (what, value, example))
@@ -266,18 +230,18 @@ def _check_metadata_map(values, what, labels):
     out = {}
     for key in values:
         value = values[key]
-        if not _is_text(key) or not key:
+        if not is_text(key) or not key:
             _fail("%s key %r is not a string" % (what, key))
         prefix, slash, name = key.rpartition('/')
-        if (slash and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix))) or len(name) > 63 \
+        if (slash and (len(prefix) > 253 or not DNS_SUBDOMAIN.match(prefix))) or len(name) > 63 \
                 or not _QUALIFIED_NAME.match(name):
             _fail("%s key %r is not a valid Kubernetes key: expected [prefix/]name with a DNS subdomain prefix and "
                   "a name of at most 63 letters, digits, '-', '_' or '.'" % (what, key))
         if labels:
-            if not _is_text(value) or (value and (len(value) > 63 or not _QUALIFIED_NAME.match(value))):
+            if not is_text(value) or (value and (len(value) > 63 or not _QUALIFIED_NAME.match(value))):
                 _fail("%s %r value %r is not a valid label value: expected at most 63 letters, digits, '-', '_' "
                       "or '.', starting and ending with a letter or digit" % (what, key, value))
-        elif not _is_text(value):
+        elif not is_text(value):
             _fail("%s %r value %r is not a string: annotation values are strings" % (what, key, value))
         out[key] = value
     return out
@@ -362,7 +326,7 @@ def _check_gateway(value, network, what):
 
 def _parse_ip_range(value, what, network):
     """Spiderpool IP notation: ``a`` or ``a-b`` (inclusive), inside ``network``; returns ``(int a, int b)``."""
-    if not _is_text(value) or not value.strip():
+    if not is_text(value) or not value.strip():
         _fail("%s %r is not an IP or IP range: expected e.g. '198.18.40.10-198.18.40.200'" % (what, value))
     parts = value.split('-')
     if len(parts) > 2:
@@ -396,7 +360,7 @@ def _plan_networks(plan):
         _fail("plan %r has no 'networks' list: expected the plan of a cidr_plan network_ranges result" % (plan,))
     out = {}
     for i, entry in enumerate(entries):
-        if isinstance(entry, dict) and _is_text(entry.get('name')) and entry['name'] not in out:
+        if isinstance(entry, dict) and is_text(entry.get('name')) and entry['name'] not in out:
             out[entry['name']] = entry
         else:
             _fail("plan networks[%d] %r is not a {name, range, range_start, range_end} entry" % (i, entry))
@@ -406,7 +370,7 @@ def _plan_networks(plan):
 def _from_plan(ref, own_name, plan, what):
     """``(range network, first, last, node slice prefix or None)`` of ``ref`` in ``plan``."""
     name = own_name if ref is True else ref
-    if not _is_text(name) or not name:
+    if not is_text(name) or not name:
         _fail("%s from_plan %r is not a network name: expected the name of a network in the plan, or true for %r"
               % (what, ref, own_name))
     if plan is None:
@@ -469,8 +433,8 @@ def _ipam_whereabouts(spec, ctx):
             _fail("%s node_slices needs from_plan naming a plan network with per-node slices (node_prefix)" % what)
         size = slice_prefix
     if size is not None:
-        text = size[1:] if _is_text(size) and size.startswith('/') else size
-        if isinstance(text, bool) or not (isinstance(text, int) or (_is_text(text) and _DIGITS.match(text))):
+        text = size[1:] if is_text(size) and size.startswith('/') else size
+        if isinstance(text, bool) or not (isinstance(text, int) or (is_text(text) and _DIGITS.match(text))):
             _fail("%s node_slice_size %r is not a prefix length: expected e.g. '/28'" % (what, size))
         prefix = int(text)
         if network.version != 4:
@@ -702,10 +666,10 @@ def _plugin_host_device(item):
     if key == 'hwaddr':
         return {'hwaddr': _check_mac(value, 'hwaddr')}
     if key == 'kernelpath':
-        if not _is_text(value) or not value.startswith('/sys/devices/') or '..' in value.split('/'):
+        if not is_text(value) or not value.startswith('/sys/devices/') or '..' in value.split('/'):
             _fail("kernelpath %r is not a device path: expected e.g. '/sys/devices/pci0000:00/0000:00:1f.6'" % (value,))
         return {'kernelpath': value}
-    if not _is_text(value) or not re.match(r'^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$', value):
+    if not is_text(value) or not re.match(r'^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$', value):
         _fail("pci_bus_id %r is not a PCI address: expected e.g. '0000:03:00.1'" % (value,))
     return {'pciBusID': value}
 
@@ -737,7 +701,7 @@ def _plugin_sriov(item):
 
 def _check_mac(value, what):
     """A unicast 48-bit MAC address, returned lower-case with colons."""
-    if not _is_text(value) or not _MAC.match(value.strip()):
+    if not is_text(value) or not _MAC.match(value.strip()):
         _fail("%s %r is not a MAC address: expected six hex octets such as '02:00:c6:12:00:05'" % (what, value))
     octets = re.split('[:-]', value.strip().lower())
     if int(octets[0], 16) & 1:
@@ -771,7 +735,7 @@ def _plugin_ovnk(item, name, ctx):
     subnets = plan['plan']['subnets']
     out = {'topology': topology}
     if subnets:
-        entries = item['subnets'] if not _is_text(item['subnets']) else item['subnets'].split(',')
+        entries = item['subnets'] if not is_text(item['subnets']) else item['subnets'].split(',')
         out['subnets'] = ','.join(e.strip() for e in entries)
     if plan['plan']['exclude_subnets']:
         out['excludeSubnets'] = ','.join(plan['plan']['exclude_subnets'])
@@ -811,7 +775,7 @@ def _plugin_ovnk(item, name, ctx):
 def _check_capabilities(value, what):
     caps = _plain_dict(value, what)
     for key in caps:
-        if not _is_text(key) or not key:
+        if not is_text(key) or not key:
             _fail("%s key %r is not a capability name such as 'ips' or 'mac'" % (what, key))
         _check_bool(caps[key], '%s %s' % (what, key))
     return caps
@@ -1113,7 +1077,7 @@ def _spiderpool_item(item, ctx):
 
 def _check_multus_name(value, what):
     """A NAD reference as Spiderpool's multusName takes it: ``name`` or ``namespace/name``."""
-    if not _is_text(value):
+    if not is_text(value):
         _fail("%s %r is not a NAD name: expected 'name' or 'namespace/name'" % (what, value))
     parts = value.split('/')
     if len(parts) > 2:
@@ -1213,7 +1177,7 @@ def _multinic_item(item, ctx):
     _check_keys(policy, ('strategy', 'target'), 'attach_policy')
     out_policy = {'strategy': _check_choice(policy.get('strategy', 'none'), 'attach_policy strategy', MULTINIC_STRATEGIES)}
     if policy.get('target') is not None:
-        if not _is_text(policy['target']) or not _BANDWIDTH.match(policy['target']):
+        if not is_text(policy['target']) or not _BANDWIDTH.match(policy['target']):
             _fail("attach_policy target %r is not a bandwidth: expected e.g. '10Gbps', '500Mbps' or '100Kbps'" % (policy['target'],))
         out_policy['target'] = policy['target']
     spec['attachPolicy'] = out_policy
@@ -1265,7 +1229,7 @@ def _check_defaults(defaults):
 
 def _describe(i, item):
     name = item.get('name') if isinstance(item, dict) else None
-    return "network %r (networks[%d])" % (name, i) if _is_text(name) and name else 'networks[%d]' % i
+    return "network %r (networks[%d])" % (name, i) if is_text(name) and name else 'networks[%d]' % i
 
 
 def _build_item(i, item, defaults, context):
@@ -1463,7 +1427,7 @@ def summarize(objects):
 def _split_list(value, what):
     if value is None:
         _fail("%s is missing: expected a comma-separated list" % what)
-    if _is_text(value):
+    if is_text(value):
         items = value.split(',')
     elif isinstance(value, (list, tuple)):
         items = list(value)
@@ -1471,7 +1435,7 @@ def _split_list(value, what):
         _fail("%s %r is not a comma-separated list" % (what, value))
     out = []
     for i, entry in enumerate(items):
-        if not _is_text(entry) or not entry.strip():
+        if not is_text(entry) or not entry.strip():
             _fail("%s %r has an empty item at position %d: expected a name between every pair of commas" % (what, value, i + 1))
         out.append(entry.strip())
     seen = {}
@@ -1573,7 +1537,7 @@ def pod_networks_annotation(attachments, default_namespace=None, nads=None):
     """
     if attachments is None:
         attachments = []
-    if _is_text(attachments):
+    if is_text(attachments):
         attachments = [a for a in attachments.split(',') if a.strip()]
     if isinstance(attachments, dict) or not isinstance(attachments, (list, tuple)):
         raise NadError("attachments %r is not a list: expected e.g. ['storage-net', 'aistore/repl-net@net2']" % (attachments,))
@@ -1587,7 +1551,7 @@ def pod_networks_annotation(attachments, default_namespace=None, nads=None):
     for i, item in enumerate(attachments):
         what = 'attachments[%d]' % i
         try:
-            if _is_text(item):
+            if is_text(item):
                 entry = _parse_short(item.strip(), what)
                 entry['ips'] = entry['mac'] = None
             elif isinstance(item, dict):
@@ -1609,7 +1573,7 @@ def pod_networks_annotation(attachments, default_namespace=None, nads=None):
                 element['interface'] = ifname
             ips = []
             for j, value in enumerate(_check_list(entry['ips'], '%s ips' % what, ['198.18.0.5/24'])):
-                if not _is_text(value) or '/' not in value:
+                if not is_text(value) or '/' not in value:
                     _fail("%s ips[%d] %r has no prefix: expected an address with prefix such as '198.18.0.5/24' (the "
                           "static IPAM plugin that serves Multus' ips reads CIDR notation)" % (what, j, value))
                 iface = _check_host_address(cidr.parse_interface(value, '%s ips[%d]' % (what, j)), '%s ips[%d]' % (what, j))
@@ -1680,7 +1644,7 @@ def spiderpool_annotations(items, kind='ippools', objects=None):
     try:
         _check_choice(kind, 'kind', ('ippools', 'subnets'))
         entries = _check_list(items, kind, [{'interface': 'net1', 'ipv4': ['storage-v4']}])
-        if _is_text(items) or not entries:
+        if is_text(items) or not entries:
             _fail("%s %r is not a non-empty list of {interface, ipv4, ipv6}" % (kind, items))
         declared = {}
         for entry in objects or []:
