@@ -7,13 +7,14 @@
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import nad
+from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError
 
 
 def pod_networks_annotation(attachments, default_namespace=None, nads=None):
     """The ``k8s.v1.cni.cncf.io/networks`` value for ``attachments``."""
     try:
         return nad.pod_networks_annotation(attachments, default_namespace=default_namespace, nads=nads)
-    except nad.PlanError as exc:
+    except PlanError as exc:
         raise AnsibleFilterError('netplumb.multihome.pod_networks_annotation: %s' % exc)
 
 
@@ -21,7 +22,7 @@ def spiderpool_annotations(items, kind='ippools', objects=None):
     """The ``ipam.spidernet.io/ippools`` (or ``/subnets``) value for ``items``."""
     try:
         return nad.spiderpool_annotations(items, kind=kind, objects=objects)
-    except nad.PlanError as exc:
+    except PlanError as exc:
         raise AnsibleFilterError('netplumb.multihome.spiderpool_annotations: %s' % exc)
 
 
