@@ -205,8 +205,8 @@ EXAMPLES = r'''
 
 - name: Fail before changing anything
   ansible.builtin.fail:
-    msg: "{{ (data_nics.resolve_errors + data_nics.refused | map(attribute='message')) | join('; ') }}"
-  when: data_nics.resolve_errors or data_nics.refused
+    msg: "{{ (data_nics.resolve_errors + data_nics.refused | map(attribute='message') | list) | join('; ') }}"
+  when: (data_nics.resolve_errors + data_nics.refused) | length > 0
 '''
 
 RETURN = r'''
