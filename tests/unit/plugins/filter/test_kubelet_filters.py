@@ -24,7 +24,7 @@ def test_kubelet_extra_args_line_keeps_the_other_arguments_and_the_quoting():
 
 @pytest.mark.parametrize('text, node_ip, fragment', [
     ('', 'worker1', "node_ip 'worker1' is not an IP address"),
-    (b'KUBELET_EXTRA_ARGS=', '192.0.2.1', 'is not text'),
+    (b'KUBELET_EXTRA_ARGS=', '192.0.2.1', "the input b'KUBELET_EXTRA_ARGS=' is not a string"),
 ])
 def test_kubelet_extra_args_line_errors_name_the_value(text, node_ip, fragment):
     with pytest.raises(AnsibleFilterError, match='netplumb.multihome.kubelet_extra_args_line') as exc:
