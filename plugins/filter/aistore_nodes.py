@@ -1,14 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filter that checks the AIStore hostnameMap against the cluster's Nodes; documented in aistore_node_ips.yml."""
+"""Filter that checks the AIStore hostnameMap against the cluster's Nodes; documented in aistore_node_ips.yml.
+
+The arguments are checked against that documentation first (plugin_utils/filter_arguments.py).
+"""
 
 
 from collections.abc import Mapping
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_smap import SmapError, check_node_ips
+from ansible_collections.netplumb.multihome.plugins.plugin_utils.filter_arguments import documented_filter
 
 
 def _plain(value):
@@ -20,12 +22,10 @@ def _plain(value):
     return value
 
 
+@documented_filter(SmapError)
 def aistore_node_ips(hostname_map, nodes):
     """``{hostnameMap key: node name}``; fails naming every key that is no Node's InternalIP."""
-    try:
-        return check_node_ips(_plain(hostname_map), _plain(nodes))
-    except SmapError as exc:
-        raise AnsibleFilterError('netplumb.multihome.aistore_node_ips: %s' % exc)
+    return check_node_ips(_plain(hostname_map), _plain(nodes))
 
 
 class FilterModule(object):

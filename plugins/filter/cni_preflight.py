@@ -1,43 +1,46 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of the cni_preflight role: what to test, and the report of every node. Each is documented in the .yml beside this file."""
+"""Filters of the cni_preflight role: what to test, and the report of every node. Each is documented in the .yml beside this file.
+
+The arguments are checked against that documentation first (plugin_utils/filter_arguments.py).
+"""
 
 
-from collections.abc import Iterable, Mapping
-
-from ansible.errors import AnsibleFilterError
+from collections.abc import Mapping
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import cni_preflight as pf
+from ansible_collections.netplumb.multihome.plugins.plugin_utils.filter_arguments import documented_filter
 
 
 def _plain(value):
-    """Plain dicts and lists all the way down (Ansible hands filters its own container types, and generators from map)."""
+    """Plain dicts and lists all the way down (Ansible hands filters its own container types)."""
     if isinstance(value, Mapping):
         return dict((key, _plain(item)) for key, item in value.items())
-    if isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
+    if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
     return value
 
 
+@documented_filter(pf.PreflightError)
 def cni_preflight_attachments(objects, types):
     """``{tested, untested}``: the NADs among nad_objects' ``objects`` to test, by type."""
-    try:
-        return pf.pick_attachments(_plain(objects), _plain(types))
-    except pf.PreflightError as exc:
-        raise AnsibleFilterError('netplumb.multihome.cni_preflight_attachments: %s' % exc)
+    return pf.pick_attachments(_plain(objects), types)
 
 
+@documented_filter()
 def cni_preflight_rows(nodes, present, probe, absent, expected=True):
     """One row per node and attachment from every node's registered cni_preflight results."""
-    return pf.result_rows(_plain(nodes), _plain(present), _plain(probe), _plain(absent), bool(expected))
+    return pf.result_rows(nodes, _plain(present), _plain(probe), _plain(absent), expected)
 
 
+@documented_filter()
 def cni_preflight_report(rows, untested=None):
     """The report lines for people."""
     return pf.report_lines(_plain(rows), _plain(untested or []))
 
 
+@documented_filter()
 def cni_preflight_failures(rows):
     """``node/attachment: errors`` of every failed row."""
     return pf.failure_lines(_plain(rows))

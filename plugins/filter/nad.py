@@ -1,28 +1,27 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Pod annotation filters for secondary networks. Each is documented in the .yml beside this file."""
+"""Pod annotation filters for secondary networks. Each is documented in the .yml beside this file.
 
+The arguments are checked against that documentation first (plugin_utils/filter_arguments.py).
+"""
 
-from ansible.errors import AnsibleFilterError
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import nad
+from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError
+from ansible_collections.netplumb.multihome.plugins.plugin_utils.filter_arguments import documented_filter
 
 
+@documented_filter(PlanError)
 def pod_networks_annotation(attachments, default_namespace=None, nads=None):
     """The ``k8s.v1.cni.cncf.io/networks`` value for ``attachments``."""
-    try:
-        return nad.pod_networks_annotation(attachments, default_namespace=default_namespace, nads=nads)
-    except nad.PlanError as exc:
-        raise AnsibleFilterError('netplumb.multihome.pod_networks_annotation: %s' % exc)
+    return nad.pod_networks_annotation(attachments, default_namespace=default_namespace, nads=nads)
 
 
+@documented_filter(PlanError)
 def spiderpool_annotations(items, kind='ippools', objects=None):
     """The ``ipam.spidernet.io/ippools`` (or ``/subnets``) value for ``items``."""
-    try:
-        return nad.spiderpool_annotations(items, kind=kind, objects=objects)
-    except nad.PlanError as exc:
-        raise AnsibleFilterError('netplumb.multihome.spiderpool_annotations: %s' % exc)
+    return nad.spiderpool_annotations(items, kind=kind, objects=objects)
 
 
 class FilterModule(object):

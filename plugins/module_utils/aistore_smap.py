@@ -3,9 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The AIStore cluster map (Smap) and multihome, for the aistore_smap_verify module and the filters.
 
-Plain functions over the standard library; no Ansible import, so they are
-unit-testable on their own. Every error is a :class:`SmapError` whose message
-names the bad value and what was expected.
+Plain functions over the standard library and the collection's checks; no Ansible
+import, so they are unit-testable on their own. Every error is a :class:`SmapError`
+whose message names the bad value and what was expected.
 
 The Smap's JSON, as AIStore writes it (``core/meta/smap.go``, ``Smap``, ``Snode``
 and ``NetInfo``), and as both ``GET /v1/daemon?what=smap`` on a proxy and
@@ -33,6 +33,8 @@ import ipaddress
 import json
 import time
 
+from ansible_collections.netplumb.multihome.plugins.module_utils.checks import json_type, split_list
+
 PROXY = 'proxy'
 TARGET = 'target'
 SMAP_PATH = '/v1/daemon?what=smap'
@@ -47,17 +49,6 @@ class SmapError(ValueError):
 
 class FetchError(Exception):
     """Getting the cluster map failed (HTTP error, refused, timed out); worth another try."""
-
-
-_JSON_TYPES = ((bool, 'boolean'), (int, 'number'), (float, 'number'), (str, 'string'),
-               (list, 'array'), (dict, 'object'), (type(None), 'null'))
-
-
-def _json_type(value):
-    for cls, name in _JSON_TYPES:
-        if isinstance(value, cls):
-            return name
-    return type(value).__name__
 
 
 def _ip(value):
@@ -84,25 +75,14 @@ def parse_ip(value, what):
     return addr
 
 
+# A list entry that is empty or not a string: one message for both, positions from 0.
+_LIST_MESSAGES = {'item_type': "%(what)s %(value)r has an empty or non-string entry at position %(index)d",
+                  'item_empty': "%(what)s %(value)r has an empty or non-string entry at position %(index)d"}
+
+
 def _split_list(value, what):
     """A list of stripped strings from a comma-separated string or a list; None is empty."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        if not value.strip():
-            return []
-        items = value.split(',')
-    elif isinstance(value, (list, tuple)):
-        items = list(value)
-    else:
-        raise SmapError("%s %r is a %s: expected a comma-separated string or a list"
-                        % (what, value, _json_type(value)))
-    out = []
-    for i, item in enumerate(items):
-        if not isinstance(item, str) or not item.strip():
-            raise SmapError("%s %r has an empty or non-string entry at position %d" % (what, value, i))
-        out.append(item.strip())
-    return out
+    return split_list(value, what, SmapError, messages=_LIST_MESSAGES)
 
 
 # ---------------------------------------------------------------------------
@@ -130,17 +110,17 @@ def load_smap(data):
             raise SmapError("the cluster map is not valid JSON: %s" % _json_error(exc))
     if not isinstance(data, dict):
         raise SmapError("the cluster map is a JSON %s: expected an object with 'pmap' and 'tmap'"
-                        % _json_type(data))
+                        % json_type(data))
     if 'pmap' not in data:
         keys = ', '.join(sorted(str(k) for k in data)[:8]) or 'none'
         raise SmapError("the cluster map has no 'pmap' (top-level keys: %s): expected the JSON of GET %s "
                         "or of 'ais show cluster smap --json'" % (keys, SMAP_PATH))
     if not isinstance(data['pmap'], dict):
         raise SmapError("the cluster map's 'pmap' is a JSON %s: expected an object of proxies by daemon ID"
-                        % _json_type(data['pmap']))
+                        % json_type(data['pmap']))
     if data.get('tmap') is not None and not isinstance(data['tmap'], dict):
         raise SmapError("the cluster map's 'tmap' is a JSON %s: expected an object of targets by daemon ID"
-                        % _json_type(data['tmap']))
+                        % json_type(data['tmap']))
     return data
 
 
@@ -173,7 +153,7 @@ def _parse_net(value, where, required):
         return None
     if not isinstance(value, dict):
         raise SmapError("%s is a JSON %s: expected an object with node_ip_addr, daemon_port and direct_url"
-                        % (where, _json_type(value)))
+                        % (where, json_type(value)))
     host = value.get('node_ip_addr')
     if not isinstance(host, str) or (required and not host.strip()):
         raise SmapError("%s.node_ip_addr is %r: expected the node's address as a string" % (where, host))
@@ -181,19 +161,19 @@ def _parse_net(value, where, required):
     if isinstance(port, int) and not isinstance(port, bool):
         port = str(port)
     if not isinstance(port, str):
-        raise SmapError("%s.daemon_port is a JSON %s: expected a string such as '51081'" % (where, _json_type(port)))
+        raise SmapError("%s.daemon_port is a JSON %s: expected a string such as '51081'" % (where, json_type(port)))
     url = value.get('direct_url', '')
     if url is None:
         url = ''
     if not isinstance(url, str):
-        raise SmapError("%s.direct_url is a JSON %s: expected a URL string" % (where, _json_type(url)))
+        raise SmapError("%s.direct_url is a JSON %s: expected a URL string" % (where, json_type(url)))
     return {'node_ip': host.strip(), 'port': port.strip(), 'direct_url': url.strip()}
 
 
 def _parse_node(key, value, daemon_type, mapname, primary_id):
     where = "%s[%r]" % (mapname, key)
     if not isinstance(value, dict):
-        raise SmapError("%s is a JSON %s: expected a node object" % (where, _json_type(value)))
+        raise SmapError("%s is a JSON %s: expected a node object" % (where, json_type(value)))
     daemon_id = value.get('daemon_id', key)
     if not isinstance(daemon_id, str) or not daemon_id:
         raise SmapError("%s.daemon_id is %r: expected the node's ID as a string" % (where, daemon_id))
@@ -206,7 +186,7 @@ def _parse_node(key, value, daemon_type, mapname, primary_id):
     if extra is None:
         extra = []
     if not isinstance(extra, list):
-        raise SmapError("%s.pub_extra is a JSON %s: expected an array of networks" % (where, _json_type(extra)))
+        raise SmapError("%s.pub_extra is a JSON %s: expected an array of networks" % (where, json_type(extra)))
     flags = value.get('flags', 0)
     if isinstance(flags, bool) or not isinstance(flags, int):
         flags = 0
@@ -528,7 +508,7 @@ def hostname_map(hosts, attachments):
     seen_names = set()
     for i, host in enumerate(hosts):
         if not isinstance(host, dict):
-            raise SmapError("hosts[%d] is a %s: expected {name, primary_ip, additional_hosts}" % (i, _json_type(host)))
+            raise SmapError("hosts[%d] is a %s: expected {name, primary_ip, additional_hosts}" % (i, json_type(host)))
         name = host.get('name')
         if not isinstance(name, str) or not name.strip():
             raise SmapError("hosts[%d] has no name" % i)
@@ -585,7 +565,7 @@ def check_node_ips(hostname_map, nodes):
     seen = []
     for i, node in enumerate(nodes):
         if not isinstance(node, dict):
-            raise SmapError("nodes[%d] is a %s: expected a Node object" % (i, _json_type(node)))
+            raise SmapError("nodes[%d] is a %s: expected a Node object" % (i, json_type(node)))
         name = (node.get('metadata') or {}).get('name') or 'nodes[%d]' % i
         addresses = (node.get('status') or {}).get('addresses') or []
         ips = []

@@ -24,8 +24,10 @@ Where a NIC sits (see :func:`device_location`):
 
 import fnmatch
 import ipaddress
+import json
 import os
 import re
+from collections.abc import Mapping
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import CommandError, load_ip_json
 
@@ -242,6 +244,19 @@ def parse_ip_route(json_text):
     return names
 
 
+def parse_ip_admin_up(json_text):
+    """``ip -j addr show`` (or ``ip -j link show``) output -> ``{ifname: administratively up?}``.
+
+    Up is iproute2's ``UP`` flag (``ip link set dev X up``), not whether a carrier is there (``LOWER_UP``).
+    Every interface ip lists is present.
+    """
+    out = {}
+    for entry in _ip_json(json_text, 'ip -j addr show', allow_empty=False):
+        if isinstance(entry, dict) and entry.get('ifname'):
+            out[entry['ifname']] = 'UP' in (entry.get('flags') or [])
+    return out
+
+
 # ---------------------------------------------------------------------------
 # management interface
 
@@ -275,6 +290,23 @@ def connection_ip_from_ssh(ssh_connection):
     return fields[2]
 
 
+def first_ip_address(values):
+    """The first of ``values`` that is an IP address, as given; None when none is.
+
+    For addresses that stand in for the connection's when no SSH connection names one: an
+    inventory's ``ansible_host`` may be a host name, ``node_ip`` may be unset (``''``).
+    """
+    for value in values or ():
+        if value is None or isinstance(value, bool):
+            continue
+        try:
+            parse_connection_ip(value)
+        except NicError:
+            continue
+        return str(value).strip()
+    return None
+
+
 def management_interface(addresses, connection_ip):
     """The interface holding ``connection_ip``, the address the Ansible connection came in on.
 
@@ -294,11 +326,14 @@ def management_interface(addresses, connection_ip):
     return None
 
 
-def merge_facts(sysfs_nics, addresses, default_route_interfaces=(), management=None, include_loopback=False):
+def merge_facts(sysfs_nics, addresses, default_route_interfaces=(), management=None, include_loopback=False,
+                admin_up=None):
     """Join sysfs facts with addresses and routing: a list of NIC dicts sorted by name.
 
     Each NIC gets ``addresses`` (empty when ``ip`` listed none), ``default_route`` and
-    ``management`` (booleans). Loopback is dropped unless ``include_loopback``.
+    ``management`` (booleans), and ``up`` from ``admin_up`` (:func:`parse_ip_admin_up`'s result;
+    None for an interface it does not list, or when it is not given). Loopback is dropped
+    unless ``include_loopback``.
     """
     out = []
     for nic in sorted(sysfs_nics, key=lambda n: n['name']):
@@ -308,6 +343,7 @@ def merge_facts(sysfs_nics, addresses, default_route_interfaces=(), management=N
         merged['addresses'] = list(addresses.get(nic['name'], []))
         merged['default_route'] = nic['name'] in default_route_interfaces
         merged['management'] = nic['name'] == management
+        merged['up'] = (admin_up or {}).get(nic['name'])
         out.append(merged)
     return out
 
@@ -509,3 +545,187 @@ def select_nics(nics, name=None, mac=None, pci_address=None, driver=None, min_sp
             head = 'no NIC matches the selection'
         raise NicError('%s; left out: %s' % (head, '; '.join(rejected) or 'no NICs found'))
     return matched[:criteria['count']] if criteria['count'] else matched
+
+
+# ---------------------------------------------------------------------------
+# resolution: the NICs a list of {name|mac|pci} entries means, and which of them must not be touched
+
+INTERFACE_KEYS = ('name', 'mac', 'pci')
+DEFAULT_ROUTE_REASON = 'it carries the default route'
+CONNECTION_REASON = 'it holds the Ansible connection address %s'
+
+
+def _json(value):
+    return json.dumps(value, default=str)
+
+
+def parse_interface(entry, what='resolve.interfaces[0]'):
+    """One ``{name|mac|pci}`` entry -> ``(key, value as given, value to match)``; other keys are ignored.
+
+    Raises NicError unless exactly one of name, mac or pci is given (and not empty), naming the
+    entry; or when the MAC or PCI address is not one.
+    """
+    keys = [key for key in INTERFACE_KEYS
+            if isinstance(entry, Mapping) and entry.get(key) is not None and entry.get(key) != '']
+    if len(keys) != 1:
+        raise NicError("%s %s is not valid: give exactly one of name (an interface name such as 'ens4'), mac (such as "
+                       "'52:54:00:12:34:56') or pci (a PCI function such as '0000:00:09.0' or '00:09.0')"
+                       % (what, _json(entry)))
+    key = keys[0]
+    value = entry[key]
+    if key == 'mac':
+        return key, value, normalize_mac(value, '%s.mac' % what)
+    if key == 'pci':
+        return key, value, normalize_pci_address(value, '%s.pci' % what)
+    if not isinstance(value, str) or not value.strip():
+        raise NicError("%s.name %s is not an interface name: expected e.g. 'ens4'" % (what, _json(value)))
+    return key, value, value
+
+
+def _ip(value):
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return ipaddress.ip_address(str(value).strip())
+    except ValueError:
+        return None
+
+
+def protected_ips(protected_addresses):
+    """``{label: address or [addresses]}`` -> ``[(ip, [labels])]``: each IP once, in the order first given.
+
+    Values that are not IP addresses are skipped, so that inventory values can be passed as they are
+    (``ansible_host`` may be a host name, ``node_ip`` unset); check those a user must give as IPs beforehand.
+    """
+    if not protected_addresses:
+        return []
+    if not isinstance(protected_addresses, Mapping):
+        raise NicError("resolve.protected_addresses %s is not a dict: expected {label: address or list of addresses}, "
+                       "such as {node_ip: '192.0.2.10'}" % _json(protected_addresses))
+    labels_of = {}
+    for label, values in protected_addresses.items():
+        for value in values if isinstance(values, (list, tuple)) else [values]:
+            ip = _ip(value)
+            if ip is None:
+                continue
+            labels = labels_of.setdefault(ip, [])
+            if label not in labels:
+                labels.append(label)
+    return list(labels_of.items())
+
+
+def _nic_ips(nic):
+    out = set()
+    for address in nic.get('addresses') or []:
+        try:
+            out.add(ipaddress.ip_interface(address).ip)
+        except ValueError:
+            continue
+    return out
+
+
+def protection_reasons(nic, protected=(), connection_ip=None):
+    """Why ``nic`` must not be taken away from the host: a list of reasons, empty when none.
+
+    It carries a default route, the Ansible connection came in on it (``management``, see
+    :func:`management_interface`), or it holds one of ``protected`` (:func:`protected_ips`' result).
+    """
+    reasons = []
+    if nic.get('default_route'):
+        reasons.append(DEFAULT_ROUTE_REASON)
+    if nic.get('management'):
+        reasons.append(CONNECTION_REASON % (connection_ip or 'unknown'))
+    held = _nic_ips(nic)
+    for ip, labels in protected:
+        if ip in held:
+            reasons.append('it holds %s (%s)' % (ip, ', '.join(str(label) for label in labels)))
+    return reasons
+
+
+def _find(nics, key, wanted):
+    if key == 'name':
+        return [nic for nic in nics if nic['name'] == wanted]
+    if key == 'mac':
+        # Bridges, VLANs and bond masters repeat a port's MAC: only the NIC itself counts.
+        return [nic for nic in nics if (nic.get('mac') or '').lower() == wanted and not nic.get('virtual')]
+    return [nic for nic in nics if nic.get('pci_address') == wanted]
+
+
+def _unusable(nic, given, require_pci, listed, sysfs_root, resolved):
+    """Why a NIC an entry resolved to cannot be used, or None."""
+    if require_pci and not nic.get('pci_address'):
+        where = ('it is a virtual link (veth, bridge, bond, VLAN...)' if nic.get('virtual')
+                 else 'it sits on the %s bus' % nic.get('bus'))
+        return '%s (%s) has no PCI address: %s, and DPDK only takes PCI NICs' % (nic['name'], given, where)
+    if listed is not None and nic['name'] not in listed:
+        return '%s (%s) is in %s but ip link does not list it' % (nic['name'], given, sysfs_root)
+    for earlier in resolved:
+        if earlier['name'] == nic['name']:
+            return '%s is given twice (%s, %s)' % (nic['name'], earlier['given'], given)
+    return None
+
+
+def resolve_interfaces(nics, interfaces, require_pci=False, protected_addresses=None, connection_ip=None,
+                       listed=None, sysfs_root='/sys'):
+    """The NICs that ``interfaces`` (``{name|mac|pci}`` entries) mean, and which of them must not be touched.
+
+    ``nics`` as :func:`merge_facts` returns them. An entry gives exactly one of ``name`` (exact),
+    ``mac`` (any case, ``-`` or ``:``; virtual links that repeat a port's MAC do not count) or
+    ``pci`` (``00:09.0`` means domain 0000; a virtio NIC has its parent function's). Other keys are
+    ignored. ``require_pci``: a NIC without a PCI address cannot be used. ``listed``: the names
+    ``ip`` lists (None: not checked), for a sysfs tree that is not the running kernel's.
+    ``protected_addresses``: ``{label: address or [addresses]}`` whose NICs must stay (values
+    that are not IPs are skipped); ``connection_ip``: the address named in the reason for a
+    ``management`` NIC.
+
+    Returns a dict:
+
+    - ``resolved``: every NIC an entry resolved to that can be used, in the order of the entries:
+      ``name``, ``given`` (``'mac 52-54-00-...'``: the entry's key and value as given),
+      ``pci_address``, ``up``, ``default_route``, ``management``, ``addresses``;
+    - ``refused``: those of them that must not be touched: ``name``, ``given``, ``reasons``
+      (``it carries the default route``, ``it holds the Ansible connection address <ip>``,
+      ``it holds <ip> (<labels>)``) and ``message`` (``'eth0 (name eth0: <reasons>)'``);
+    - ``unresolved``: the entries, as given, that no NIC matched;
+    - ``resolve_errors``: one message per problem: no such interface, several NICs with the MAC,
+      no PCI address, not listed by ip, given twice.
+
+    Raises NicError for an entry that is not valid (see :func:`parse_interface`).
+    """
+    if not isinstance(interfaces, (list, tuple)):
+        raise NicError("resolve.interfaces %s is not a list: expected e.g. [{name: ens4}, {mac: '52:54:00:12:34:56'}, "
+                       "{pci: '0000:00:09.0'}]" % _json(interfaces))
+    specs = [parse_interface(entry, 'resolve.interfaces[%d]' % index) for index, entry in enumerate(interfaces)]
+    protected = protected_ips(protected_addresses)
+    listed = None if listed is None else set(listed)
+    by_name = dict((nic['name'], nic) for nic in nics)
+    resolved, unresolved, errors = [], [], []
+    for entry, (key, value, wanted) in zip(interfaces, specs):
+        given = '%s %s' % (key, value)
+        found = _find(nics, key, wanted)
+        if not found:
+            unresolved.append(entry)
+            if require_pci:
+                candidates = 'NICs with a PCI address: %s' % (
+                    ', '.join(nic['name'] for nic in nics if nic.get('pci_address')) or 'none')
+            else:
+                candidates = 'NICs: %s' % (', '.join(nic['name'] for nic in nics) or 'none')
+            errors.append('%s: no such interface (%s)' % (given, candidates))
+        elif key == 'mac' and len(found) > 1:
+            errors.append('%s: several NICs have this MAC (%s): give them by name or pci'
+                          % (given, ', '.join(nic['name'] for nic in found)))
+        for nic in found:
+            problem = _unusable(nic, given, require_pci, listed, sysfs_root, resolved)
+            if problem:
+                errors.append(problem)
+                continue
+            resolved.append({'name': nic['name'], 'given': given, 'pci_address': nic.get('pci_address'),
+                             'up': nic.get('up'), 'default_route': bool(nic.get('default_route')),
+                             'management': bool(nic.get('management')), 'addresses': list(nic.get('addresses') or [])})
+    refused = []
+    for item in resolved:
+        reasons = protection_reasons(by_name[item['name']], protected, connection_ip)
+        if reasons:
+            refused.append({'name': item['name'], 'given': item['given'], 'reasons': reasons,
+                            'message': '%s (%s: %s)' % (item['name'], item['given'], ', '.join(reasons))})
+    return {'resolved': resolved, 'refused': refused, 'unresolved': unresolved, 'resolve_errors': errors}

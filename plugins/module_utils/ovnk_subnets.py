@@ -41,6 +41,7 @@ import ipaddress
 import re
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import cidr
+from ansible_collections.netplumb.multihome.plugins.module_utils.checks import split_list
 from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError
 from ansible_collections.netplumb.multihome.plugins.module_utils.range_plan import check_names, unwrap_plan
 
@@ -74,27 +75,16 @@ def check_topology(topology):
     return topology
 
 
+_SUBNETS_MESSAGES = {
+    'type': "subnets %(value)r is not a comma-separated string or a list of CIDRs",
+    'item_type': "subnets entry %(index)d %(item)r is not a string: expected 'CIDR' or 'CIDR/hostlength'",
+    'item_empty': "subnets entry %(index)d of %(value)r is empty: expected 'CIDR' or 'CIDR/hostlength' between commas",
+}
+
+
 def _raw_entries(subnets):
     """The entries of ``subnets`` (comma string or list) as stripped strings; ``[]`` when empty."""
-    if subnets is None:
-        return []
-    if isinstance(subnets, str):
-        if not subnets.strip():
-            return []
-        entries = subnets.split(',')
-    elif isinstance(subnets, (list, tuple)):
-        entries = list(subnets)
-    else:
-        raise PlanError("subnets %r is not a comma-separated string or a list of CIDRs" % (subnets,))
-    out = []
-    for i, entry in enumerate(entries):
-        if not isinstance(entry, str):
-            raise PlanError("subnets entry %d %r is not a string: expected 'CIDR' or 'CIDR/hostlength'" % (i, entry))
-        if not entry.strip():
-            raise PlanError("subnets entry %d of %r is empty: expected 'CIDR' or 'CIDR/hostlength' between commas"
-                            % (i, subnets))
-        out.append(entry.strip())
-    return out
+    return split_list(subnets, 'subnets', PlanError, messages=_SUBNETS_MESSAGES)
 
 
 def _parse_entry(entry, topology):

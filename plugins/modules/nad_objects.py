@@ -226,11 +226,11 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_attachments import legacy_attachments
 from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError
 from ansible_collections.netplumb.multihome.plugins.module_utils.nad import (
     PRIMARY_UDN_LABEL,
     build_objects,
-    legacy_attachments,
     primary_namespaces,
     summarize,
 )

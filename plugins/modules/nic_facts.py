@@ -26,6 +26,10 @@ description:
     the C(devClass) vendor/product IDs, the C(topology) NUMA node), plus criteria of its own. Every given criterion must
     hold; the matches are sorted by name and the first O(select.count) are taken. The module fails, naming why each
     NIC was left out, when fewer than O(select.count) (or, without it, no) NICs match.
+  - O(resolve) finds the NICs a list of C({name|mac|pci}) entries means, and which of them must not be taken away from
+    the host (they carry a default route, hold the connection address or one of O(resolve.protected_addresses)). It
+    does not fail for an entry it cannot resolve or a NIC it refuses; it returns them, with the reasons, in
+    RV(resolved), RV(refused), RV(unresolved) and RV(resolve_errors), for the caller to fail before changing anything.
 author:
   - netplumb.multihome contributors (@netplumb)
 requirements:
@@ -53,6 +57,15 @@ options:
         C(become) through sudo usually drops that variable; pass C("{{ ansible_env.SSH_CONNECTION.split()[2] }}")
         from facts gathered without become in that case.
     type: str
+  fallback_connection_ips:
+    description:
+      - Addresses to take as the connection address when O(connection_ip) is not given and C(SSH_CONNECTION) names none
+        (local, nsenter and podman connections; sudo drops the variable), the first of them that is an IP address.
+      - Values that are not IP addresses (an inventory host name, an empty string) are skipped, so C(ansible_host) and
+        C(node_ip) can be passed as they are.
+    type: list
+    elements: str
+    version_added: 0.2.0
   select:
     description:
       - Pick NICs. Every criterion given must hold. Lists match when any element matches.
@@ -113,6 +126,37 @@ options:
         description: Operational states (C(up), C(down), C(unknown)), as in C(/sys/class/net/*/operstate).
         type: list
         elements: str
+  resolve:
+    description:
+      - Find the NICs O(resolve.interfaces) names, and which of them must not be taken away from the host.
+      - A NIC is refused when it carries an IPv4 or IPv6 default route, holds the connection address (see
+        O(connection_ip) and O(fallback_connection_ips)), or holds one of O(resolve.protected_addresses).
+      - The results are RV(resolved), RV(refused), RV(unresolved) and RV(resolve_errors); the module fails only for an
+        entry that is not valid.
+    type: dict
+    version_added: 0.2.0
+    suboptions:
+      interfaces:
+        description:
+          - The NICs, each a dict with exactly one of C(name) (the interface name), C(mac) (C(52:54:00:12:34:56); C(-)
+            separators and upper case are accepted; virtual links that repeat a port's MAC do not count) or C(pci)
+            (C(0000:00:09.0); C(00:09.0) means domain C(0000); a virtio NIC has the function its virtio device sits on).
+          - Other keys are ignored, so a list of richer records (C([{name, address, gateway}])) can be given as it is.
+        type: list
+        elements: dict
+        required: true
+      require_pci:
+        description: Only NICs with a PCI address can be used (DPDK takes PCI functions); others are in RV(resolve_errors).
+        type: bool
+        default: false
+      protected_addresses:
+        description:
+          - Addresses whose NICs must stay with the host, by label, such as C(node_ip=192.0.2.10) or
+            C(extra=[192.0.2.20, 192.0.2.21]). A value is an address or a list of them. The labels name them in the reasons.
+          - Values that are not IP addresses are skipped, so inventory values (a host name in C(ansible_host)) can be
+            passed as they are.
+        type: dict
+        default: {}
 notes:
   - Speeds the kernel cannot report (reading C(speed) fails with EINVAL on a down link, or says C(-1)) are returned as null.
 seealso:
@@ -150,6 +194,21 @@ EXAMPLES = r'''
     select:
       master_nets: [10.0.1.0/24]
       numa_node: [1]
+
+- name: Resolve the data-plane NICs, and refuse those the host needs
+  netplumb.multihome.nic_facts:
+    resolve:
+      interfaces: [{name: ens4}, {mac: "52:54:00:8e:1a:02"}, {pci: "0000:3b:00.1"}]
+      require_pci: true
+      protected_addresses:
+        ansible_host: "{{ ansible_host | default('') }}"
+        node_ip: "{{ node_ip | default('') }}"
+  register: data_nics
+
+- name: Fail before changing anything
+  ansible.builtin.fail:
+    msg: "{{ (data_nics.resolve_errors + data_nics.refused | map(attribute='message') | list) | join('; ') }}"
+  when: (data_nics.resolve_errors + data_nics.refused) | length > 0
 '''
 
 RETURN = r'''
@@ -247,6 +306,11 @@ nics:
       description: True for the interface holding the connection address.
       type: bool
       returned: always
+    up:
+      description: Whether the interface is administratively up (C(ip link)'s C(UP) flag); null when C(ip) does not list it.
+      type: bool
+      returned: always
+      version_added: 0.2.0
   sample:
     - name: eth0
       mac: "02:fc:00:00:00:01"
@@ -267,6 +331,7 @@ nics:
       loopback: false
       default_route: true
       management: true
+      up: true
 selected:
   description: Names of the NICs O(select) picked, in name order.
   returned: when O(select) is given
@@ -289,6 +354,92 @@ connection_ip:
   returned: always
   type: str
   sample: 192.0.2.2
+resolved:
+  description: Every NIC an entry of O(resolve.interfaces) resolved to and that can be used, in the order of the entries.
+  returned: when O(resolve) is given
+  type: list
+  elements: dict
+  version_added: 0.2.0
+  contains:
+    name:
+      description: Interface name.
+      type: str
+      returned: always
+    given:
+      description: How the entry gave it, its key and value as given (C(mac 52-54-00-8E-1A-02)).
+      type: str
+      returned: always
+    pci_address:
+      description: Its PCI function, null when it has none.
+      type: str
+      returned: always
+    up:
+      description: Whether it is administratively up.
+      type: bool
+      returned: always
+    default_route:
+      description: Whether it carries a default route.
+      type: bool
+      returned: always
+    management:
+      description: Whether it holds the connection address.
+      type: bool
+      returned: always
+    addresses:
+      description: Its addresses with prefix length.
+      type: list
+      elements: str
+      returned: always
+  sample:
+    - {name: ens4, given: name ens4, pci_address: "0000:00:04.0", up: true, default_route: false, management: false,
+       addresses: []}
+refused:
+  description: The NICs of RV(resolved) that must not be taken away from the host, and why.
+  returned: when O(resolve) is given
+  type: list
+  elements: dict
+  version_added: 0.2.0
+  contains:
+    name:
+      description: Interface name.
+      type: str
+      returned: always
+    given:
+      description: How the entry gave it.
+      type: str
+      returned: always
+    reasons:
+      description:
+        - C(it carries the default route), C(it holds the Ansible connection address <ip>),
+          C(it holds <ip> (<labels of resolve.protected_addresses>)).
+      type: list
+      elements: str
+      returned: always
+    message:
+      description: "C(<name> (<given>: <reasons>))."
+      type: str
+      returned: always
+  sample:
+    - name: ens3
+      given: name ens3
+      reasons: [it carries the default route, "it holds 192.168.56.105 (ansible_host, node_ip)"]
+      message: "ens3 (name ens3: it carries the default route, it holds 192.168.56.105 (ansible_host, node_ip))"
+unresolved:
+  description: The entries of O(resolve.interfaces), as given, that no NIC matched.
+  returned: when O(resolve) is given
+  type: list
+  elements: dict
+  version_added: 0.2.0
+  sample: [{name: ens9}]
+resolve_errors:
+  description:
+    - Why entries cannot be used, one message each; empty when all resolved. No such interface, several NICs with the
+      MAC, no PCI address (with O(resolve.require_pci)), in O(sysfs_root) but not listed by C(ip), given twice.
+  returned: when O(resolve) is given
+  type: list
+  elements: str
+  version_added: 0.2.0
+  sample: ["name ens9: no such interface (NICs with a PCI address: ens3, ens4)"]
 '''
 
 import os
@@ -297,8 +448,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import CommandError, Ip, Runner
 from ansible_collections.netplumb.multihome.plugins.module_utils.nic_facts import (
-    NicError, connection_ip_from_ssh, management_interface, merge_facts, parse_ip_addr, parse_ip_route,
-    read_sysfs, select_nics)
+    NicError, connection_ip_from_ssh, first_ip_address, management_interface, merge_facts, parse_ip_addr,
+    parse_ip_admin_up, parse_ip_route, read_sysfs, resolve_interfaces, select_nics)
 
 
 def main():
@@ -307,6 +458,7 @@ def main():
             sysfs_root=dict(type='path', default='/sys'),
             include_loopback=dict(type='bool', default=False),
             connection_ip=dict(type='str'),
+            fallback_connection_ips=dict(type='list', elements='str'),
             select=dict(type='dict', options=dict(
                 name=dict(type='list', elements='str'),
                 mac=dict(type='list', elements='str'),
@@ -322,6 +474,11 @@ def main():
                 virtual=dict(type='bool'),
                 operstate=dict(type='list', elements='str'),
             )),
+            resolve=dict(type='dict', options=dict(
+                interfaces=dict(type='list', elements='dict', required=True),
+                require_pci=dict(type='bool', default=False),
+                protected_addresses=dict(type='dict', default={}),
+            )),
         ),
         supports_check_mode=True,
     )
@@ -334,7 +491,8 @@ def main():
         route6_entries = ip.query('route', 'show', 'default', family=6, optional=True)
     except CommandError as exc:
         module.fail_json(msg='nic_facts: %s' % exc, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
-    connection_ip = params['connection_ip'] or connection_ip_from_ssh(os.environ.get('SSH_CONNECTION'))
+    connection_ip = (params['connection_ip'] or connection_ip_from_ssh(os.environ.get('SSH_CONNECTION'))
+                     or first_ip_address(params['fallback_connection_ips']))
     try:
         addresses = parse_ip_addr(addr_entries)
         default_ifaces = parse_ip_route(route_entries)
@@ -342,12 +500,16 @@ def main():
         # The connection may come in on an IPv6 link-local address: look for it among all of them.
         management = management_interface(parse_ip_addr(addr_entries, include_link_local=True), connection_ip)
         nics = merge_facts(read_sysfs(params['sysfs_root']), addresses, default_ifaces, management,
-                           include_loopback=params['include_loopback'])
+                           include_loopback=params['include_loopback'], admin_up=parse_ip_admin_up(addr_entries))
         result = dict(changed=False, nics=nics, default_route_interfaces=default_ifaces,
                       management_interface=management, connection_ip=connection_ip,
                       ansible_facts=dict(nic_facts=dict((nic['name'], nic) for nic in nics)))
         if params['select'] is not None:
             result['selected'] = select_nics(nics, **params['select'])
+        if params['resolve'] is not None:
+            # Every interface ip lists is in addresses: a NIC only a sysfs tree has is not the kernel's.
+            result.update(resolve_interfaces(nics, connection_ip=connection_ip, listed=addresses,
+                                             sysfs_root=params['sysfs_root'], **params['resolve']))
     except NicError as exc:
         module.fail_json(msg='nic_facts: %s' % exc)
     module.exit_json(**result)

@@ -31,6 +31,12 @@ import yaml
 
 from crd_schema import assert_accepted
 
+# The `kube` fixture, imported only where it is used.
+from kube_emulator import kube  # noqa: F401 pylint: disable=unused-import
+
+# Selected or deselected with: pytest -m cluster (see tests/pytest.ini).
+pytestmark = pytest.mark.cluster
+
 PLAYBOOK = 'ais_deploy_cluster.yml'
 API = 'ais.nvidia.com/v1beta1'
 NAMESPACE = 'ais'

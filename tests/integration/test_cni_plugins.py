@@ -26,6 +26,9 @@ import pytest
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.nad import CNI_VERSIONS, NadError, build_objects
 
+# Selected or deselected with: pytest -m netns (see tests/pytest.ini).
+pytestmark = pytest.mark.netns
+
 CNI_PATH = '/usr/lib/cni'
 PLUGINS = ('macvlan', 'ipvlan', 'bridge', 'host-device', 'static')
 TEST_NET = ipaddress.ip_network('198.18.0.0/15')

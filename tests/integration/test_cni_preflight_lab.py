@@ -35,6 +35,9 @@ from ansible_collections.netplumb.multihome.plugins.module_utils.range_plan impo
 from conftest import BIN, REPO, PlaybookRun
 from lab import lab_up
 
+# Selected or deselected with: pytest -m lab (see tests/pytest.ini).
+pytestmark = pytest.mark.lab
+
 PREFIX = 'netplumb-pf'
 NODES = ['worker1', 'worker2', 'worker3']
 PLAN = plan_ranges('198.18.60.0/22', [{'name': 'pf-nic1', 'prefix': 24},

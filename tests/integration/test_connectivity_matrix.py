@@ -24,6 +24,9 @@ import pytest
 
 from lab import lab_up
 
+# Selected or deselected with: pytest -m lab (see tests/pytest.ini).
+pytestmark = pytest.mark.lab
+
 NIC1_NET = '198.18.81.0/24'
 NIC2_NET = '198.18.82.0/24'
 BUILD = 'Build the connectivity matrix'

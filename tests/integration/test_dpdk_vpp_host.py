@@ -25,6 +25,9 @@ from lab import lab_up
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.vpp_config import stanzas
 
+# Selected or deselected with: pytest -m lab (see tests/pytest.ini).
+pytestmark = pytest.mark.lab
+
 PLAYBOOK = 'prepare_dpdk_hosts.yml'
 FAKESYS = '/tmp/fakesys'
 CONFIG = '/etc/vpp/contiv-vswitch.conf'

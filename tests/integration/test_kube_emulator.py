@@ -16,6 +16,9 @@ import pytest
 
 from kube_emulator import _KMOCK_PARSE_PATH as KMOCK_PARSE_PATH, KubeEmulator, kube  # pylint: disable=unused-import
 
+# Selected or deselected with: pytest -m cluster (see tests/pytest.ini).
+pytestmark = pytest.mark.cluster
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 NAD = ('k8s.cni.cncf.io/v1', 'NetworkAttachmentDefinition')
 

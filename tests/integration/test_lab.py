@@ -20,6 +20,9 @@ import pytest
 from conftest import BIN, REPO
 from lab import Lab, host_links, lab, lab_up, missing, podman, podman_json  # pylint: disable=unused-import
 
+# Selected or deselected with: pytest -m lab (see tests/pytest.ini).
+pytestmark = pytest.mark.lab
+
 
 @pytest.fixture(autouse=True)
 def podman_present():
@@ -136,14 +139,15 @@ def test_inventory_parses_and_matches_the_collection_format(lab):
         assert got['ansible_host'] == lab.containers[node]
         assert got['ansible_connection'] == 'community.docker.nsenter'
         assert got['node_ip'] == lab.node_ips[node]
-        assert got['additional_hosts'] == ','.join(ip for _nic, ip in sorted(lab.nics[node].items()))
+        # Each data address is written once: additional_hosts is derived from multihome_nics where needed.
+        assert 'additional_hosts' not in got
         assert got['multihome_nics'] == [{'name': nic, 'address': ip + '/24'} for nic, ip in sorted(lab.nics[node].items())]
     # The default lab is the example inventory made real: same NICs, primary IP in node_ip.
     repo_hosts, repo_vars = inventory_hostvars(os.path.join(REPO, 'inventory', 'hosts.ini'))
     assert repo_hosts == hosts
     for node in lab.nodes:
         assert repo_vars[node]['ansible_host'] == hostvars[node]['node_ip']
-        assert repo_vars[node]['additional_hosts'] == hostvars[node]['additional_hosts']
+        assert 'additional_hosts' not in repo_vars[node]
         assert repo_vars[node]['multihome_nics'] == hostvars[node]['multihome_nics']
 
 
@@ -180,7 +184,8 @@ def test_other_size_lab_comes_up_and_absent_leaves_nothing(lab):
         assert hosts == ['worker1', 'worker2']
         assert hostvars['worker1']['ansible_connection'] == 'containers.podman.podman'
         assert 'ansible_nsenter_pid' not in hostvars['worker1']
-        assert hostvars['worker2']['additional_hosts'] == '198.18.101.12,198.18.102.12,198.18.103.12'
+        assert [n['address'] for n in hostvars['worker2']['multihome_nics']] == ['198.18.101.12/24', '198.18.102.12/24',
+                                                                                 '198.18.103.12/24']
         links = other.links()
         # 4 bridges, and a veth on each for each of the 2 nodes
         assert len(links) == 4 + 4 * 2, links

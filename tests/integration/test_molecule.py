@@ -34,6 +34,9 @@ import yaml
 from conftest import BIN, REPO, ansible_env
 from lab import lab_lock, missing, podman_json
 
+# Selected or deselected with: pytest -m molecule (see tests/pytest.ini).
+pytestmark = pytest.mark.molecule
+
 SCENARIOS = ['multihome_routing', 'dpdk_vpp_host', 'cni_preflight', 'connectivity_matrix']
 MOLECULE_DIR = os.path.join(REPO, 'tests', 'molecule')
 MOLECULE_GLOB = 'tests/molecule/*/molecule.yml'

@@ -38,6 +38,9 @@ import pytest
 
 from lab import lab_up
 
+# Selected or deselected with: pytest -m lab (see tests/pytest.ini).
+pytestmark = pytest.mark.lab
+
 PREFIX = 'netplumb-rt'
 PLAYBOOK = 'multihome_routing.yml'
 UNIT = '/etc/systemd/system/netplumb-multihome-routing.service'

@@ -11,9 +11,16 @@ really starts on a node is out of reach here. Render mode writes real files and 
 
 import os
 
+import pytest
 import yaml
 
 from conftest import REPO
+
+# The `kube` fixture, imported only where it is used.
+from kube_emulator import kube  # noqa: F401 pylint: disable=unused-import
+
+# Selected or deselected with: pytest -m cluster (see tests/pytest.ini).
+pytestmark = pytest.mark.cluster
 
 INVENTORY = os.path.join(REPO, 'inventory', 'hosts.ini')
 OURS = 'app.kubernetes.io/managed-by=netplumb.multihome'

@@ -20,6 +20,12 @@ import yaml
 
 from conftest import REPO
 
+# The `kube` fixture, imported only where it is used.
+from kube_emulator import kube  # noqa: F401 pylint: disable=unused-import
+
+# Selected or deselected with: pytest -m cluster (see tests/pytest.ini).
+pytestmark = pytest.mark.cluster
+
 NAD = ('k8s.cni.cncf.io/v1', 'NetworkAttachmentDefinition')
 
 

@@ -7,8 +7,13 @@ import json
 import os
 import subprocess
 
+import pytest
+
 from conftest import BIN
 from lab import lab_up
+
+# Selected or deselected with: pytest -m lab (see tests/pytest.ini).
+pytestmark = pytest.mark.lab
 
 
 def run_nic_facts(lab, args):

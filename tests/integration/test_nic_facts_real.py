@@ -23,6 +23,9 @@ import pytest
 
 from conftest import BIN, REPO, ansible_env
 
+# Selected or deselected with: pytest -m netns (see tests/pytest.ini).
+pytestmark = pytest.mark.netns
+
 PCI_FUNCTION = re.compile(r'^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$')
 ETH0 = '/sys/class/net/eth0'
 

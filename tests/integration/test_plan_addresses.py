@@ -80,7 +80,7 @@ def test_nic_outside_every_master_net_fails_before_writing(run_playbook, invento
     run = run_playbook('plan_addresses.yml', str(inventory / 'hosts.ini'))
     assert run.rc != 0
     [(task, msg)] = run.failures()
-    assert task == 'Plan Multi-NIC CNI blocks'
+    assert task.endswith(' : Plan Multi-NIC CNI blocks'), task
     assert '198.18.9.13' in msg and 'worker3' in msg and '198.18.2.0/24' in msg
     assert not (inventory / '.plan').exists()
 
@@ -90,5 +90,42 @@ def test_overlap_between_schemes_fails(run_playbook, inventory):
                        '-e', '{"addressing_node_subnets": {"subnets": "198.18.160.0/19/24"}}')
     assert run.rc != 0
     [(task, msg)] = run.failures()
-    assert task == 'Check the three plans against each other'
+    assert task.endswith(' : Check the three plans against each other'), task
     assert '198.18.160.0/19' in msg
+
+
+def test_the_plan_is_one_fact_for_later_roles(run_playbook, inventory):
+    run = run_playbook('plan_addresses.yml', str(inventory / 'hosts.ini'))
+    assert run.rc == 0, run.failures()
+    plan = run.results('Publish the plan')['ansible_facts']['addressing_plan']
+    assert sorted(plan) == ['hosts', 'multinic_blocks', 'network_ranges', 'node_subnets', 'reserved', 'summary']
+    assert [n['range'] for n in plan['network_ranges']['networks']] == ['198.18.32.0/24', '198.18.33.0/24']
+    assert plan['reserved']['service_network'] == '172.30.0.0/16'
+    # additional_hosts derived from the host_vars' multihome_nics: the data addresses are written once.
+    assert plan['hosts'][0]['additional_hosts'] == ['198.18.1.11', '198.18.2.11']
+
+
+def test_an_ais_guide_inventory_without_host_vars(run_playbook, inventory):
+    """additional_hosts only, the interfaces named by the guide's network_interface: the NICs are derived."""
+    shutil.rmtree(str(inventory / 'host_vars'))
+    (inventory / 'hosts.ini').write_text('[k8s_cluster]\n' + ''.join(
+        'worker%d ansible_host=198.18.0.1%d additional_hosts=198.18.1.1%d,198.18.2.1%d\n' % (i, i, i, i) for i in (1, 2, 3)))
+    run = run_playbook('plan_addresses.yml', str(inventory / 'hosts.ini'), '-e', 'network_interface=nic1,nic2')
+    assert run.rc == 0, run.failures()
+    assert blocks(run)[('worker2', 'nic2')] == '198.18.160.128/25'
+    # Without the interface names, the Multi-NIC plan cannot know the NICs: the host is named.
+    unnamed = run_playbook('plan_addresses.yml', str(inventory / 'hosts.ini'))
+    assert unnamed.rc != 0
+    assert 'host worker1 has additional_hosts (198.18.1.11,198.18.2.11) but its data NICs are not named' in unnamed.failures()[-1][1]
+
+
+def test_additional_hosts_and_multihome_nics_that_disagree_stop_the_play(run_playbook, inventory):
+    hosts = (inventory / 'hosts.ini').read_text().replace('worker2 ansible_host=198.18.0.12',
+                                                         'worker2 ansible_host=198.18.0.12 additional_hosts=198.18.1.12,198.18.2.99')
+    (inventory / 'hosts.ini').write_text(hosts)
+    run = run_playbook('plan_addresses.yml', str(inventory / 'hosts.ini'))
+    assert run.rc != 0
+    msg = run.failures()[-1][1]
+    assert msg.startswith('host worker2: additional_hosts 198.18.1.12,198.18.2.99 disagrees with multihome_nics '
+                          '(nic1 198.18.1.12/24, nic2 198.18.2.12/24)'), msg
+    assert not (inventory / '.plan').exists()

@@ -11,7 +11,12 @@ the lab nodes for real.
 import json
 import os
 
+import pytest
+
 from lab import lab_up
+
+# Selected or deselected with: pytest -m lab (see tests/pytest.ini).
+pytestmark = pytest.mark.lab
 
 OFFSET = 160
 

@@ -30,13 +30,13 @@ import json
 
 import pytest
 
+from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_attachments import legacy_attachments
 from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError
 from ansible_collections.netplumb.multihome.plugins.module_utils.nad import (
     NadError,
     build_objects,
     check_cni_config,
     check_ifname,
-    legacy_attachments,
     pod_networks_annotation,
     primary_namespaces,
     spiderpool_annotations,

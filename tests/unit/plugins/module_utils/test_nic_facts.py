@@ -9,14 +9,16 @@ The expected values below follow from that layout, not from running the code.
 """
 
 
+import ipaddress
 import json
 import os
 
 import pytest
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.nic_facts import (
-    NicError, connection_ip_from_ssh, management_interface, merge_facts, normalize_mac, normalize_pci_address,
-    parse_ip_addr, parse_ip_route, read_sysfs, select_nics)
+    NicError, connection_ip_from_ssh, first_ip_address, management_interface, merge_facts, normalize_mac,
+    normalize_pci_address, parse_interface, parse_ip_addr, parse_ip_admin_up, parse_ip_route, protected_ips,
+    read_sysfs, resolve_interfaces, select_nics)
 from sysfs_tree import link, write
 
 
@@ -407,3 +409,167 @@ def test_normalize_mac(value, expected):
 @pytest.mark.parametrize('value, expected', [('3B:00.1', '0000:3b:00.1'), ('0001:af:1f.7', '0001:af:1f.7')])
 def test_normalize_pci_address(value, expected):
     assert normalize_pci_address(value) == expected
+
+
+# ---------------------------------------------------------------------------
+# administrative state, fallback connection address
+
+
+def test_parse_ip_admin_up_reads_the_up_flag_not_the_carrier():
+    down = dict(addr_entry(7, 'nic9', '02:00:00:00:00:09', []), flags=['BROADCAST', 'MULTICAST'])
+    no_carrier = dict(addr_entry(8, 'nic8', '02:00:00:00:00:08', []), flags=['NO-CARRIER', 'BROADCAST', 'UP'])
+    up = parse_ip_admin_up(json.dumps(json.loads(IP_ADDR) + [down, no_carrier, {}]))
+    assert up['eth0'] is True and up['nic9'] is False and up['nic8'] is True
+    assert sorted(up) == ['br0', 'ens1f0', 'ens1f0v0', 'ens1f1', 'eth0', 'lo', 'nic8', 'nic9']
+
+
+def test_merge_sets_up_and_none_where_ip_does_not_list_the_interface(sysfs):
+    merged = by_name(merge_facts(read_sysfs(sysfs), {}, admin_up={'eth0': True, 'veth0': False}))
+    assert (merged['eth0']['up'], merged['veth0']['up'], merged['ens1f0']['up']) == (True, False, None)
+    assert merge_facts(read_sysfs(sysfs), {})[0]['up'] is None
+
+
+@pytest.mark.parametrize('values, expected', [
+    (['worker1', '198.18.0.10'], '198.18.0.10'),
+    (['', None, ' fd00::10 ', '198.18.0.10'], 'fd00::10'),
+    (['worker1.example', ''], None),
+    ([], None), (None, None),
+])
+def test_first_ip_address_skips_host_names_and_empty_values(values, expected):
+    assert first_ip_address(values) == expected
+
+
+# ---------------------------------------------------------------------------
+# resolve_interfaces
+
+
+LISTED = list(parse_ip_addr(IP_ADDR))
+
+
+def resolve(nics, interfaces, **kwargs):
+    return resolve_interfaces(nics, interfaces, connection_ip='192.0.2.2', **kwargs)
+
+
+def test_resolves_by_name_mac_and_pci_in_the_order_given(nics):
+    # MAC in upper case with dashes, PCI without its domain, the virtio NIC by its parent function.
+    result = resolve(nics, [{'mac': '0C-42-A1-00-00-01'}, {'pci': '3B:00.0'}, {'name': 'ens1f0v0'}, {'pci': '0000:00:03.0'}],
+                     require_pci=True)
+    assert [(r['name'], r['given'], r['pci_address']) for r in result['resolved']] == [
+        ('ens1f1', 'mac 0C-42-A1-00-00-01', '0000:3b:00.1'), ('ens1f0', 'pci 3B:00.0', '0000:3b:00.0'),
+        ('ens1f0v0', 'name ens1f0v0', '0000:3b:00.2'), ('eth0', 'pci 0000:00:03.0', '0000:00:03.0')]
+    assert result['resolved'][0]['addresses'] == ['10.0.2.5/24']
+    assert result['resolve_errors'] == [] and result['unresolved'] == []
+    # eth0 was resolved, and is refused: it carries the default route and the connection.
+    assert [r['name'] for r in result['refused']] == ['eth0']
+
+
+def test_refuses_the_default_route_the_connection_and_protected_addresses_with_reasons(nics):
+    protected = {'ansible_host': 'worker1', 'node_ip': '192.0.2.2', 'dpdk_vpp_host_node_ip': '192.0.2.2',
+                 'dpdk_vpp_host_apiserver_advertise_address': '10.0.1.5', 'dpdk_vpp_host_protected_addresses': ['10.0.1.5', '']}
+    result = resolve(nics, [{'name': 'eth0'}, {'name': 'ens1f0'}, {'name': 'ens1f1'}], protected_addresses=protected)
+    assert result['refused'] == [
+        {'name': 'eth0', 'given': 'name eth0',
+         'reasons': ['it carries the default route', 'it holds the Ansible connection address 192.0.2.2',
+                     'it holds 192.0.2.2 (node_ip, dpdk_vpp_host_node_ip)'],
+         'message': 'eth0 (name eth0: it carries the default route, it holds the Ansible connection address 192.0.2.2, '
+                    'it holds 192.0.2.2 (node_ip, dpdk_vpp_host_node_ip))'},
+        {'name': 'ens1f0', 'given': 'name ens1f0',
+         'reasons': ['it holds 10.0.1.5 (dpdk_vpp_host_apiserver_advertise_address, dpdk_vpp_host_protected_addresses)'],
+         'message': 'ens1f0 (name ens1f0: it holds 10.0.1.5 (dpdk_vpp_host_apiserver_advertise_address, '
+                    'dpdk_vpp_host_protected_addresses))'}]
+    # ens1f1 holds none of them: resolved, not refused.
+    assert [r['name'] for r in result['resolved']] == ['eth0', 'ens1f0', 'ens1f1']
+
+
+def test_a_protected_ipv6_address_matches_however_it_is_written(nics):
+    result = resolve(nics, [{'name': 'eth0'}], protected_addresses={'node_ip': 'FD00:0::0002'})
+    assert result['refused'][0]['reasons'][-1] == 'it holds fd00::2 (node_ip)'
+
+
+def test_protected_ips_keep_the_order_given_and_merge_labels():
+    assert protected_ips({'a': 'host.example', 'b': '10.0.0.1', 'c': ['10.0.0.2', '10.0.0.1'], 'd': None, 'e': True}) == [
+        (ipaddress.ip_address('10.0.0.1'), ['b', 'c']), (ipaddress.ip_address('10.0.0.2'), ['c'])]
+    assert protected_ips(None) == [] and protected_ips({}) == []
+
+
+def test_no_such_interface_names_the_nics_there_are(nics):
+    result = resolve(nics, [{'name': 'nic9'}, {'mac': '02:00:00:00:00:09'}], require_pci=True, listed=LISTED)
+    assert result['unresolved'] == [{'name': 'nic9'}, {'mac': '02:00:00:00:00:09'}]
+    pci_nics = 'enp94s0f0, ens1f0, ens1f0v0, ens1f1, eth0'
+    assert result['resolve_errors'] == ['name nic9: no such interface (NICs with a PCI address: %s)' % pci_nics,
+                                        'mac 02:00:00:00:00:09: no such interface (NICs with a PCI address: %s)' % pci_nics]
+    assert result['resolved'] == [] and result['refused'] == []
+    plain = resolve(nics, [{'name': 'nic9'}])
+    assert plain['resolve_errors'] == ['name nic9: no such interface (NICs: %s)' % ', '.join(n['name'] for n in nics)]
+
+
+def test_require_pci_refuses_virtual_and_usb_nics_naming_why(nics):
+    result = resolve(nics, [{'name': 'veth0'}, {'name': 'enx00e04c680001'}, {'name': 'ens1f1'}], require_pci=True)
+    assert result['resolve_errors'] == [
+        'veth0 (name veth0) has no PCI address: it is a virtual link (veth, bridge, bond, VLAN...), and DPDK only takes PCI NICs',
+        'enx00e04c680001 (name enx00e04c680001) has no PCI address: it sits on the usb bus, and DPDK only takes PCI NICs']
+    assert [r['name'] for r in result['resolved']] == ['ens1f1']
+    # Without require_pci a veth is a NIC like another.
+    assert [r['name'] for r in resolve(nics, [{'name': 'veth0'}])['resolved']] == ['veth0']
+
+
+def test_a_nic_only_the_sysfs_tree_has_is_refused(nics):
+    # ip -j addr (LISTED) has no enp94s0f0: it is in the tree, not in the kernel.
+    result = resolve(nics, [{'name': 'enp94s0f0'}, {'name': 'ens1f1'}], listed=LISTED, sysfs_root='/tmp/fakesys')
+    assert result['resolve_errors'] == ['enp94s0f0 (name enp94s0f0) is in /tmp/fakesys but ip link does not list it']
+    assert [r['name'] for r in result['resolved']] == ['ens1f1']
+    assert resolve(nics, [{'name': 'enp94s0f0'}])['resolve_errors'] == []
+
+
+def test_a_nic_given_twice_is_an_error_naming_both_entries(nics):
+    result = resolve(nics, [{'name': 'ens1f0'}, {'pci': '3b:00.0'}, {'mac': '0c:42:a1:00:00:00'}])
+    assert result['resolve_errors'] == ['ens1f0 is given twice (name ens1f0, pci 3b:00.0)',
+                                        'ens1f0 is given twice (name ens1f0, mac 0c:42:a1:00:00:00)']
+    assert [r['given'] for r in result['resolved']] == ['name ens1f0']
+
+
+def test_mac_ignores_virtual_links_that_repeat_it_and_refuses_an_ambiguous_one():
+    port = {'name': 'ens4', 'mac': '52:54:00:00:00:04', 'pci_address': '0000:00:04.0', 'virtual': False, 'addresses': []}
+    bridge = {'name': 'br-ens4', 'mac': '52:54:00:00:00:04', 'pci_address': None, 'virtual': True, 'addresses': []}
+    result = resolve_interfaces([bridge, port], [{'mac': '52:54:00:00:00:04'}], require_pci=True)
+    assert [r['name'] for r in result['resolved']] == ['ens4'] and result['resolve_errors'] == []
+    twin = dict(port, name='ens5', pci_address='0000:00:05.0')
+    result = resolve_interfaces([port, twin], [{'mac': '52:54:00:00:00:04'}])
+    assert result['resolve_errors'] == ['mac 52:54:00:00:00:04: several NICs have this MAC (ens4, ens5): give them by name or pci']
+
+
+def test_other_keys_of_an_entry_are_ignored(nics):
+    result = resolve(nics, [{'name': 'ens1f1', 'address': '10.0.2.5/24', 'gateway': '10.0.2.254'}])
+    assert [r['name'] for r in result['resolved']] == ['ens1f1']
+
+
+@pytest.mark.parametrize('entry, fragments', [
+    ({'name': 'nic1', 'mac': '02:00:00:00:00:01'}, ['resolve.interfaces[0] {"name": "nic1", "mac": "02:00:00:00:00:01"} is not valid',
+                                                     'exactly one of name']),
+    ({}, ['resolve.interfaces[0] {} is not valid']),
+    ({'name': ''}, ['{"name": ""} is not valid']),
+    ('ens4', ['resolve.interfaces[0] "ens4" is not valid']),
+    ({'pci': '0000:00:08.9'}, ["resolve.interfaces[0].pci '0000:00:08.9' is not a PCI function address"]),
+    ({'mac': '52:54:00:12:34'}, ["resolve.interfaces[0].mac '52:54:00:12:34' is not a MAC address"]),
+    ({'name': 4}, ['resolve.interfaces[0].name 4 is not an interface name']),
+])
+def test_an_invalid_entry_is_named(nics, entry, fragments):
+    with pytest.raises(NicError) as exc:
+        resolve(nics, [entry])
+    for fragment in fragments:
+        assert fragment in str(exc.value)
+
+
+def test_parse_interface_normalises_what_it_matches():
+    assert parse_interface({'mac': '52-54-00-AB-CD-EF'}) == ('mac', '52-54-00-AB-CD-EF', '52:54:00:ab:cd:ef')
+    assert parse_interface({'pci': '00:09.0', 'name': None}) == ('pci', '00:09.0', '0000:00:09.0')
+
+
+@pytest.mark.parametrize('interfaces, protected, fragment', [
+    ({'name': 'eth0'}, None, 'resolve.interfaces {"name": "eth0"} is not a list'),
+    ([], ['192.0.2.2'], 'resolve.protected_addresses ["192.0.2.2"] is not a dict'),
+])
+def test_wrong_shapes_are_named(nics, interfaces, protected, fragment):
+    with pytest.raises(NicError) as exc:
+        resolve(nics, interfaces, protected_addresses=protected)
+    assert fragment in str(exc.value)

@@ -190,3 +190,59 @@ def test_bad_sysfs_root_fails_naming_it(run_module, tmp_path, ip):
     failed, result = run_module(nic_facts, {'sysfs_root': str(tmp_path / 'nosys')})
     assert failed
     assert 'nosys' in result['msg'] and 'class/net' in result['msg']
+
+
+def test_every_nic_says_whether_it_is_administratively_up(run_module, sysfs, ip):
+    entries = json.loads(OUTPUTS[('-j', 'addr', 'show')])
+    entries[3]['flags'] = ['BROADCAST', 'MULTICAST']    # veth0 set down
+    ip.results[('-j', 'addr', 'show')] = (0, json.dumps(entries), '')
+    failed, result = run_module(nic_facts, {'sysfs_root': sysfs})
+    assert not failed, result
+    assert dict((n['name'], n['up']) for n in result['nics']) == {'ens1f0': True, 'eth0': True, 'veth0': False}
+
+
+def test_fallback_connection_ips_stand_in_when_ssh_names_none(run_module, sysfs, ip, monkeypatch):
+    # A host name (ansible_host of a podman or nsenter node) is skipped; the first IP is the connection's.
+    failed, result = run_module(nic_facts, {'sysfs_root': sysfs, 'fallback_connection_ips': ['worker1', '', '10.0.1.5']})
+    assert not failed, result
+    assert (result['connection_ip'], result['management_interface']) == ('10.0.1.5', 'ens1f0')
+    # SSH_CONNECTION, when there is one, wins over them.
+    monkeypatch.setenv('SSH_CONNECTION', '198.51.100.7 52144 192.0.2.2 22')
+    failed, result = run_module(nic_facts, {'sysfs_root': sysfs, 'fallback_connection_ips': ['10.0.1.5']})
+    assert not failed, result
+    assert (result['connection_ip'], result['management_interface']) == ('192.0.2.2', 'eth0')
+
+
+def test_resolve_returns_what_it_resolved_refused_and_could_not(run_module, sysfs, ip, monkeypatch):
+    monkeypatch.setenv('SSH_CONNECTION', '198.51.100.7 52144 192.0.2.2 22')
+    failed, result = run_module(nic_facts, {'sysfs_root': sysfs, 'resolve': {
+        'interfaces': [{'pci': '3b:00.0'}, {'name': 'veth0'}, {'name': 'nic9'}, {'mac': '02:FC:00:00:00:01'}],
+        'require_pci': True, 'protected_addresses': {'ansible_host': 'worker1', 'node_ip': '10.0.1.5'}}})
+    assert not failed, result
+    assert [(r['name'], r['given'], r['pci_address'], r['up']) for r in result['resolved']] == [
+        ('ens1f0', 'pci 3b:00.0', '0000:3b:00.0', True), ('eth0', 'mac 02:FC:00:00:00:01', '0000:00:03.0', True)]
+    assert [r['message'] for r in result['refused']] == [
+        'ens1f0 (pci 3b:00.0: it carries the default route, it holds 10.0.1.5 (node_ip))',
+        'eth0 (mac 02:FC:00:00:00:01: it carries the default route, it holds the Ansible connection address 192.0.2.2)']
+    assert result['unresolved'] == [{'name': 'nic9'}]
+    assert result['resolve_errors'] == [
+        'veth0 (name veth0) has no PCI address: it is a virtual link (veth, bridge, bond, VLAN...), and DPDK only takes PCI NICs',
+        'name nic9: no such interface (NICs with a PCI address: ens1f0, eth0)']
+    # The NIC facts are there as without resolve.
+    assert [n['name'] for n in result['nics']] == ['ens1f0', 'eth0', 'veth0']
+    assert 'selected' not in result
+
+
+def test_resolve_refuses_a_nic_ip_does_not_list(run_module, sysfs, ip):
+    entries = [e for e in json.loads(OUTPUTS[('-j', 'addr', 'show')]) if e['ifname'] != 'ens1f0']
+    ip.results[('-j', 'addr', 'show')] = (0, json.dumps(entries), '')
+    failed, result = run_module(nic_facts, {'sysfs_root': sysfs, 'resolve': {'interfaces': [{'name': 'ens1f0'}]}})
+    assert not failed, result
+    assert result['resolve_errors'] == ['ens1f0 (name ens1f0) is in %s but ip link does not list it' % sysfs]
+    assert result['resolved'] == []
+
+
+def test_resolve_fails_for_an_invalid_entry(run_module, sysfs, ip):
+    failed, result = run_module(nic_facts, {'sysfs_root': sysfs, 'resolve': {'interfaces': [{'name': 'eth0'}, {'pci': '00:03'}]}})
+    assert failed
+    assert result['msg'].startswith("nic_facts: resolve.interfaces[1].pci '00:03' is not a PCI function address")
