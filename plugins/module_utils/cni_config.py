@@ -19,7 +19,10 @@ import copy
 import json
 import re
 
-# The CNI specification versions a runtime (libcni) accepts in a configuration.
+from ansible_collections.netplumb.multihome.plugins.module_utils.checks import is_text
+
+# The CNI specification's versions, what containernetworking-plugins 1.1.1 report for CNI_COMMAND=VERSION:
+# those a runtime (libcni) and the plugins accept in a configuration.
 CNI_VERSIONS = ('0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0')
 # A plugin type is the name of a binary in the CNI directory.
 _PLUGIN_NAME = re.compile(r'^[A-Za-z0-9_.+-]+$')
@@ -31,7 +34,7 @@ class CniConfigError(ValueError):
 
 def check_plugin_type(value, what='type'):
     """``value`` if it is a plugin name: a binary in the CNI directory, no path, nothing hidden."""
-    if not isinstance(value, str) or not value or value.startswith('.') or not _PLUGIN_NAME.match(value):
+    if not is_text(value) or not value or value.startswith('.') or not _PLUGIN_NAME.match(value):
         raise CniConfigError("%s %r is not a plugin name: expected the name of a binary in the CNI directory, "
                              "such as 'macvlan'" % (what, value))
     return value
