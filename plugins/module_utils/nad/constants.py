@@ -6,6 +6,9 @@ modes, and the keys each kind of item accepts.
 """
 
 
+from ansible_collections.netplumb.multihome.plugins.module_utils import cni_config
+
+
 NAD_API_VERSION = 'k8s.cni.cncf.io/v1'
 NAD_KIND = 'NetworkAttachmentDefinition'
 RESOURCE_NAME_ANNOTATION = 'k8s.v1.cni.cncf.io/resourceName'
@@ -15,8 +18,8 @@ SPIDERPOOL_IPPOOLS_ANNOTATION = 'ipam.spidernet.io/ippools'
 SPIDERPOOL_SUBNETS_ANNOTATION = 'ipam.spidernet.io/subnets'
 MULTINIC_API_VERSION = 'multinic.fms.io/v1'
 
-# What containernetworking-plugins 1.1.1 report for CNI_COMMAND=VERSION.
-CNI_VERSIONS = ('0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0')
+# The CNI specification's versions, the ones a configuration may name: the same list the check uses.
+CNI_VERSIONS = cni_config.CNI_VERSIONS
 # Accepted by every plugin above, by whereabouts, and the value OVN-Kubernetes documents as required.
 DEFAULT_CNI_VERSION = '0.3.1'
 OVNK_CNI_VERSION = '0.3.1'
