@@ -120,8 +120,8 @@ def test_an_ais_guide_inventory_without_host_vars(run_playbook, inventory):
 
 
 def test_additional_hosts_and_multihome_nics_that_disagree_stop_the_play(run_playbook, inventory):
-    hosts = (inventory / 'hosts.ini').read_text().replace('worker2 ansible_host=198.18.0.12',
-                                                         'worker2 ansible_host=198.18.0.12 additional_hosts=198.18.1.12,198.18.2.99')
+    line = 'worker2 ansible_host=198.18.0.12'
+    hosts = (inventory / 'hosts.ini').read_text().replace(line, line + ' additional_hosts=198.18.1.12,198.18.2.99')
     (inventory / 'hosts.ini').write_text(hosts)
     run = run_playbook('plan_addresses.yml', str(inventory / 'hosts.ini'))
     assert run.rc != 0

@@ -544,8 +544,8 @@ def test_other_keys_of_an_entry_are_ignored(nics):
 
 
 @pytest.mark.parametrize('entry, fragments', [
-    ({'name': 'nic1', 'mac': '02:00:00:00:00:01'}, ['resolve.interfaces[0] {"name": "nic1", "mac": "02:00:00:00:00:01"} is not valid',
-                                                     'exactly one of name']),
+    ({'name': 'nic1', 'mac': '02:00:00:00:00:01'},
+     ['resolve.interfaces[0] {"name": "nic1", "mac": "02:00:00:00:00:01"} is not valid', 'exactly one of name']),
     ({}, ['resolve.interfaces[0] {} is not valid']),
     ({'name': ''}, ['{"name": ""} is not valid']),
     ('ens4', ['resolve.interfaces[0] "ens4" is not valid']),
