@@ -1,9 +1,8 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 
-class ModuleDocFragment(object):
+class ModuleDocFragment:
     """Check and diff mode of the modules that change nothing (they read or compute only)."""
 
     DOCUMENTATION = r'''

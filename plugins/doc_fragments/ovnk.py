@@ -1,9 +1,8 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 
-class ModuleDocFragment(object):
+class ModuleDocFragment:
     """OVN-Kubernetes' own subnets, which its secondary networks must not overlap."""
 
     DOCUMENTATION = r'''

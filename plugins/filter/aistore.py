@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters for AIStore multihome, for templates. Each is documented in the .yml beside this file.
@@ -6,10 +5,12 @@
 The arguments are checked against that documentation first (plugin_utils/filter_arguments.py).
 """
 
-
 from collections.abc import Mapping
 
-from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_resource import AisResourceError, build_resource
+from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_resource import (
+    AisResourceError,
+    build_resource,
+)
 from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_smap import SmapError, hostname_map
 from ansible_collections.netplumb.multihome.plugins.plugin_utils.filter_arguments import documented_filter
 
@@ -22,15 +23,21 @@ def _host_entry(item, index, hostvars):
         return {'name': name, 'primary_ip': primary, 'additional_hosts': item.get('additional_hosts')}
     if isinstance(item, str):
         if hostvars is None:
-            raise SmapError("hosts[%d] is the host name %r: pass hostvars=hostvars to look its addresses up, "
-                            "or give {name, primary_ip, additional_hosts}" % (index, item))
+            raise SmapError(
+                "hosts[%d] is the host name %r: pass hostvars=hostvars to look its addresses up, "
+                "or give {name, primary_ip, additional_hosts}" % (index, item)
+            )
         if item not in hostvars:
             raise SmapError("host %s is not in hostvars" % item)
         hvars = hostvars[item]
-        return {'name': item, 'primary_ip': hvars.get('ansible_host', item),
-                'additional_hosts': hvars.get('additional_hosts')}
-    raise SmapError("hosts[%d] is a %s: expected a host name or {name, primary_ip, additional_hosts}"
-                    % (index, type(item).__name__))
+        return {
+            'name': item,
+            'primary_ip': hvars.get('ansible_host', item),
+            'additional_hosts': hvars.get('additional_hosts'),
+        }
+    raise SmapError(
+        "hosts[%d] is a %s: expected a host name or {name, primary_ip, additional_hosts}" % (index, type(item).__name__)
+    )
 
 
 @documented_filter(SmapError)
@@ -49,7 +56,7 @@ def aistore_resource(settings):
         raise AisResourceError('the setting %s is missing' % exc)
 
 
-class FilterModule(object):
+class FilterModule:
     """netplumb.multihome AIStore filters."""
 
     def filters(self):

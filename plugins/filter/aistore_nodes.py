@@ -1,11 +1,9 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filter that checks the AIStore hostnameMap against the cluster's Nodes; documented in aistore_node_ips.yml.
 
 The arguments are checked against that documentation first (plugin_utils/filter_arguments.py).
 """
-
 
 from collections.abc import Mapping
 
@@ -28,7 +26,7 @@ def aistore_node_ips(hostname_map, nodes):
     return check_node_ips(_plain(hostname_map), _plain(nodes))
 
 
-class FilterModule(object):
+class FilterModule:
     """netplumb.multihome AIStore node filters."""
 
     def filters(self):

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters over the planner's CIDR math, for templates. Each is documented in the .yml beside this file.
@@ -6,9 +5,14 @@
 The arguments are checked against that documentation first (plugin_utils/filter_arguments.py).
 """
 
-
 from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import (
-    PlanError, block, check_bits, find_overlaps, named_reserved, parse_networks)
+    PlanError,
+    block,
+    check_bits,
+    find_overlaps,
+    named_reserved,
+    parse_networks,
+)
 from ansible_collections.netplumb.multihome.plugins.module_utils.ovnk_subnets import parse_subnets
 from ansible_collections.netplumb.multihome.plugins.plugin_utils.filter_arguments import documented_filter
 
@@ -32,8 +36,10 @@ def multinic_pod_block(subnet, interface_block, host_block, interface_index, hos
 def multinic_host_blocks(plan, host):
     """``{nic name: pod_cidr}`` of ``host`` in a cidr_plan multinic_blocks result's ``plan``."""
     if not isinstance(plan.get('interfaces'), list):
-        raise PlanError("the input has no 'interfaces' list (its keys: %s): expected the 'plan' of a cidr_plan "
-                        "multinic_blocks result" % (', '.join(sorted(str(k) for k in plan)) or 'none',))
+        raise PlanError(
+            "the input has no 'interfaces' list (its keys: %s): expected the 'plan' of a cidr_plan "
+            "multinic_blocks result" % (', '.join(sorted(str(k) for k in plan)) or 'none',)
+        )
     found = {}
     for iface in plan['interfaces']:
         for entry in iface.get('hosts', []):
@@ -67,7 +73,7 @@ def _index(value, what):
     return value
 
 
-class FilterModule(object):
+class FilterModule:
     """netplumb.multihome CIDR planning filters."""
 
     def filters(self):

@@ -19,8 +19,9 @@ def cluster_hosts(names, hostvars, interfaces=None, master_nets=None, require_in
             raise PlanError('host %s is not in the inventory' % name)
         host = hostvars[name]
         selected[name] = dict((key, host.get(key)) for key in _KEYS if host.get(key) is not None)
-    return _cluster_hosts(list(names), selected, interfaces=interfaces, master_nets=master_nets,
-                          require_interfaces=require_interfaces)
+    return _cluster_hosts(
+        list(names), selected, interfaces=interfaces, master_nets=master_nets, require_interfaces=require_interfaces
+    )
 
 
 class FilterModule:

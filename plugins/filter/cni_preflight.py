@@ -1,11 +1,9 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filters of the cni_preflight role: what to test, and the report of every node. Each is documented in the .yml beside this file.
 
 The arguments are checked against that documentation first (plugin_utils/filter_arguments.py).
 """
-
 
 from collections.abc import Mapping
 
@@ -46,7 +44,7 @@ def cni_preflight_failures(rows):
     return pf.failure_lines(_plain(rows))
 
 
-class FilterModule(object):
+class FilterModule:
     """netplumb.multihome cni_preflight role filters."""
 
     def filters(self):

@@ -1,11 +1,9 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pod annotation filters for secondary networks. Each is documented in the .yml beside this file.
 
 The arguments are checked against that documentation first (plugin_utils/filter_arguments.py).
 """
-
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import nad
 from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError
@@ -24,7 +22,7 @@ def spiderpool_annotations(items, kind='ippools', objects=None):
     return nad.spiderpool_annotations(items, kind=kind, objects=objects)
 
 
-class FilterModule(object):
+class FilterModule:
     """netplumb.multihome pod annotation filters."""
 
     def filters(self):

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The AIStore playbooks' network variables, as the ``networks`` list of the NAD builder.
@@ -10,7 +9,6 @@ each) and ``attachment_namespace``. :func:`legacy_attachments` turns them into i
 of ``netplumb.multihome.nad_objects`` and the network_attachments role use it.
 """
 
-
 from ansible_collections.netplumb.multihome.plugins.module_utils.checks import split_list
 from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError
 from ansible_collections.netplumb.multihome.plugins.module_utils.nad import NadError, check_dns_label, check_ifname
@@ -19,11 +17,11 @@ from ansible_collections.netplumb.multihome.plugins.module_utils.nad import NadE
 _LIST_MESSAGES = {
     'type': "%(what)s %(value)r is not a comma-separated list",
     'item_type': "%(what)s %(value)r has an empty item at position %(position)d: expected a name between every "
-                 "pair of commas",
+    "pair of commas",
     'item_empty': "%(what)s %(value)r has an empty item at position %(position)d: expected a name between every "
-                  "pair of commas",
+    "pair of commas",
     'twice': "%(what)s %(value)r lists %(item)r twice (positions %(first)d and %(position)d): the lists pair one NAD "
-             "with one interface",
+    "with one interface",
 }
 
 
@@ -45,9 +43,11 @@ def legacy_attachments(network_attachment, network_interface, attachment_namespa
         names = _split_list(network_attachment, 'network_attachment')
         ifaces = _split_list(network_interface, 'network_interface')
         if len(names) != len(ifaces):
-            raise NadError("network_attachment %r has %d names but network_interface %r has %d interfaces: expected "
-                           "one interface per NAD, in the same order"
-                           % (network_attachment, len(names), network_interface, len(ifaces)))
+            raise NadError(
+                "network_attachment %r has %d names but network_interface %r has %d interfaces: expected "
+                "one interface per NAD, in the same order"
+                % (network_attachment, len(names), network_interface, len(ifaces))
+            )
         namespace = check_dns_label(attachment_namespace, 'attachment_namespace')
         if template is None:
             template = {}
@@ -56,8 +56,10 @@ def legacy_attachments(network_attachment, network_interface, attachment_namespa
         template = dict(template)
         for key in ('name', 'namespace', 'namespaces', 'master', 'kind'):
             if key in template:
-                raise NadError("template sets %s %r: the legacy variables provide it; expected only the other network "
-                               "keys" % (key, template[key]))
+                raise NadError(
+                    "template sets %s %r: the legacy variables provide it; expected only the other network "
+                    "keys" % (key, template[key])
+                )
         out = []
         for name, iface in zip(names, ifaces):
             check_dns_label(name, 'network_attachment item')

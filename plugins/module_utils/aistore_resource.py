@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The AIS operator's ``AIStore`` resource, built from the aistore role's settings.
@@ -23,7 +22,6 @@ the fields, which decides what is refused here:
   map whose keys are node IPs, starts AIStore without ``pub_extra`` and nothing says why:
   :func:`multihome_conflicts` names them.
 """
-
 
 import copy
 
@@ -79,7 +77,8 @@ def _daemon(settings, role):
             raise AisResourceError(
                 "aistore_%s_service_port %d differs from aistore_%s_port %d while aistore_host_port is true: the operator "
                 "maps the hostPort to the container port servicePort, but aisnode listens on portPublic, so the node's "
-                "port %d would lead nowhere; expected both equal" % (role, service, role, public, public))
+                "port %d would lead nowhere; expected both equal" % (role, service, role, public, public)
+            )
         spec['hostPort'] = public
     return spec
 
@@ -121,7 +120,8 @@ def build_resource(settings):
         raise AisResourceError(
             "the AIStore spec would make the operator ignore hostnameMap, so no node would publish its extra IPs "
             "(pub_extra): %s. Multi-homing needs both daemons on a hostPort, publicNetDNSMode IP (the default), "
-            "targets neither on hostNetwork nor behind an external load balancer" % '; '.join(problems))
+            "targets neither on hostNetwork nor behind an external load balancer" % '; '.join(problems)
+        )
     return {
         'apiVersion': API_VERSION,
         'kind': KIND,
@@ -135,8 +135,11 @@ def build_resource(settings):
 
 
 def _multihomed(hostname_map):
-    return sorted(key for key, value in (hostname_map or {}).items()
-                  if isinstance(value, str) and len([h for h in value.split(',') if h.strip()]) > 1)
+    return sorted(
+        key
+        for key, value in (hostname_map or {}).items()
+        if isinstance(value, str) and len([h for h in value.split(',') if h.strip()]) > 1
+    )
 
 
 def multihome_conflicts(spec):
@@ -153,26 +156,39 @@ def multihome_conflicts(spec):
     if mode not in DNS_MODES:
         out.append("publicNetDNSMode %r is not one of %s" % (mode, ', '.join(DNS_MODES)))
     elif mode == 'Node':
-        out.append("publicNetDNSMode Node (aistore_extra_spec): ais-init then looks the node's name up in hostnameMap, "
-                   "whose keys are the nodes' IPs")
+        out.append(
+            "publicNetDNSMode Node (aistore_extra_spec): ais-init then looks the node's name up in hostnameMap, "
+            "whose keys are the nodes' IPs"
+        )
     elif mode == 'Pod':
-        out.append("publicNetDNSMode Pod (aistore_extra_spec): ais-init then uses the pod's DNS name and never "
-                   "looks at hostnameMap's node IPs")
+        out.append(
+            "publicNetDNSMode Pod (aistore_extra_spec): ais-init then uses the pod's DNS name and never "
+            "looks at hostnameMap's node IPs"
+        )
     proxy = spec.get('proxySpec') or {}
     target = spec.get('targetSpec') or {}
     if proxy.get('hostPort') is None:
-        out.append("proxySpec has no hostPort (aistore_host_port is false, or aistore_extra_spec removed it): the "
-                   "operator gives ais-init the node's IP (AIS_PUBLIC_HOSTNAME) only for daemons on a hostPort")
+        out.append(
+            "proxySpec has no hostPort (aistore_host_port is false, or aistore_extra_spec removed it): the "
+            "operator gives ais-init the node's IP (AIS_PUBLIC_HOSTNAME) only for daemons on a hostPort"
+        )
     external = target.get('externalAccess') is not None or (
-        target.get('externalAccess') is None and spec.get('enableExternalLB') is True)
+        target.get('externalAccess') is None and spec.get('enableExternalLB') is True
+    )
     if target.get('hostPort') is None:
-        out.append("targetSpec has no hostPort (aistore_host_port is false, or aistore_extra_spec removed it): the "
-                   "operator gives ais-init the node's IP (AIS_PUBLIC_HOSTNAME) only for daemons on a hostPort")
+        out.append(
+            "targetSpec has no hostPort (aistore_host_port is false, or aistore_extra_spec removed it): the "
+            "operator gives ais-init the node's IP (AIS_PUBLIC_HOSTNAME) only for daemons on a hostPort"
+        )
     elif external:
-        out.append("targets have external access (%s, aistore_extra_spec): ais-init then takes the load balancer's IP "
-                   "as the hostname, and the operator does not pass the node's IP"
-                   % ('targetSpec.externalAccess' if target.get('externalAccess') is not None else 'enableExternalLB'))
+        out.append(
+            "targets have external access (%s, aistore_extra_spec): ais-init then takes the load balancer's IP "
+            "as the hostname, and the operator does not pass the node's IP"
+            % ('targetSpec.externalAccess' if target.get('externalAccess') is not None else 'enableExternalLB')
+        )
     if target.get('hostNetwork') is True and mode == 'IP':
-        out.append("targetSpec.hostNetwork is true (aistore_extra_spec): in IP mode ais-init clears a host-network "
-                   "target's hostname before it looks it up in hostnameMap")
+        out.append(
+            "targetSpec.hostNetwork is true (aistore_extra_spec): in IP mode ais-init clears a host-network "
+            "target's hostname before it looks it up in hostnameMap"
+        )
     return out

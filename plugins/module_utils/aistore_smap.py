@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The AIStore cluster map (Smap) and multihome, for the aistore_smap_verify module and the filters.
@@ -27,7 +26,6 @@ A multi-homed node's ``host_net.hostname`` is ``"primary,extra1,..."``; aisnode
 (``ais/htrun.go``) publishes the first as ``public_net`` and each other one as a
 ``pub_extra`` entry with the same public port and protocol.
 """
-
 
 import ipaddress
 import json
@@ -76,8 +74,10 @@ def parse_ip(value, what):
 
 
 # A list entry that is empty or not a string: one message for both, positions from 0.
-_LIST_MESSAGES = {'item_type': "%(what)s %(value)r has an empty or non-string entry at position %(index)d",
-                  'item_empty': "%(what)s %(value)r has an empty or non-string entry at position %(index)d"}
+_LIST_MESSAGES = {
+    'item_type': "%(what)s %(value)r has an empty or non-string entry at position %(index)d",
+    'item_empty': "%(what)s %(value)r has an empty or non-string entry at position %(index)d",
+}
 
 
 def _split_list(value, what):
@@ -102,25 +102,31 @@ def load_smap(data):
             raise SmapError("the cluster map is not UTF-8 text: %s" % exc)
     if isinstance(data, str):
         if not data.strip():
-            raise SmapError("the cluster map is empty: expected the JSON of GET %s or of "
-                            "'ais show cluster smap --json'" % SMAP_PATH)
+            raise SmapError(
+                "the cluster map is empty: expected the JSON of GET %s or of 'ais show cluster smap --json'" % SMAP_PATH
+            )
         try:
             data = json.loads(data)
         except ValueError as exc:
             raise SmapError("the cluster map is not valid JSON: %s" % _json_error(exc))
     if not isinstance(data, dict):
-        raise SmapError("the cluster map is a JSON %s: expected an object with 'pmap' and 'tmap'"
-                        % json_type(data))
+        raise SmapError("the cluster map is a JSON %s: expected an object with 'pmap' and 'tmap'" % json_type(data))
     if 'pmap' not in data:
         keys = ', '.join(sorted(str(k) for k in data)[:8]) or 'none'
-        raise SmapError("the cluster map has no 'pmap' (top-level keys: %s): expected the JSON of GET %s "
-                        "or of 'ais show cluster smap --json'" % (keys, SMAP_PATH))
+        raise SmapError(
+            "the cluster map has no 'pmap' (top-level keys: %s): expected the JSON of GET %s "
+            "or of 'ais show cluster smap --json'" % (keys, SMAP_PATH)
+        )
     if not isinstance(data['pmap'], dict):
-        raise SmapError("the cluster map's 'pmap' is a JSON %s: expected an object of proxies by daemon ID"
-                        % json_type(data['pmap']))
+        raise SmapError(
+            "the cluster map's 'pmap' is a JSON %s: expected an object of proxies by daemon ID"
+            % json_type(data['pmap'])
+        )
     if data.get('tmap') is not None and not isinstance(data['tmap'], dict):
-        raise SmapError("the cluster map's 'tmap' is a JSON %s: expected an object of targets by daemon ID"
-                        % json_type(data['tmap']))
+        raise SmapError(
+            "the cluster map's 'tmap' is a JSON %s: expected an object of targets by daemon ID"
+            % json_type(data['tmap'])
+        )
     return data
 
 
@@ -129,7 +135,7 @@ def _json_error(exc):
     if msg is None:
         return str(exc)
     doc, pos = exc.doc, exc.pos
-    near = doc[max(0, pos - 25):pos + 25].replace('\n', ' ')
+    near = doc[max(0, pos - 25) : pos + 25].replace('\n', ' ')
     return "%s at line %d column %d (near %r)" % (msg, exc.lineno, exc.colno, near)
 
 
@@ -152,8 +158,10 @@ def _parse_net(value, where, required):
     if value is None and not required:
         return None
     if not isinstance(value, dict):
-        raise SmapError("%s is a JSON %s: expected an object with node_ip_addr, daemon_port and direct_url"
-                        % (where, json_type(value)))
+        raise SmapError(
+            "%s is a JSON %s: expected an object with node_ip_addr, daemon_port and direct_url"
+            % (where, json_type(value))
+        )
     host = value.get('node_ip_addr')
     if not isinstance(host, str) or (required and not host.strip()):
         raise SmapError("%s.node_ip_addr is %r: expected the node's address as a string" % (where, host))
@@ -179,8 +187,9 @@ def _parse_node(key, value, daemon_type, mapname, primary_id):
         raise SmapError("%s.daemon_id is %r: expected the node's ID as a string" % (where, daemon_id))
     found_type = value.get('daemon_type', daemon_type)
     if found_type != daemon_type:
-        raise SmapError("%s.daemon_type is %r: every node in %s must be a %r"
-                        % (where, found_type, mapname, daemon_type))
+        raise SmapError(
+            "%s.daemon_type is %r: every node in %s must be a %r" % (where, found_type, mapname, daemon_type)
+        )
     pub = _parse_net(value.get('public_net'), where + '.public_net', True)
     extra = value.get('pub_extra')
     if extra is None:
@@ -265,7 +274,7 @@ def normalize_expected(expected):
 
 def _owner(label, addr):
     if label.endswith('/extra'):
-        return "an extra IP of expected node %s" % label[:-len('/extra')]
+        return "an extra IP of expected node %s" % label[: -len('/extra')]
     return "expected node %s" % addr
 
 
@@ -341,11 +350,15 @@ def _problems(report):
     if report['unexpected_extra']:
         out.append('%s has unexpected pub_extra %s' % (_name(report), ', '.join(report['unexpected_extra'])))
     for bad in report['wrong_port']:
-        out.append('%s: pub_extra %s has port %s, expected %s'
-                   % (_name(report), bad['node_ip'], bad['port'] or "''", bad['expected']))
+        out.append(
+            '%s: pub_extra %s has port %s, expected %s'
+            % (_name(report), bad['node_ip'], bad['port'] or "''", bad['expected'])
+        )
     for bad in report['wrong_url']:
-        out.append('%s: pub_extra %s has direct_url %r, expected %r'
-                   % (_name(report), bad['node_ip'], bad['direct_url'], bad['expected']))
+        out.append(
+            '%s: pub_extra %s has direct_url %r, expected %r'
+            % (_name(report), bad['node_ip'], bad['direct_url'], bad['expected'])
+        )
     return out
 
 
@@ -388,13 +401,29 @@ def verify_smap(smap, expected, proxies=None, targets=None):
         reports.append(_check_daemon(node, want.get(addr)))
     absent = [ip for ip in want if ip not in present]
     for ip in absent:
-        reports.append({'daemon_id': None, 'daemon_type': None, 'node_ip': ip, 'port': None, 'pub_extra': [],
-                        'status': 'missing', 'missing_extra': list(want[ip]), 'unexpected_extra': [],
-                        'wrong_port': [], 'wrong_url': []})
+        reports.append(
+            {
+                'daemon_id': None,
+                'daemon_type': None,
+                'node_ip': ip,
+                'port': None,
+                'pub_extra': [],
+                'status': 'missing',
+                'missing_extra': list(want[ip]),
+                'unexpected_extra': [],
+                'wrong_port': [],
+                'wrong_url': [],
+            }
+        )
     n_proxies = sum(1 for n in nodes if n['daemon_type'] == PROXY)
     n_targets = sum(1 for n in nodes if n['daemon_type'] == TARGET)
-    counts = {'proxies': n_proxies, 'targets': n_targets, 'expected_proxies': proxies, 'expected_targets': targets,
-              'expected_nodes': len(want)}
+    counts = {
+        'proxies': n_proxies,
+        'targets': n_targets,
+        'expected_proxies': proxies,
+        'expected_targets': targets,
+        'expected_nodes': len(want),
+    }
     for status in ('ok', 'mismatch', 'unexpected', 'missing'):
         counts[status] = sum(1 for r in reports if r['status'] == status)
 
@@ -413,13 +442,32 @@ def verify_smap(smap, expected, proxies=None, targets=None):
         shown = problems[:_SUMMARY_PROBLEMS]
         more = len(problems) - len(shown)
         tail = '; and %d more' % more if more else ''
-        summary = '%s: %s (%s): %s%s' % (head, _plural(len(problems), 'problem', 'problems'), tally, '; '.join(shown), tail)
+        summary = '%s: %s (%s): %s%s' % (
+            head,
+            _plural(len(problems), 'problem', 'problems'),
+            tally,
+            '; '.join(shown),
+            tail,
+        )
     else:
-        summary = '%s: all %s carry their extra IPs (%s)' % (head, _plural(len(want), 'expected node', 'expected nodes'), tally)
+        summary = '%s: all %s carry their extra IPs (%s)' % (
+            head,
+            _plural(len(want), 'expected node', 'expected nodes'),
+            tally,
+        )
     if notes:
         summary += ' [%s]' % '; '.join(notes)
-    return {'ok': not problems, 'summary': summary, 'nodes': reports, 'absent': absent, 'counts': counts,
-            'version': version, 'uuid': uuid, 'primary': primary, 'notes': notes}
+    return {
+        'ok': not problems,
+        'summary': summary,
+        'nodes': reports,
+        'absent': absent,
+        'counts': counts,
+        'version': version,
+        'uuid': uuid,
+        'primary': primary,
+        'notes': notes,
+    }
 
 
 def wait_for_smap(fetch, expected, proxies=None, targets=None, timeout=120.0, interval=5.0, clock=None, sleep=None):
@@ -463,8 +511,14 @@ def wait_for_smap(fetch, expected, proxies=None, targets=None, timeout=120.0, in
         if clock() + interval > deadline:
             break
         sleep(interval)
-    return {'ok': bool(report and report['ok'] and last_error is None), 'report': report, 'attempts': attempts,
-            'elapsed': round(clock() - start, 3), 'last_error': last_error, 'smap_version': version}
+    return {
+        'ok': bool(report and report['ok'] and last_error is None),
+        'report': report,
+        'attempts': attempts,
+        'elapsed': round(clock() - start, 3),
+        'last_error': last_error,
+        'smap_version': version,
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -525,9 +579,19 @@ def hostname_map(hosts, attachments):
         if not extras:
             single.append(name)
         elif len(extras) != len(names):
-            raise SmapError("host %s has %d extra IP%s (%s) but %d network attachment%s (%s): expected one extra IP "
-                            "per attachment" % (name, len(extras), '' if len(extras) == 1 else 's', ', '.join(extras),
-                                                len(names), '' if len(names) == 1 else 's', ', '.join(names) or 'none'))
+            raise SmapError(
+                "host %s has %d extra IP%s (%s) but %d network attachment%s (%s): expected one extra IP "
+                "per attachment"
+                % (
+                    name,
+                    len(extras),
+                    '' if len(extras) == 1 else 's',
+                    ', '.join(extras),
+                    len(names),
+                    '' if len(names) == 1 else 's',
+                    ', '.join(names) or 'none',
+                )
+            )
         result[primary] = ','.join([primary] + extras)
         expected[primary] = extras
     return {'hostname_map': result, 'expected': expected, 'single_homed': single}
@@ -537,8 +601,10 @@ def _claim(owners, addr, name, role):
     if addr in owners:
         other, other_role = owners[addr]
         whose = 'its own' if other == name else "host %s's" % other
-        raise SmapError("host %s %s %s is already %s %s: every IP must be unique across the cluster"
-                        % (name, role, addr, whose, other_role))
+        raise SmapError(
+            "host %s %s %s is already %s %s: every IP must be unique across the cluster"
+            % (name, role, addr, whose, other_role)
+        )
     owners[addr] = (name, role)
 
 
@@ -591,8 +657,15 @@ def check_node_ips(hostname_map, nodes):
             hint = " (it is node %s's %s)" % other[norm]
         bad.append('%s%s' % (key, hint))
     if bad:
-        raise SmapError("hostnameMap key%s %s %s not the InternalIP of any node: ais-init would keep the single "
-                        "address and AIStore would start without pub_extra on %s. Nodes seen: %s"
-                        % ('' if len(bad) == 1 else 's', ', '.join(bad), 'is' if len(bad) == 1 else 'are',
-                           'that node' if len(bad) == 1 else 'those nodes', '; '.join(seen)))
+        raise SmapError(
+            "hostnameMap key%s %s %s not the InternalIP of any node: ais-init would keep the single "
+            "address and AIStore would start without pub_extra on %s. Nodes seen: %s"
+            % (
+                '' if len(bad) == 1 else 's',
+                ', '.join(bad),
+                'is' if len(bad) == 1 else 'are',
+                'that node' if len(bad) == 1 else 'those nodes',
+                '; '.join(seen),
+            )
+        )
     return found

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Small input checks shared by the collection: text, comma-separated lists, Kubernetes names, interface names.
@@ -7,7 +6,6 @@ Each check takes ``what`` (how the caller names the value in its messages) and `
 (the exception class the caller raises, so that its own ``except`` clauses keep working),
 and returns the value, cleaned where that is said. Standard library only.
 """
-
 
 import re
 
@@ -21,8 +19,15 @@ IFNAME_MAX = 15  # IFNAMSIZ (16) less the terminating NUL
 # ('eth%d'); the rest would be a shell command if a template ever pasted the name into one.
 IFNAME_FORBIDDEN = '/:%;|&$`()<>\'"\\*?!{}[]#~'
 
-_JSON_TYPES = ((bool, 'boolean'), (int, 'number'), (float, 'number'), (str, 'string'),
-               (list, 'array'), (dict, 'object'), (type(None), 'null'))
+_JSON_TYPES = (
+    (bool, 'boolean'),
+    (int, 'number'),
+    (float, 'number'),
+    (str, 'string'),
+    (list, 'array'),
+    (dict, 'object'),
+    (type(None), 'null'),
+)
 
 
 def is_text(value):
@@ -94,8 +99,10 @@ def dns_label_problem(value):
     if len(value) > DNS_LABEL_MAX:
         return "is %d characters long: a DNS-1123 label has at most %d" % (len(value), DNS_LABEL_MAX)
     if not DNS_LABEL.match(value):
-        return ("is not a DNS-1123 label: expected lower-case letters, digits and '-', starting and ending "
-                "with a letter or digit")
+        return (
+            "is not a DNS-1123 label: expected lower-case letters, digits and '-', starting and ending "
+            "with a letter or digit"
+        )
     return None
 
 
@@ -104,8 +111,10 @@ def dns_subdomain_problem(value):
     if not is_text(value) or not value:
         return "is not a name: expected a DNS-1123 subdomain such as 'storage-v4'"
     if len(value) > DNS_SUBDOMAIN_MAX or not DNS_SUBDOMAIN.match(value):
-        return ("is not a DNS-1123 subdomain: expected at most %d lower-case letters, digits, '-' and '.', "
-                "starting and ending with a letter or digit" % DNS_SUBDOMAIN_MAX)
+        return (
+            "is not a DNS-1123 subdomain: expected at most %d lower-case letters, digits, '-' and '.', "
+            "starting and ending with a letter or digit" % DNS_SUBDOMAIN_MAX
+        )
     return None
 
 
@@ -131,16 +140,21 @@ def check_ifname(value, what, error=ValueError):
     1 to 15 characters, not ``.`` or ``..``, no ``/``, ``:`` or whitespace (the kernel's
     ``dev_valid_name``), no ``%`` (a name template) and no shell metacharacter.
     """
-    expected = ("expected a Linux interface name of 1 to %d characters without '/', ':', whitespace or shell "
-                "metacharacters, such as 'ens1f0' or 'net1'" % IFNAME_MAX)
+    expected = (
+        "expected a Linux interface name of 1 to %d characters without '/', ':', whitespace or shell "
+        "metacharacters, such as 'ens1f0' or 'net1'" % IFNAME_MAX
+    )
     if not is_text(value) or not value:
         raise error("%s %r is not an interface name: %s" % (what, value, expected))
     if len(value) > IFNAME_MAX:
-        raise error("%s %r is %d characters long: the kernel allows at most %d (IFNAMSIZ)"
-                    % (what, value, len(value), IFNAME_MAX))
+        raise error(
+            "%s %r is %d characters long: the kernel allows at most %d (IFNAMSIZ)"
+            % (what, value, len(value), IFNAME_MAX)
+        )
     if value in ('.', '..'):
-        raise error("%s %r is not a valid interface name: '.' and '..' are refused by the kernel; %s"
-                    % (what, value, expected))
+        raise error(
+            "%s %r is not a valid interface name: '.' and '..' are refused by the kernel; %s" % (what, value, expected)
+        )
     for char in value:
         if char.isspace() or char in IFNAME_FORBIDDEN or ord(char) < 32 or ord(char) == 127:
             raise error("%s %r is not a valid interface name: it contains %r; %s" % (what, value, char, expected))

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """CIDR math shared by every planning scheme, the cidr_plan module and the filters.
@@ -7,7 +6,6 @@ Plain functions over the standard library's ``ipaddress``; no Ansible import, so
 they are unit-testable on their own. Every error is a :class:`PlanError` whose
 message names the bad value and what was expected.
 """
-
 
 import ipaddress
 
@@ -25,8 +23,10 @@ def parse_network(value, what='CIDR'):
     if isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
         return value
     if not isinstance(value, str) or '/' not in value:
-        raise PlanError("%s %r is not a CIDR: expected an address with a prefix length, "
-                        "such as '10.0.0.0/16' or 'fd00::/48'" % (what, value))
+        raise PlanError(
+            "%s %r is not a CIDR: expected an address with a prefix length, "
+            "such as '10.0.0.0/16' or 'fd00::/48'" % (what, value)
+        )
     try:
         return ipaddress.ip_network(value.strip(), strict=True)
     except ValueError as exc:
@@ -34,8 +34,10 @@ def parse_network(value, what='CIDR'):
             loose = ipaddress.ip_network(value.strip(), strict=False)
         except ValueError:
             raise PlanError("%s %r is not a valid CIDR: %s" % (what, value, exc))
-        raise PlanError("%s %r is not a network address: it has host bits set "
-                        "(the network containing it is %s)" % (what, value, loose))
+        raise PlanError(
+            "%s %r is not a network address: it has host bits set "
+            "(the network containing it is %s)" % (what, value, loose)
+        )
 
 
 def parse_interface(value, what='address'):
@@ -43,8 +45,7 @@ def parse_interface(value, what='address'):
     if isinstance(value, (ipaddress.IPv4Interface, ipaddress.IPv6Interface)):
         return value
     if not isinstance(value, str) or '/' not in value:
-        raise PlanError("%s %r is not an address with prefix: expected e.g. '10.0.1.5/24'"
-                        % (what, value))
+        raise PlanError("%s %r is not an address with prefix: expected e.g. '10.0.1.5/24'" % (what, value))
     try:
         return ipaddress.ip_interface(value.strip())
     except ValueError as exc:
@@ -67,8 +68,7 @@ def parse_networks(values, what):
         return []
     if isinstance(values, str):
         values = [v for v in values.split(',') if v.strip()]
-    return [parse_network(v.strip() if isinstance(v, str) else v, '%s[%d]' % (what, i))
-            for i, v in enumerate(values)]
+    return [parse_network(v.strip() if isinstance(v, str) else v, '%s[%d]' % (what, i)) for i, v in enumerate(values)]
 
 
 def check_bits(value, what, maximum):
@@ -89,12 +89,16 @@ def block(network, extra_bits, index):
     network = parse_network(network)
     new_prefix = network.prefixlen + extra_bits
     if extra_bits < 0 or new_prefix > network.max_prefixlen:
-        raise PlanError("%s plus %d bits is /%d, longer than the %d bits of an IPv%d address"
-                        % (network, extra_bits, new_prefix, network.max_prefixlen, network.version))
+        raise PlanError(
+            "%s plus %d bits is /%d, longer than the %d bits of an IPv%d address"
+            % (network, extra_bits, new_prefix, network.max_prefixlen, network.version)
+        )
     count = 1 << extra_bits
     if index < 0 or index >= count:
-        raise PlanError("block index %d does not fit in %s split into /%d blocks: expected 0 to %d"
-                        % (index, network, new_prefix, count - 1))
+        raise PlanError(
+            "block index %d does not fit in %s split into /%d blocks: expected 0 to %d"
+            % (index, network, new_prefix, count - 1)
+        )
     size = 1 << (network.max_prefixlen - new_prefix)
     start = int(network.network_address) + index * size
     # Build by version: ip_network((int, prefix)) would make '::/16' an IPv4 network.
@@ -106,8 +110,7 @@ def block_index(network, extra_bits, subnet):
     network = parse_network(network)
     subnet = parse_network(subnet)
     if subnet.prefixlen != network.prefixlen + extra_bits or not subnet.subnet_of(network):
-        raise PlanError("%s is not a /%d block of %s"
-                        % (subnet, network.prefixlen + extra_bits, network))
+        raise PlanError("%s is not a /%d block of %s" % (subnet, network.prefixlen + extra_bits, network))
     size = 1 << (network.max_prefixlen - subnet.prefixlen)
     return (int(subnet.network_address) - int(network.network_address)) // size
 
@@ -128,10 +131,10 @@ def find_overlaps(named, reserved=None):
     node networks). Returns ``(label_a, net_a, label_b, net_b)`` of the first
     overlap found, or ``None``. Sort-based, so O(n log n) in the number of ranges.
     """
-    items = [(n.version, int(n.network_address), int(n.broadcast_address), label, n, False)
-             for label, n in named]
-    items.extend((n.version, int(n.network_address), int(n.broadcast_address), label, n, True)
-                 for label, n in (reserved or []))
+    items = [(n.version, int(n.network_address), int(n.broadcast_address), label, n, False) for label, n in named]
+    items.extend(
+        (n.version, int(n.network_address), int(n.broadcast_address), label, n, True) for label, n in (reserved or [])
+    )
     items.sort(key=lambda t: (t[0], t[1], -t[2]))
     # Sweep: remember the range reaching furthest so far; any start inside it overlaps.
     # Overlaps between two reserved ranges are the cluster's business, not the plan's.
@@ -144,8 +147,7 @@ def find_overlaps(named, reserved=None):
                 return _ordered(reach, item)
             if reach_planned is not None and reach_planned[0] == version and start <= reach_planned[2]:
                 return _ordered(reach_planned, item)
-        if not is_reserved and (reach_planned is None or reach_planned[0] != version
-                                or end > reach_planned[2]):
+        if not is_reserved and (reach_planned is None or reach_planned[0] != version or end > reach_planned[2]):
             reach_planned = item
         if reach is None or reach[0] != version or end > reach[2]:
             reach = item
@@ -184,8 +186,9 @@ def named_reserved(reserved):
                 values = [v for v in values.split(',') if v.strip()]
             for i, value in enumerate(values or []):
                 label = 'reserved %s' % name if len(values) == 1 else 'reserved %s[%d]' % (name, i)
-                out.append((label, parse_network(value.strip() if isinstance(value, str) else value,
-                                                 'reserved %s' % name)))
+                out.append(
+                    (label, parse_network(value.strip() if isinstance(value, str) else value, 'reserved %s' % name))
+                )
         return out
     for i, value in enumerate(reserved):
         if isinstance(value, dict):

@@ -79,18 +79,24 @@ def _nics(value, host):
 def _derive_nics(host, extras, interfaces, masters):
     """``multihome_nics`` from ``additional_hosts``: names by position from ``interfaces``, prefixes from ``masters``."""
     if len(interfaces) != len(extras):
-        raise HostsError("host %s has %d additional_hosts (%s) but %d interfaces are named (%s): each extra IP is on "
-                         "the interface at the same position of network_interface; expected as many, or multihome_nics "
-                         "for the host" % (host, len(extras), ', '.join(extras), len(interfaces), ', '.join(interfaces) or 'none'))
+        raise HostsError(
+            "host %s has %d additional_hosts (%s) but %d interfaces are named (%s): each extra IP is on "
+            "the interface at the same position of network_interface; expected as many, or multihome_nics "
+            "for the host" % (host, len(extras), ', '.join(extras), len(interfaces), ', '.join(interfaces) or 'none')
+        )
     out = []
     for name, ip in zip(interfaces, extras):
         addr = ipaddress.ip_address(ip)
         holders = [m for m in masters if m.version == addr.version and addr in m]
         if not holders:
-            raise HostsError("host %s extra IP %s (interface %s) is in none of the master networks (%s): its prefix is "
-                             "unknown; expected it inside one of them, or multihome_nics for the host"
-                             % (host, ip, name, ', '.join(str(m) for m in masters) or 'none given'))
-        out.append({'name': check_ifname(name, 'network_interface entry'), 'address': '%s/%d' % (ip, holders[0].prefixlen)})
+            raise HostsError(
+                "host %s extra IP %s (interface %s) is in none of the master networks (%s): its prefix is "
+                "unknown; expected it inside one of them, or multihome_nics for the host"
+                % (host, ip, name, ', '.join(str(m) for m in masters) or 'none given')
+            )
+        out.append(
+            {'name': check_ifname(name, 'network_interface entry'), 'address': '%s/%d' % (ip, holders[0].prefixlen)}
+        )
     return out
 
 
@@ -105,22 +111,37 @@ def node(name, hostvars, interfaces=None, master_nets=None):
     if not isinstance(hostvars, dict):
         raise HostsError("host %s has no variables to read (got %r)" % (name, hostvars))
     primary = hostvars.get('node_ip') or hostvars.get('ansible_host') or name
-    extras = [str(_address(ip, 'host %s additional_hosts entry' % name))
-              for ip in _split(hostvars.get('additional_hosts'), 'host %s additional_hosts' % name)]
+    extras = [
+        str(_address(ip, 'host %s additional_hosts entry' % name))
+        for ip in _split(hostvars.get('additional_hosts'), 'host %s additional_hosts' % name)
+    ]
     nics = _nics(hostvars['multihome_nics'], name) if hostvars.get('multihome_nics') not in (None, '') else None
     if nics is not None:
         ips = [n['address'].split('/')[0] for n in nics]
         if extras and extras != ips:
-            raise HostsError("host %s: additional_hosts %s disagrees with multihome_nics (%s): expected the same extra IPs "
-                             "in the same order, or only one of them (the other is derived)"
-                             % (name, ','.join(extras), ', '.join('%s %s' % (n['name'], n['address']) for n in nics)))
+            raise HostsError(
+                "host %s: additional_hosts %s disagrees with multihome_nics (%s): expected the same extra IPs "
+                "in the same order, or only one of them (the other is derived)"
+                % (name, ','.join(extras), ', '.join('%s %s' % (n['name'], n['address']) for n in nics))
+            )
         return {'name': name, 'main_ip': primary, 'additional_hosts': ips, 'interfaces': nics, 'interfaces_known': True}
     names = _split(interfaces, 'network_interface')
     if extras and names:
         masters = cidr.parse_networks(master_nets, 'master_nets')
-        return {'name': name, 'main_ip': primary, 'additional_hosts': extras,
-                'interfaces': _derive_nics(name, extras, names, masters), 'interfaces_known': True}
-    return {'name': name, 'main_ip': primary, 'additional_hosts': extras, 'interfaces': [], 'interfaces_known': not extras}
+        return {
+            'name': name,
+            'main_ip': primary,
+            'additional_hosts': extras,
+            'interfaces': _derive_nics(name, extras, names, masters),
+            'interfaces_known': True,
+        }
+    return {
+        'name': name,
+        'main_ip': primary,
+        'additional_hosts': extras,
+        'interfaces': [],
+        'interfaces_known': not extras,
+    }
 
 
 def cluster_hosts(names, hostvars, interfaces=None, master_nets=None, require_interfaces=False):
@@ -137,8 +158,10 @@ def cluster_hosts(names, hostvars, interfaces=None, master_nets=None, require_in
             raise HostsError("host %s is not in the inventory's hostvars" % name)
         entry = node(name, dict(hostvars[name]), interfaces, master_nets)
         if require_interfaces and not entry['interfaces_known']:
-            raise HostsError("host %s has additional_hosts (%s) but its data NICs are not named: give it multihome_nics "
-                             "([{name: nic1, address: %s/24}, ...]) or name the interfaces in network_interface"
-                             % (name, ','.join(entry['additional_hosts']), entry['additional_hosts'][0]))
+            raise HostsError(
+                "host %s has additional_hosts (%s) but its data NICs are not named: give it multihome_nics "
+                "([{name: nic1, address: %s/24}, ...]) or name the interfaces in network_interface"
+                % (name, ','.join(entry['additional_hosts']), entry['additional_hosts'][0])
+            )
         out.append(entry)
     return out

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A CNI configuration, in one place: parse and check it, its plugin chain, its attachment type.
@@ -13,7 +12,6 @@ configuration is. :func:`plugin_chain` is what a runtime runs, in order, as libc
 Plain functions over the standard library. Every error is a :class:`CniConfigError` naming the
 input, the value and what was expected.
 """
-
 
 import copy
 import json
@@ -35,8 +33,10 @@ class CniConfigError(ValueError):
 def check_plugin_type(value, what='type'):
     """``value`` if it is a plugin name: a binary in the CNI directory, no path, nothing hidden."""
     if not is_text(value) or not value or value.startswith('.') or not _PLUGIN_NAME.match(value):
-        raise CniConfigError("%s %r is not a plugin name: expected the name of a binary in the CNI directory, "
-                             "such as 'macvlan'" % (what, value))
+        raise CniConfigError(
+            "%s %r is not a plugin name: expected the name of a binary in the CNI directory, "
+            "such as 'macvlan'" % (what, value)
+        )
     return value
 
 
@@ -51,15 +51,20 @@ def parse_config(config, what='config'):
         try:
             config = json.loads(config)
         except ValueError as exc:
-            raise CniConfigError("%s %r is not valid JSON (%s): expected a CNI configuration, such as a NAD's spec.config"
-                                 % (what, config, exc))
+            raise CniConfigError(
+                "%s %r is not valid JSON (%s): expected a CNI configuration, such as a NAD's spec.config"
+                % (what, config, exc)
+            )
     if not isinstance(config, dict):
-        raise CniConfigError("%s %r is not a JSON object: expected a CNI configuration, such as a NAD's spec.config"
-                             % (what, config))
+        raise CniConfigError(
+            "%s %r is not a JSON object: expected a CNI configuration, such as a NAD's spec.config" % (what, config)
+        )
     version = config.get('cniVersion')
     if version in (None, ''):
-        raise CniConfigError("%s has no cniVersion (cniVersion %r): expected one of %s; a runtime refuses a configuration "
-                             "without one" % (what, version, ', '.join(CNI_VERSIONS)))
+        raise CniConfigError(
+            "%s has no cniVersion (cniVersion %r): expected one of %s; a runtime refuses a configuration "
+            "without one" % (what, version, ', '.join(CNI_VERSIONS))
+        )
     if version not in CNI_VERSIONS:
         raise CniConfigError("%s has cniVersion %r: expected one of %s" % (what, version, ', '.join(CNI_VERSIONS)))
     if 'plugins' in config:
@@ -68,7 +73,9 @@ def parse_config(config, what='config'):
             raise CniConfigError("%s plugins %r is not a non-empty list of plugin configurations" % (what, plugins))
         for i, plugin in enumerate(plugins):
             if not isinstance(plugin, dict) or not plugin.get('type'):
-                raise CniConfigError("%s plugins[%d] %r has no type: expected a plugin configuration" % (what, i, plugin))
+                raise CniConfigError(
+                    "%s plugins[%d] %r has no type: expected a plugin configuration" % (what, i, plugin)
+                )
             check_plugin_type(plugin['type'], '%s plugins[%d] type' % (what, i))
     elif config.get('type'):
         check_plugin_type(config['type'], '%s type' % what)

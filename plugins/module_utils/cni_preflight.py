@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The pure part of the data-plane preflight (module cni_preflight): no commands run here.
@@ -24,7 +23,6 @@ The commands themselves run in module_utils/preflight_run.py.
 Every error is a :class:`PreflightError` naming the attachment, the value and what was expected.
 """
 
-
 import hashlib
 import ipaddress
 import json
@@ -32,9 +30,15 @@ import re
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import nad
 from ansible_collections.netplumb.multihome.plugins.module_utils.cni_config import (
-    CniConfigError, attachment_type, ipam_index, main_plugin, parse_config, plugin_chain)
+    CniConfigError,
+    attachment_type,
+    ipam_index,
+    main_plugin,
+    parse_config,
+    plugin_chain,
+)
 from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import CommandError, load_ip_json
-from ansible_collections.netplumb.multihome.plugins.module_utils.range_plan import usable_bounds, unwrap_plan
+from ansible_collections.netplumb.multihome.plugins.module_utils.range_plan import unwrap_plan, usable_bounds
 
 NETNS_PREFIX = 'npf-'
 NETNS_DIR = '/var/run/netns'
@@ -53,6 +57,7 @@ class PreflightError(ValueError):
 
 
 # ------------------------------------------------------------------ configurations
+
 
 def _is_text(value):
     return isinstance(value, str) and bool(value)
@@ -119,6 +124,7 @@ def bridge_name(config):
 
 # ------------------------------------------------------------------ test addresses
 
+
 def _parse_range(value, what):
     """A whereabouts ``range``: a CIDR, or ``first-last/prefix``; returns (network, first, last or None)."""
     if not _is_text(value):
@@ -177,7 +183,12 @@ def address_pool(config, what='config'):
         entry = ipam
         if ipam.get('ranges'):
             ranges = ipam['ranges']
-            if not isinstance(ranges, list) or not isinstance(ranges[0], list) or not ranges[0] or not isinstance(ranges[0][0], dict):
+            if (
+                not isinstance(ranges, list)
+                or not isinstance(ranges[0], list)
+                or not ranges[0]
+                or not isinstance(ranges[0][0], dict)
+            ):
                 raise PreflightError("%s ipam ranges %r is not a list of range sets" % (what, ranges))
             entry = ranges[0][0]
         if not _is_text(entry.get('subnet')):
@@ -247,20 +258,22 @@ def derive_test_address(name, config, plan=None, node=None, node_index=0):
     what = 'attachment %r' % name
     pool = address_pool(config, what)
     if pool is None:
-        return None, 'no address pool (IPAM %s): tested without an address, no peers probed' % (
-            _ipam_type_text(config))
+        return None, 'no address pool (IPAM %s): tested without an address, no peers probed' % (_ipam_type_text(config))
     network = pool['network']
     entry = _plan_entry(plan, network)
     slices = (entry or {}).get('nodes') or []
     if slices:
         if not node:
-            raise PreflightError("%s: the plan gives %s per-node slices, but no node name was given to pick this "
-                                 "node's slice" % (what, network))
+            raise PreflightError(
+                "%s: the plan gives %s per-node slices, but no node name was given to pick this "
+                "node's slice" % (what, network)
+            )
         mine = [s for s in slices if isinstance(s, dict) and s.get('name') == node]
         if not mine:
-            raise PreflightError("%s: the plan has no slice of %s for node %r: expected one of %s (re-plan with "
-                                 "this node in the node list)" % (what, network, node,
-                                                                  ', '.join(str(s.get('name')) for s in slices)))
+            raise PreflightError(
+                "%s: the plan has no slice of %s for node %r: expected one of %s (re-plan with "
+                "this node in the node list)" % (what, network, node, ', '.join(str(s.get('name')) for s in slices))
+            )
         try:
             slice_net = ipaddress.ip_network(str(mine[0].get('range')), strict=False)
         except ValueError:
@@ -269,17 +282,20 @@ def derive_test_address(name, config, plan=None, node=None, node_index=0):
         first, last = max(low, pool['first']), min(high, pool['last'])
         address = _count_down(first, last, pool['excluded'], 0) if first <= last else None
         if address is None:
-            raise PreflightError("%s: node %r's slice %s has no usable address inside the range bounds and "
-                                 "outside the excluded blocks" % (what, node, slice_net))
+            raise PreflightError(
+                "%s: node %r's slice %s has no usable address inside the range bounds and "
+                "outside the excluded blocks" % (what, node, slice_net)
+            )
         how = 'top of node slice %s' % slice_net
     else:
         if isinstance(node_index, bool) or not isinstance(node_index, int) or node_index < 0:
             raise PreflightError("%s: node_index %r is not a whole number of 0 or more" % (what, node_index))
         address = _count_down(pool['first'], pool['last'], pool['excluded'], node_index)
         if address is None:
-            raise PreflightError("%s: the range %s (%s to %s) has fewer than %d usable addresses: expected one per "
-                                 "node counted down from the end" % (what, network, pool['first'], pool['last'],
-                                                                     node_index + 1))
+            raise PreflightError(
+                "%s: the range %s (%s to %s) has fewer than %d usable addresses: expected one per "
+                "node counted down from the end" % (what, network, pool['first'], pool['last'], node_index + 1)
+            )
         how = 'end of range %s, node index %d' % (network, node_index)
     return '%s/%d' % (address, network.prefixlen), how
 
@@ -293,16 +309,18 @@ def _ipam_type_text(config):
 def check_test_address(value, what):
     """``value`` as ``address/prefix`` text (an interface address, not a network or broadcast one)."""
     if not _is_text(value) or '/' not in value:
-        raise PreflightError("%s test_address %r is not an address with prefix: expected e.g. '198.18.61.254/24'"
-                             % (what, value))
+        raise PreflightError(
+            "%s test_address %r is not an address with prefix: expected e.g. '198.18.61.254/24'" % (what, value)
+        )
     try:
         iface = ipaddress.ip_interface(value.strip())
     except ValueError as exc:
         raise PreflightError("%s test_address %r is not a valid address with prefix: %s" % (what, value, exc))
     net = iface.network
     if net.version == 4 and net.num_addresses > 2 and iface.ip in (net.network_address, net.broadcast_address):
-        raise PreflightError("%s test_address %s is the network or broadcast address of %s: expected a host address"
-                             % (what, iface, net))
+        raise PreflightError(
+            "%s test_address %s is the network or broadcast address of %s: expected a host address" % (what, iface, net)
+        )
     return str(iface)
 
 
@@ -316,6 +334,7 @@ def check_peer(value, what):
 
 
 # ------------------------------------------------------------------ names
+
 
 def check_ifname(value, what='ifname'):
     """``value`` if it is a legal interface name (the rules of the NAD validator)."""
@@ -341,7 +360,10 @@ def same_attachment(netns, name):
     """True when ``netns`` is a namespace of attachment ``name`` (any hash): an earlier incarnation."""
     safe = _NAME_SAFE.sub('-', str(name)).strip('-.') or 'attachment'
     room = _NETNS_NAME_MAX - len(NETNS_PREFIX) - 1 - _HASH_LEN
-    return re.match(r'^%s%s-[0-9a-f]{%d}$' % (re.escape(NETNS_PREFIX), re.escape(safe[:room]), _HASH_LEN), netns) is not None
+    return (
+        re.match(r'^%s%s-[0-9a-f]{%d}$' % (re.escape(NETNS_PREFIX), re.escape(safe[:room]), _HASH_LEN), netns)
+        is not None
+    )
 
 
 def parse_netns_list(text):
@@ -363,6 +385,7 @@ def preflight_namespaces(names):
 
 
 # ------------------------------------------------------------------ plugin output
+
 
 def parse_cni_output(rc, stdout, stderr):
     """``(result, error)`` of one plugin run: the result JSON on success, else the plugin's own words.
@@ -415,6 +438,7 @@ def result_addresses(result):
 
 # ------------------------------------------------------------------ interface checks
 
+
 def find_link(links, ifname):
     for link in links:
         if isinstance(link, dict) and link.get('ifname') == ifname:
@@ -424,8 +448,11 @@ def find_link(links, ifname):
 
 def link_addresses(link):
     """``address/prefix`` of every address of ``link`` (``ip -j addr`` entry)."""
-    return ['%s/%s' % (a['local'], a['prefixlen']) for a in (link or {}).get('addr_info') or []
-            if isinstance(a, dict) and a.get('local') is not None and a.get('prefixlen') is not None]
+    return [
+        '%s/%s' % (a['local'], a['prefixlen'])
+        for a in (link or {}).get('addr_info') or []
+        if isinstance(a, dict) and a.get('local') is not None and a.get('prefixlen') is not None
+    ]
 
 
 def check_interface(link, ifname, test_address=None, mtu=None):
@@ -435,8 +462,17 @@ def check_interface(link, ifname, test_address=None, mtu=None):
     interface must exist, be administratively up with a carrier (a macvlan on a master without
     carrier is UP but not LOWER_UP), hold ``test_address`` when given, and have ``mtu`` when given.
     """
-    out = {'found': link is not None, 'ifname': ifname, 'up': False, 'carrier': False, 'operstate': None, 'mtu': None,
-           'expected_mtu': mtu, 'addresses': [], 'errors': []}
+    out = {
+        'found': link is not None,
+        'ifname': ifname,
+        'up': False,
+        'carrier': False,
+        'operstate': None,
+        'mtu': None,
+        'expected_mtu': mtu,
+        'addresses': [],
+        'errors': [],
+    }
     if link is None:
         out['errors'].append('interface %s not found in the namespace' % ifname)
         return out
@@ -459,8 +495,10 @@ def check_interface(link, ifname, test_address=None, mtu=None):
             except ValueError:
                 continue
         if want not in have:
-            out['errors'].append('interface %s has %s, not the test address %s' % (
-                ifname, ', '.join(out['addresses']) or 'no address', test_address))
+            out['errors'].append(
+                'interface %s has %s, not the test address %s'
+                % (ifname, ', '.join(out['addresses']) or 'no address', test_address)
+            )
     if mtu is not None and out['mtu'] != mtu:
         out['errors'].append('interface %s has MTU %s, expected %d' % (ifname, out['mtu'], mtu))
     return out
@@ -472,11 +510,15 @@ def marked_links(links):
     for link in links:
         if isinstance(link, dict) and link.get('master'):
             ports[link['master']] = ports.get(link['master'], 0) + 1
-    return [(link['ifname'], ports.get(link['ifname'], 0)) for link in links
-            if isinstance(link, dict) and link.get('ifalias') == LINK_MARK and link.get('ifname')]
+    return [
+        (link['ifname'], ports.get(link['ifname'], 0))
+        for link in links
+        if isinstance(link, dict) and link.get('ifalias') == LINK_MARK and link.get('ifname')
+    ]
 
 
 # ------------------------------------------------------------------ probes
+
 
 def probe_verdict(probe, max_loss):
     """True when the peer answered (a :func:`hostcmd.ping_result`) with at most ``max_loss`` percent of the pings lost."""
@@ -528,16 +570,27 @@ def peers_for(name, explicit, records, node=None):
 
 # ------------------------------------------------------------------ summaries
 
+
 def describe_add(record):
     """One line of a present (ADD) record, for people."""
     where = '%s %s' % (record['name'], record['type'])
     if record['status'] == 'would-run':
-        return '%s: would create %s and run ADD with %s' % (where, record['netns'], record.get('test_address') or 'no address')
+        return '%s: would create %s and run ADD with %s' % (
+            where,
+            record['netns'],
+            record.get('test_address') or 'no address',
+        )
     if record['status'] != 'ok':
         return '%s: FAILED %s' % (where, '; '.join(record['errors']))
     iface = record.get('interface') or {}
     address = record.get('test_address') or 'no address (L2 only)'
-    return '%s: ADD ok, %s up in %s with %s, MTU %s' % (where, record['ifname'], record['netns'], address, iface.get('mtu'))
+    return '%s: ADD ok, %s up in %s with %s, MTU %s' % (
+        where,
+        record['ifname'],
+        record['netns'],
+        address,
+        iface.get('mtu'),
+    )
 
 
 def describe_probe(record):
@@ -578,8 +631,8 @@ def number_text(value):
     return ('%.3f' % value).rstrip('0').rstrip('.') if isinstance(value, float) else str(value)
 
 
-
 # ------------------------------------------------------------------ the role: what to test, the report of every node
+
 
 def pick_attachments(objects, types):
     """``{tested: [{name, config}], untested: [{name, type}]}`` from the NADs among ``objects``.
@@ -595,7 +648,9 @@ def pick_attachments(objects, types):
     for i, item in enumerate(objects or []):
         obj = item.get('object') if isinstance(item, dict) else None
         if not isinstance(obj, dict):
-            raise PreflightError('objects[%d] %r is not a nad_objects result object: expected {state, object}' % (i, item))
+            raise PreflightError(
+                'objects[%d] %r is not a nad_objects result object: expected {state, object}' % (i, item)
+            )
         if item.get('state', 'present') != 'present' or obj.get('kind') != 'NetworkAttachmentDefinition':
             continue
         name = (obj.get('metadata') or {}).get('name')
@@ -636,22 +691,42 @@ def result_rows(nodes, present, probe, absent, expected=True):
     """
     rows = []
     for index, node in enumerate(nodes):
-        add, pings, cleanup = ((phase[index] if index < len(phase) else None) or {} for phase in (present, probe, absent))
+        add, pings, cleanup = (
+            (phase[index] if index < len(phase) else None) or {} for phase in (present, probe, absent)
+        )
         for phase in (add, pings, cleanup):
             if phase.get('failed'):
                 rows.append({'node': node, 'attachment': '*', 'ok': False, 'errors': [phase.get('msg', 'failed')]})
         if expected and 'attachments' not in add and not add.get('failed'):
-            rows.append({'node': node, 'attachment': '*', 'ok': False,
-                         'errors': ['the preflight did not run on this node (unreachable, or failed before it)']})
+            rows.append(
+                {
+                    'node': node,
+                    'attachment': '*',
+                    'ok': False,
+                    'errors': ['the preflight did not run on this node (unreachable, or failed before it)'],
+                }
+            )
         for rec in add.get('attachments') or []:
             p, d = _by_name(pings, rec['name']), _by_name(cleanup, rec['name'])
             errors = list(rec.get('errors') or []) + list(p.get('errors') or []) + list(d.get('errors') or [])
-            rows.append({'node': node, 'attachment': rec['name'], 'type': rec.get('type'), 'ok': not errors, 'errors': errors,
-                         'test_address': rec.get('test_address'), 'netns': rec.get('netns'),
-                         'plugin_error': rec['plugin_error'] if 'plugin_error' in rec else d.get('plugin_error'),
-                         'result': rec.get('result'), 'interface': rec.get('interface'), 'peers': p.get('peers', []),
-                         'add': rec.get('summary', 'not run'), 'probe': p.get('summary', 'not run'),
-                         'del': d.get('summary', 'not run')})
+            rows.append(
+                {
+                    'node': node,
+                    'attachment': rec['name'],
+                    'type': rec.get('type'),
+                    'ok': not errors,
+                    'errors': errors,
+                    'test_address': rec.get('test_address'),
+                    'netns': rec.get('netns'),
+                    'plugin_error': rec['plugin_error'] if 'plugin_error' in rec else d.get('plugin_error'),
+                    'result': rec.get('result'),
+                    'interface': rec.get('interface'),
+                    'peers': p.get('peers', []),
+                    'add': rec.get('summary', 'not run'),
+                    'probe': p.get('summary', 'not run'),
+                    'del': d.get('summary', 'not run'),
+                }
+            )
     return rows
 
 

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The connectivity matrix: which node reaches which, on which network, at what latency.
@@ -23,7 +22,6 @@ The flow, as in Multi-NIC CNI's connection check:
    :func:`render_table` prints ``FROM TO CONNECTED/TOTAL IPs LATENCY`` rows like Multi-NIC CNI;
    :func:`matrix_report` does all of it for the connectivity_matrix module.
 """
-
 
 import ipaddress
 import json
@@ -84,22 +82,30 @@ def address_sets(nodes, extra=None):
         node = str(node)
         for index, nic in enumerate(_nic_list(node, nics)):
             if not isinstance(nic, dict) or not nic.get('address'):
-                raise ConnectivityError('multihome_nics[%d] of %s is %r: expected {name, address} with the address in CIDR form'
-                                        % (index, node, nic))
+                raise ConnectivityError(
+                    'multihome_nics[%d] of %s is %r: expected {name, address} with the address in CIDR form'
+                    % (index, node, nic)
+                )
             name = nic.get('name') or 'nic%d' % index
             if '/' not in str(nic['address']):
-                raise ConnectivityError("multihome_nics %s of %s has address %r without a prefix length: expected CIDR form "
-                                        "(198.18.1.11/24), the prefix says which network it is on" % (name, node, nic['address']))
+                raise ConnectivityError(
+                    "multihome_nics %s of %s has address %r without a prefix length: expected CIDR form "
+                    "(198.18.1.11/24), the prefix says which network it is on" % (name, node, nic['address'])
+                )
             try:
                 iface = ipaddress.ip_interface(str(nic['address']).strip())
             except ValueError:
-                raise ConnectivityError('multihome_nics %s of %s has address %r: expected an address in CIDR form (198.18.1.11/24)'
-                                        % (name, node, nic['address']))
+                raise ConnectivityError(
+                    'multihome_nics %s of %s has address %r: expected an address in CIDR form (198.18.1.11/24)'
+                    % (name, node, nic['address'])
+                )
             network = iface.network.with_prefixlen
             sets[node].setdefault(network, []).append({'address': str(iface.ip), 'nic': name})
     for set_name, members in (extra or {}).items():
         if not isinstance(members, dict):
-            raise ConnectivityError('address set %r is %r: expected {node: address or [addresses]}' % (set_name, members))
+            raise ConnectivityError(
+                'address set %r is %r: expected {node: address or [addresses]}' % (set_name, members)
+            )
         for node, addresses in members.items():
             node = str(node)
             for address in _as_list(addresses):
@@ -121,7 +127,7 @@ def plan_probes(sets):
     names = list(sets)
     plan = {}
     for index, node in enumerate(names):
-        peers = names[index + 1:] + names[:index]
+        peers = names[index + 1 :] + names[:index]
         probes = []
         for network, own in sets[node].items():
             for peer in peers:
@@ -141,11 +147,15 @@ def validate_probes(probes):
             raise ConnectivityError('probes[%d] is %r: expected {src, dst, network, peer}' % (index, probe))
         missing = [key for key in ('src', 'dst', 'network', 'peer') if probe.get(key) in (None, '')]
         if missing:
-            raise ConnectivityError('probes[%d] %r lacks %s: expected {src, dst, network, peer}' % (index, probe, ', '.join(missing)))
+            raise ConnectivityError(
+                'probes[%d] %r lacks %s: expected {src, dst, network, peer}' % (index, probe, ', '.join(missing))
+            )
         src = _ip(probe['src'], 'probes[%d].src' % index)
         dst = _ip(probe['dst'], 'probes[%d].dst' % index)
         if src.version != dst.version:
-            raise ConnectivityError('probes[%d] goes from %s to %s: both addresses must be IPv4 or both IPv6' % (index, src, dst))
+            raise ConnectivityError(
+                'probes[%d] goes from %s to %s: both addresses must be IPv4 or both IPv6' % (index, src, dst)
+            )
         item = dict(probe)
         item.update(src=str(src), dst=str(dst), network=str(probe['network']), peer=str(probe['peer']))
         out.append(item)
@@ -157,7 +167,9 @@ def validate_settings(count, interval, timeout, concurrency):
     if count is None or count < 1:
         raise ConnectivityError('count is %r: expected at least 1 echo request per probe' % (count,))
     if interval is None or interval < 0.002:
-        raise ConnectivityError('interval is %r: expected at least 0.002 s (iputils refuses less; 0.2 s without root)' % (interval,))
+        raise ConnectivityError(
+            'interval is %r: expected at least 0.002 s (iputils refuses less; 0.2 s without root)' % (interval,)
+        )
     if timeout is None or timeout <= 0:
         raise ConnectivityError('timeout is %r: expected a positive number of seconds to wait for a reply' % (timeout,))
     if concurrency is None or concurrency < 1:
@@ -258,8 +270,10 @@ def node_probes(probes=None, nodes=None, extra_sets=None, node=None):
     if nodes is not None:
         plan = plan_probes(address_sets(nodes, extra_sets))
         if node not in plan:
-            raise ConnectivityError('node %r is not among nodes (%s): expected this node\'s name there'
-                                    % (node, ', '.join(sorted(plan)) or 'none'))
+            raise ConnectivityError(
+                'node %r is not among nodes (%s): expected this node\'s name there'
+                % (node, ', '.join(sorted(plan)) or 'none')
+            )
         return validate_probes(plan[node])
     return validate_probes(probes or [])
 
@@ -278,8 +292,17 @@ def probe_node(runner, probes, settings, ping_bin, iperf3_bin=None, clock=time.t
 
     def one(probe):
         result = dict(probe)
-        result.update(ping(runner, probe['dst'], settings['count'], settings['timeout'], interval=settings['interval'],
-                           src=probe['src'], ping_bin=ping_bin))
+        result.update(
+            ping(
+                runner,
+                probe['dst'],
+                settings['count'],
+                settings['timeout'],
+                interval=settings['interval'],
+                src=probe['src'],
+                ping_bin=ping_bin,
+            )
+        )
         return result
 
     start = clock()
@@ -295,10 +318,22 @@ def probe_node(runner, probes, settings, ping_bin, iperf3_bin=None, clock=time.t
             res['bandwidth_error'] = '%s: iperf3 is not installed on this node' % NOT_MEASURED
         else:
             res['bandwidth_bps'], res['bandwidth_error'] = measure_bandwidth(
-                runner, iperf3_bin, res, settings['bandwidth_port'], settings['bandwidth_time'], settings['bandwidth_wait'],
-                clock=clock, sleep=sleep)
-    return {'probes': results, 'connected': sum(1 for r in results if r['connected']), 'total': len(results),
-            'peak_concurrency': gauge.peak, 'elapsed': round(clock() - start, 3)}
+                runner,
+                iperf3_bin,
+                res,
+                settings['bandwidth_port'],
+                settings['bandwidth_time'],
+                settings['bandwidth_wait'],
+                clock=clock,
+                sleep=sleep,
+            )
+    return {
+        'probes': results,
+        'connected': sum(1 for r in results if r['connected']),
+        'total': len(results),
+        'peak_concurrency': gauge.peak,
+        'elapsed': round(clock() - start, 3),
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -309,10 +344,10 @@ def _short(message, limit=120):
     """The gist of a task's message: its first sentence (Ansible's own are long), at most ``limit`` characters."""
     text = (message or '').strip().splitlines()[0] if (message or '').strip() else ''
     if text.startswith('Task failed: '):
-        text = text[len('Task failed: '):]
+        text = text[len('Task failed: ') :]
     if '. ' in text:
-        text = text[:text.index('. ') + 1]
-    return text if len(text) <= limit else text[:limit - 3] + '...'
+        text = text[: text.index('. ') + 1]
+    return text if len(text) <= limit else text[: limit - 3] + '...'
 
 
 def _node_results(node, report, planned):
@@ -353,9 +388,16 @@ def build_matrix(results, plan=None, sets=None):
     :func:`address_sets`) adds the NIC names to the probes.
     """
     if plan is None:
-        plan = dict((node, [dict((k, r.get(k)) for k in ('src', 'dst', 'network', 'peer'))
-                            for r in (report or {}).get('probes') or []])
-                    for node, report in results.items())
+        plan = dict(
+            (
+                node,
+                [
+                    dict((k, r.get(k)) for k in ('src', 'dst', 'network', 'peer'))
+                    for r in (report or {}).get('probes') or []
+                ],
+            )
+            for node, report in results.items()
+        )
     nic_of = {}
     for node, networks in (sets or {}).items():
         for network, entries in networks.items():
@@ -375,8 +417,16 @@ def build_matrix(results, plan=None, sets=None):
     for res in probes:
         key = (res['from'], res['to'])
         if key not in by_pair:
-            by_pair[key] = {'from': res['from'], 'to': res['to'], 'connected': 0, 'total': 0, 'addresses': [],
-                            'networks': [], 'latency_ms': [], 'bandwidth_bps': []}
+            by_pair[key] = {
+                'from': res['from'],
+                'to': res['to'],
+                'connected': 0,
+                'total': 0,
+                'addresses': [],
+                'networks': [],
+                'latency_ms': [],
+                'bandwidth_bps': [],
+            }
             pairs.append(by_pair[key])
         pair = by_pair[key]
         pair['total'] += 1
@@ -392,8 +442,15 @@ def build_matrix(results, plan=None, sets=None):
     for res in probes:
         net = by_net.get(res['network'])
         if net is None:
-            net = by_net[res['network']] = {'network': res['network'], 'connected': 0, 'total': 0, 'nodes': [],
-                                            'rtt_min_ms': None, 'rtt_avg_ms': None, 'rtt_max_ms': None}
+            net = by_net[res['network']] = {
+                'network': res['network'],
+                'connected': 0,
+                'total': 0,
+                'nodes': [],
+                'rtt_min_ms': None,
+                'rtt_avg_ms': None,
+                'rtt_max_ms': None,
+            }
             networks.append(net)
         net['total'] += 1
         net['connected'] += 1 if res['connected'] else 0
@@ -406,10 +463,15 @@ def build_matrix(results, plan=None, sets=None):
             net['rtt_max_ms'] = max(r['max'] for r in rtts)
             net['rtt_avg_ms'] = round(sum(r['avg'] for r in rtts) / len(rtts), 3)
     connected = sum(1 for r in probes if r['connected'])
-    summary = {'nodes': len(plan), 'networks': len(networks), 'pairs': len(pairs),
-               'pairs_connected': sum(1 for p in pairs if p['connected'] == p['total']),
-               'connected': connected, 'total': len(probes),
-               'fraction': round(float(connected) / len(probes), 4) if probes else None}
+    summary = {
+        'nodes': len(plan),
+        'networks': len(networks),
+        'pairs': len(pairs),
+        'pairs_connected': sum(1 for p in pairs if p['connected'] == p['total']),
+        'connected': connected,
+        'total': len(probes),
+        'fraction': round(float(connected) / len(probes), 4) if probes else None,
+    }
     return {'pairs': pairs, 'networks': networks, 'probes': probes, 'summary': summary}
 
 
@@ -418,8 +480,18 @@ def broken_probes(matrix):
     out = []
     for res in matrix['probes']:
         if not res['connected']:
-            out.append({'from': res['from'], 'to': res['to'], 'network': res['network'], 'src': res['src'], 'dst': res['dst'],
-                        'src_nic': res.get('src_nic'), 'dst_nic': res.get('dst_nic'), 'error': res.get('error')})
+            out.append(
+                {
+                    'from': res['from'],
+                    'to': res['to'],
+                    'network': res['network'],
+                    'src': res['src'],
+                    'dst': res['dst'],
+                    'src_nic': res.get('src_nic'),
+                    'dst_nic': res.get('dst_nic'),
+                    'error': res.get('error'),
+                }
+            )
     return out
 
 
@@ -438,7 +510,9 @@ def evaluate(matrix, threshold=1.0, limit=20):
     ``limit`` of them. An empty matrix (no two nodes share a network) is ok, and says so.
     """
     if threshold is None or not 0 <= threshold <= 1:
-        raise ConnectivityError('threshold is %r: expected the fraction (0..1) of address pairs that must connect' % (threshold,))
+        raise ConnectivityError(
+            'threshold is %r: expected the fraction (0..1) of address pairs that must connect' % (threshold,)
+        )
     summary = matrix['summary']
     broken = broken_probes(matrix)
     if not summary['total']:
@@ -446,7 +520,13 @@ def evaluate(matrix, threshold=1.0, limit=20):
     fraction = float(summary['connected']) / summary['total']
     ok = fraction >= threshold
     head = '%d/%d address pairs connected (%.1f%%, threshold %.1f%%) across %d nodes and %d networks' % (
-        summary['connected'], summary['total'], fraction * 100, threshold * 100, summary['nodes'], summary['networks'])
+        summary['connected'],
+        summary['total'],
+        fraction * 100,
+        threshold * 100,
+        summary['nodes'],
+        summary['networks'],
+    )
     if not broken:
         return ok, broken, head
     names = [describe_broken(item) for item in broken[:limit]]
@@ -499,23 +579,36 @@ def render_table(matrix, bandwidth=False):
         header.append('BANDWIDTHs')
     rows = []
     for pair in matrix['pairs']:
-        row = [pair['from'], pair['to'], '%d/%d' % (pair['connected'], pair['total']),
-               '[%s]' % ' '.join(pair['addresses']), '[%s]' % ' '.join(_ms(v) for v in pair['latency_ms'])]
+        row = [
+            pair['from'],
+            pair['to'],
+            '%d/%d' % (pair['connected'], pair['total']),
+            '[%s]' % ' '.join(pair['addresses']),
+            '[%s]' % ' '.join(_ms(v) for v in pair['latency_ms']),
+        ]
         if bandwidth:
             measured = [v for v in pair['bandwidth_bps'] if v is not None]
-            row.append('[%s]' % ' '.join(format_bandwidth(v) for v in pair['bandwidth_bps']) if measured else NOT_MEASURED)
+            row.append(
+                '[%s]' % ' '.join(format_bandwidth(v) for v in pair['bandwidth_bps']) if measured else NOT_MEASURED
+            )
         rows.append(row)
     lines = _rows(header, rows)
     net_rows = []
     for net in matrix['networks']:
-        rtt = '-' if net['rtt_avg_ms'] is None else '%.3f/%.3f/%.3fms' % (net['rtt_min_ms'], net['rtt_avg_ms'], net['rtt_max_ms'])
+        rtt = (
+            '-'
+            if net['rtt_avg_ms'] is None
+            else '%.3f/%.3f/%.3fms' % (net['rtt_min_ms'], net['rtt_avg_ms'], net['rtt_max_ms'])
+        )
         net_rows.append([net['network'], '%d/%d' % (net['connected'], net['total']), str(len(net['nodes'])), rtt])
     lines.append('')
     lines.extend(_rows(['NETWORK', 'CONNECTED/TOTAL', 'NODES', 'LATENCY min/avg/max'], net_rows))
     summary = matrix['summary']
     lines.append('')
-    lines.append('%d/%d address pairs connected, %d/%d node pairs fully connected' % (
-        summary['connected'], summary['total'], summary['pairs_connected'], summary['pairs']))
+    lines.append(
+        '%d/%d address pairs connected, %d/%d node pairs fully connected'
+        % (summary['connected'], summary['total'], summary['pairs_connected'], summary['pairs'])
+    )
     return lines
 
 

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The commands the modules run on a host, in one place: a runner, iproute2, ping, a bounded pool.
@@ -23,7 +22,6 @@ failure of an optional query is an error like any other, so that a broken ``ip``
 for "no IPv6".
 """
 
-
 import json
 import os
 import re
@@ -41,9 +39,12 @@ _FAMILY_MISSING = 'not supported'
 PING_STATS = re.compile(
     r'(?P<transmitted>\d+) packets transmitted, (?P<received>\d+) (?:packets )?received'
     r'(?:, \+(?P<duplicates>\d+) duplicates)?(?:, \+(?P<errors>\d+) errors)?'
-    r', (?P<loss>[\d.]+)% packet loss(?:, time (?P<time>[\d.]+)ms)?')
+    r', (?P<loss>[\d.]+)% packet loss(?:, time (?P<time>[\d.]+)ms)?'
+)
 # iputils: "rtt min/avg/max/mdev = 0.063/0.170/0.376/0.145 ms"; busybox: "round-trip min/avg/max = 0.1/0.2/0.3 ms".
-PING_RTT = re.compile(r'(?:rtt|round-trip) min/avg/max(?:/mdev)? = (?P<min>[\d.]+)/(?P<avg>[\d.]+)/(?P<max>[\d.]+)(?:/(?P<mdev>[\d.]+))? ms')
+PING_RTT = re.compile(
+    r'(?:rtt|round-trip) min/avg/max(?:/mdev)? = (?P<min>[\d.]+)/(?P<avg>[\d.]+)/(?P<max>[\d.]+)(?:/(?P<mdev>[\d.]+))? ms'
+)
 
 
 class CommandError(Exception):
@@ -67,7 +68,7 @@ def command_text(argv):
     return ' '.join([os.path.basename(argv[0])] + argv[1:]) if argv else ''
 
 
-class Runner(object):
+class Runner:
     """Runs argv lists through an injected ``run_command(argv, environ_update=None, data=None)``.
 
     A module passes its own ``module.run_command``; a test passes a fake that answers from a table.
@@ -84,8 +85,13 @@ class Runner(object):
         """stdout of ``argv``; CommandError naming the command, its exit code and its words when it fails."""
         rc, out, err = self.run(argv, env=env, data=data)
         if rc != 0:
-            raise CommandError("'%s' failed (rc=%d): %s" % (command_text(argv), rc, (err or out or '').strip()),
-                               argv=list(argv), rc=rc, stdout=out, stderr=err)
+            raise CommandError(
+                "'%s' failed (rc=%d): %s" % (command_text(argv), rc, (err or out or '').strip()),
+                argv=list(argv),
+                rc=rc,
+                stdout=out,
+                stderr=err,
+            )
         return out
 
 
@@ -109,15 +115,20 @@ def load_ip_json(text, what, allow_empty=True):
         try:
             data = json.loads(text)
         except (TypeError, ValueError) as exc:
-            raise CommandError("%s output %r is not JSON (%s): expected iproute2's -j output, a JSON list"
-                               % (what, (text or '')[:80], exc), stdout=text)
+            raise CommandError(
+                "%s output %r is not JSON (%s): expected iproute2's -j output, a JSON list"
+                % (what, (text or '')[:80], exc),
+                stdout=text,
+            )
         if not isinstance(data, list):
-            raise CommandError("%s output is a JSON %s: expected iproute2's -j output, a JSON list"
-                               % (what, type(data).__name__), stdout=text)
+            raise CommandError(
+                "%s output is a JSON %s: expected iproute2's -j output, a JSON list" % (what, type(data).__name__),
+                stdout=text,
+            )
     return [item for item in data if isinstance(item, dict)]
 
 
-class Ip(object):
+class Ip:
     """``ip`` through a :class:`Runner`; ``netns`` runs a command inside that network namespace (``ip -n NS``)."""
 
     def __init__(self, runner, ip_bin='ip'):
@@ -126,8 +137,13 @@ class Ip(object):
 
     def argv(self, args, netns=None, family=None, json_output=False):
         """``ip [-6] [-j] [-n NS] ARGS``."""
-        return ([self.bin] + (['-%d' % family] if family else []) + (['-j'] if json_output else [])
-                + (['-n', netns] if netns else []) + list(args))
+        return (
+            [self.bin]
+            + (['-%d' % family] if family else [])
+            + (['-j'] if json_output else [])
+            + (['-n', netns] if netns else [])
+            + list(args)
+        )
 
     def run(self, *args, netns=None):
         """``(rc, stdout, stderr)`` of ``ip [-n NETNS] ARGS``, whatever the exit code."""
@@ -148,8 +164,13 @@ class Ip(object):
         if rc != 0 and optional and _FAMILY_MISSING in (err or '').lower():
             return []
         if rc != 0:
-            raise CommandError("'%s' failed (rc=%d): %s; %s" % (command_text(argv), rc, (err or out or '').strip(), IP_JSON_HINT),
-                               argv=argv, rc=rc, stdout=out, stderr=err)
+            raise CommandError(
+                "'%s' failed (rc=%d): %s; %s" % (command_text(argv), rc, (err or out or '').strip(), IP_JSON_HINT),
+                argv=argv,
+                rc=rc,
+                stdout=out,
+                stderr=err,
+            )
         return load_ip_json(out, command_text(argv), allow_empty)
 
 
@@ -186,12 +207,25 @@ def parse_ping(text):
     ``rtt`` is ``{min, avg, max, mdev}`` in ms, None when nothing came back. Every field is None
     when the text has no summary (ping failed before sending: a bad source address, no route).
     """
-    out = {'transmitted': None, 'received': None, 'errors': None, 'duplicates': None, 'loss': None, 'time_ms': None, 'rtt': None}
+    out = {
+        'transmitted': None,
+        'received': None,
+        'errors': None,
+        'duplicates': None,
+        'loss': None,
+        'time_ms': None,
+        'rtt': None,
+    }
     stats = PING_STATS.search(text or '')
     if stats:
-        out.update(transmitted=int(stats.group('transmitted')), received=int(stats.group('received')),
-                   errors=int(stats.group('errors') or 0), duplicates=int(stats.group('duplicates') or 0),
-                   loss=float(stats.group('loss')), time_ms=float(stats.group('time')) if stats.group('time') else None)
+        out.update(
+            transmitted=int(stats.group('transmitted')),
+            received=int(stats.group('received')),
+            errors=int(stats.group('errors') or 0),
+            duplicates=int(stats.group('duplicates') or 0),
+            loss=float(stats.group('loss')),
+            time_ms=float(stats.group('time')) if stats.group('time') else None,
+        )
     rtt = PING_RTT.search(text or '')
     if rtt:
         out['rtt'] = dict((key, float(rtt.group(key))) for key in ('min', 'avg', 'max'))
@@ -209,8 +243,15 @@ def ping_result(rc, stdout, stderr):
     """
     stats = parse_ping(stdout)
     connected = bool(stats['received']) and rc in (0, 1)
-    result = {'connected': connected, 'rc': rc, 'transmitted': stats['transmitted'], 'received': stats['received'],
-              'loss': stats['loss'], 'rtt': stats['rtt'], 'error': None}
+    result = {
+        'connected': connected,
+        'rc': rc,
+        'transmitted': stats['transmitted'],
+        'received': stats['received'],
+        'loss': stats['loss'],
+        'rtt': stats['rtt'],
+        'error': None,
+    }
     if not connected:
         said = (stderr or '').strip().splitlines()
         if not said and stats['transmitted'] is None:
@@ -219,7 +260,11 @@ def ping_result(rc, stdout, stderr):
         if said:
             result['error'] = said[-1].strip()
         elif stats['transmitted'] is not None:
-            result['error'] = 'no reply: %s sent, %s received (%s%% loss)' % (stats['transmitted'], stats['received'], '%g' % stats['loss'])
+            result['error'] = 'no reply: %s sent, %s received (%s%% loss)' % (
+                stats['transmitted'],
+                stats['received'],
+                '%g' % stats['loss'],
+            )
         else:
             result['error'] = 'ping failed (rc=%s) with no output' % rc
     return result
@@ -227,8 +272,9 @@ def ping_result(rc, stdout, stderr):
 
 def ping(runner, dst, count, timeout, interval=None, src=None, netns=None, ping_bin='ping', ip_bin='ip'):
     """Run one ping through ``runner`` (see :func:`ping_argv`); its :func:`ping_result`."""
-    rc, out, err = runner.run(ping_argv(dst, count, timeout, interval=interval, src=src, netns=netns,
-                                        ping_bin=ping_bin, ip_bin=ip_bin))
+    rc, out, err = runner.run(
+        ping_argv(dst, count, timeout, interval=interval, src=src, netns=netns, ping_bin=ping_bin, ip_bin=ip_bin)
+    )
     return ping_result(rc, out, err)
 
 
@@ -236,7 +282,7 @@ def ping(runner, dst, count, timeout, interval=None, src=None, netns=None, ping_
 # a bounded pool
 
 
-class Gauge(object):
+class Gauge:
     """Counts what runs at once, and the most there ever were (for tests and a module's report)."""
 
     def __init__(self):

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The kubelet's environment file (``/etc/default/kubelet``, ``/etc/sysconfig/kubelet``) and its ``KUBELET_EXTRA_ARGS``.
@@ -8,7 +7,6 @@ set there overrides a drop-in's ``Environment=``. So where the file sets it, ``-
 file's line, next to the arguments already there. Plain functions, no Ansible import; errors are
 :class:`KubeletEnvError` naming the bad value.
 """
-
 
 import ipaddress
 import re
@@ -27,7 +25,9 @@ def extra_args_lines(text):
     if text is None:
         return []
     if not isinstance(text, str):
-        raise KubeletEnvError('the environment file %r is not text: expected the content of /etc/default/kubelet' % (text,))
+        raise KubeletEnvError(
+            'the environment file %r is not text: expected the content of /etc/default/kubelet' % (text,)
+        )
     return [line for line in text.splitlines() if EXTRA_ARGS_LINE.match(line)]
 
 
@@ -41,8 +41,10 @@ def check_node_ip(node_ip):
         for part in parts:
             ipaddress.ip_address(part)
     except ValueError:
-        raise KubeletEnvError("node_ip %r is not an IP address: expected the node's address such as '192.0.2.10' "
-                              "(or 'IPv4,IPv6' on a dual-stack node)" % (node_ip,))
+        raise KubeletEnvError(
+            "node_ip %r is not an IP address: expected the node's address such as '192.0.2.10' "
+            "(or 'IPv4,IPv6' on a dual-stack node)" % (node_ip,)
+        )
     return text
 
 

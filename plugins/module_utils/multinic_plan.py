@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Address-block planning in the style of Multi-NIC CNI's ``MultiNicNetwork``.
@@ -16,7 +15,6 @@ block it takes the lowest free one.
 Pure standard library, no Ansible import. Every error is a
 :class:`~cidr.PlanError` raised before anything is returned.
 """
-
 
 import bisect
 import ipaddress
@@ -45,13 +43,13 @@ _IPV4 = re.compile(r'(?:(?:0|[1-9][0-9]{0,2})\.){3}(?:0|[1-9][0-9]{0,2})\Z')
 _IPV4_WITH_PREFIX = re.compile(r'(?:(?:0|[1-9][0-9]{0,2})\.){3}(?:0|[1-9][0-9]{0,2})/(?:0|[1-9][0-9]?)\Z')
 
 # Fields of a NIC record (a plain tuple, for speed with many thousands of NICs).
-_HOST = 0       # position of the host in ``hosts``
-_NAME = 1       # NIC name
-_VERSION = 2    # 4 or 6
-_VALUE = 3      # address as an integer
-_PREFIX = 4     # prefix length of the NIC address
-_IP = 5         # address text without prefix
-_RAW = 6        # address as given
+_HOST = 0  # position of the host in ``hosts``
+_NAME = 1  # NIC name
+_VERSION = 2  # 4 or 6
+_VALUE = 3  # address as an integer
+_PREFIX = 4  # prefix length of the NIC address
+_IP = 5  # address text without prefix
+_RAW = 6  # address as given
 
 _MAX_LISTED = 16
 
@@ -97,8 +95,7 @@ def _check_main_ip(value, host):
 def _cidr_text(version, start, prefixlen):
     """Text of the network starting at integer ``start``, without an ipaddress object for IPv4."""
     if version == 4:
-        return '%d.%d.%d.%d/%d' % (start >> 24, (start >> 16) & 255, (start >> 8) & 255,
-                                   start & 255, prefixlen)
+        return '%d.%d.%d.%d/%d' % (start >> 24, (start >> 16) & 255, (start >> 8) & 255, start & 255, prefixlen)
     return '%s/%d' % (ipaddress.IPv6Address(start), prefixlen)
 
 
@@ -106,8 +103,9 @@ def _check_vlan_mode(vlan_mode):
     if vlan_mode is None:
         return 'l2'
     if not isinstance(vlan_mode, str) or vlan_mode not in VLAN_MODES:
-        raise PlanError("vlan_mode %r is not supported: expected one of %s"
-                        % (vlan_mode, ', '.join(repr(m) for m in VLAN_MODES)))
+        raise PlanError(
+            "vlan_mode %r is not supported: expected one of %s" % (vlan_mode, ', '.join(repr(m) for m in VLAN_MODES))
+        )
     return vlan_mode
 
 
@@ -118,33 +116,43 @@ def _check_layout(subnet, interface_block, host_block):
     check_bits(host_block, 'host_block', bits)
     total = subnet.prefixlen + interface_block + host_block
     if total > bits:
-        raise PlanError("subnet %s with interface_block %d and host_block %d needs /%d pod blocks "
-                        "(%d + %d + %d bits), longer than the %d bits of an IPv%d address: "
-                        "expected prefix + interface_block + host_block <= %d"
-                        % (subnet, interface_block, host_block, total, subnet.prefixlen,
-                           interface_block, host_block, bits, subnet.version, bits))
+        raise PlanError(
+            "subnet %s with interface_block %d and host_block %d needs /%d pod blocks "
+            "(%d + %d + %d bits), longer than the %d bits of an IPv%d address: "
+            "expected prefix + interface_block + host_block <= %d"
+            % (
+                subnet,
+                interface_block,
+                host_block,
+                total,
+                subnet.prefixlen,
+                interface_block,
+                host_block,
+                bits,
+                subnet.version,
+                bits,
+            )
+        )
     return subnet
 
 
 def _read_hosts(hosts):
     """Validate ``hosts``; return ``(names, nics)``: host names and NIC records in input order."""
     if not isinstance(hosts, (list, tuple)):
-        raise PlanError("hosts %r is not a list: expected a list of {name, interfaces} dicts"
-                        % (hosts,))
+        raise PlanError("hosts %r is not a list: expected a list of {name, interfaces} dicts" % (hosts,))
     names = []
     seen = {}
     nics = []
     for pos, host in enumerate(hosts):
         if not isinstance(host, dict):
-            raise PlanError("hosts[%d] %r is not a dict: expected {name, main_ip, interfaces}"
-                            % (pos, host))
+            raise PlanError("hosts[%d] %r is not a dict: expected {name, main_ip, interfaces}" % (pos, host))
         name = host.get('name')
         if not isinstance(name, str) or not name.strip():
-            raise PlanError("hosts[%d] has no name (got %r): expected a non-empty string"
-                            % (pos, name))
+            raise PlanError("hosts[%d] has no name (got %r): expected a non-empty string" % (pos, name))
         if name in seen:
-            raise PlanError("hosts[%d] name %r is a duplicate of hosts[%d]: host names must be unique"
-                            % (pos, name, seen[name]))
+            raise PlanError(
+                "hosts[%d] name %r is a duplicate of hosts[%d]: host names must be unique" % (pos, name, seen[name])
+            )
         seen[name] = pos
         names.append(name)
         main_ip = host.get('main_ip')
@@ -159,24 +167,26 @@ def _read_nics(pos, host, interfaces, nics):
     if interfaces is None:
         return
     if not isinstance(interfaces, (list, tuple)):
-        raise PlanError("host %s interfaces %r is not a list: expected a list of {name, address}"
-                        % (host, interfaces))
+        raise PlanError("host %s interfaces %r is not a list: expected a list of {name, address}" % (host, interfaces))
     nic_names = set()
     for num, nic in enumerate(interfaces):
         if not isinstance(nic, dict):
-            raise PlanError("host %s interfaces[%d] %r is not a dict: expected {name, address}"
-                            % (host, num, nic))
+            raise PlanError("host %s interfaces[%d] %r is not a dict: expected {name, address}" % (host, num, nic))
         name = nic.get('name')
         if not isinstance(name, str) or not name.strip():
-            raise PlanError("host %s interfaces[%d] has no name (got %r): expected a non-empty "
-                            "string such as 'eth1'" % (host, num, name))
+            raise PlanError(
+                "host %s interfaces[%d] has no name (got %r): expected a non-empty "
+                "string such as 'eth1'" % (host, num, name)
+            )
         if name in nic_names:
             raise PlanError("host %s lists interface %s twice: expected each NIC once" % (host, name))
         nic_names.add(name)
         address = nic.get('address')
         if address in (None, ''):
-            raise PlanError("host %s interface %s has no address: expected an address with "
-                            "prefix such as '10.0.1.5/24'" % (host, name))
+            raise PlanError(
+                "host %s interface %s has no address: expected an address with "
+                "prefix such as '10.0.1.5/24'" % (host, name)
+            )
         version, value, prefixlen, text = _nic_address(address, host, name)
         nics.append((pos, name, version, value, prefixlen, text, address))
 
@@ -194,31 +204,28 @@ def _previous_entries(previous):
     if isinstance(previous, dict) and 'interfaces' not in previous and isinstance(previous.get('plan'), dict):
         previous = previous['plan']
     if not isinstance(previous, dict) or not isinstance(previous.get('interfaces'), (list, tuple)):
-        raise PlanError("previous %r is not an earlier plan: expected a dict with an 'interfaces' list"
-                        % (previous,))
+        raise PlanError("previous %r is not an earlier plan: expected a dict with an 'interfaces' list" % (previous,))
     out = {}
     for num, entry in enumerate(previous['interfaces']):
         what = 'previous interfaces[%d]' % num
         if not isinstance(entry, dict):
-            raise PlanError("%s %r is not a dict: expected {index, master_net, vlan_cidr, hosts}"
-                            % (what, entry))
+            raise PlanError("%s %r is not a dict: expected {index, master_net, vlan_cidr, hosts}" % (what, entry))
         master = str(parse_network(entry.get('master_net'), '%s master_net' % what))
         index = entry.get('index')
         if index is not None and _int_or_none(index) is None:
-            raise PlanError("%s index %r is not an interface index: expected an integer >= 0"
-                            % (what, index))
+            raise PlanError("%s index %r is not an interface index: expected an integer >= 0" % (what, index))
         hosts = entry.get('hosts') or []
         if not isinstance(hosts, (list, tuple)):
-            raise PlanError("%s hosts %r is not a list: expected a list of {name, index, ...}"
-                            % (what, hosts))
+            raise PlanError("%s hosts %r is not a list: expected a list of {name, index, ...}" % (what, hosts))
         indexes = {}
         for hnum, host in enumerate(hosts):
             if not isinstance(host, dict) or not isinstance(host.get('name'), str):
-                raise PlanError("%s hosts[%d] %r has no name: expected {name, index, ...}"
-                                % (what, hnum, host))
+                raise PlanError("%s hosts[%d] %r has no name: expected {name, index, ...}" % (what, hnum, host))
             if _int_or_none(host.get('index')) is None:
-                raise PlanError("%s hosts[%d] (%s) index %r is not a host index: expected an "
-                                "integer >= 0" % (what, hnum, host['name'], host.get('index')))
+                raise PlanError(
+                    "%s hosts[%d] (%s) index %r is not a host index: expected an "
+                    "integer >= 0" % (what, hnum, host['name'], host.get('index'))
+                )
             indexes.setdefault(host['name'], host['index'])
         out.setdefault(master, (index, indexes))
     return out
@@ -259,12 +266,21 @@ def _next_usable(index, tabu):
 
 
 def _no_index_left(what, max_interfaces, interface_block, tabu):
-    return PlanError("%s gets no interface index: interface_block %d gives indexes 0 to %d, and %s; Multi-NIC CNI skips an "
-                     "index whose whole vlan block is excluded, so expected fewer master nets or a smaller exclude"
-                     % (what, interface_block, max_interfaces - 1, '; '.join(
-                         'exclude %s covers the vlan blocks of index%s %s' % (
-                             net, 'es' if last > first else '', first if first == last else '%d to %d' % (first, last))
-                         for first, last, net in tabu) or 'the others are taken'))
+    return PlanError(
+        "%s gets no interface index: interface_block %d gives indexes 0 to %d, and %s; Multi-NIC CNI skips an "
+        "index whose whole vlan block is excluded, so expected fewer master nets or a smaller exclude"
+        % (
+            what,
+            interface_block,
+            max_interfaces - 1,
+            '; '.join(
+                'exclude %s covers the vlan blocks of index%s %s'
+                % (net, 'es' if last > first else '', first if first == last else '%d to %d' % (first, last))
+                for first, last, net in tabu
+            )
+            or 'the others are taken',
+        )
+    )
 
 
 def _explicit_indexes(masters, max_interfaces, interface_block, tabu):
@@ -285,15 +301,21 @@ def _explicit_masters(master_nets, max_interfaces, interface_block):
     seen = {}
     for num, net in enumerate(masters):
         if net in seen:
-            raise PlanError("master_nets[%d] %s is listed twice (also master_nets[%d]): "
-                            "expected each host network once" % (num, net, seen[net]))
+            raise PlanError(
+                "master_nets[%d] %s is listed twice (also master_nets[%d]): "
+                "expected each host network once" % (num, net, seen[net])
+            )
         seen[net] = num
-    _check_disjoint([('master_nets[%d]' % num, net) for num, net in enumerate(masters)], None,
-                    'master_nets that do not overlap, so that each NIC belongs to one')
+    _check_disjoint(
+        [('master_nets[%d]' % num, net) for num, net in enumerate(masters)],
+        None,
+        'master_nets that do not overlap, so that each NIC belongs to one',
+    )
     if len(masters) > max_interfaces:
-        raise PlanError("%d master_nets (%s) do not fit interface_block %d: at most 2^%d = %d "
-                        "interfaces" % (len(masters), _listed(masters), interface_block,
-                                        interface_block, max_interfaces))
+        raise PlanError(
+            "%d master_nets (%s) do not fit interface_block %d: at most 2^%d = %d "
+            "interfaces" % (len(masters), _listed(masters), interface_block, interface_block, max_interfaces)
+        )
     return masters
 
 
@@ -318,9 +340,10 @@ def _match_masters(nics, masters, names):
             if found is not None:
                 break
         if found is None:
-            raise PlanError("host %s interface %s address %s is in none of the master_nets (%s): "
-                            "expected every NIC inside one of them"
-                            % (names[nic[_HOST]], nic[_NAME], nic[_RAW], _listed(masters)))
+            raise PlanError(
+                "host %s interface %s address %s is in none of the master_nets (%s): "
+                "expected every NIC inside one of them" % (names[nic[_HOST]], nic[_NAME], nic[_RAW], _listed(masters))
+            )
         owners.append(found)
     return owners
 
@@ -342,12 +365,14 @@ def _derive_masters(nics, names, max_interfaces, interface_block):
             labels.append('network of host %s interface %s' % (names[nic[_HOST]], nic[_NAME]))
         owners.append(num)
     if len(masters) > max_interfaces:
-        raise PlanError("the NICs are on %d networks (%s), more than interface_block %d allows: "
-                        "at most 2^%d = %d interfaces"
-                        % (len(masters), _listed(masters), interface_block, interface_block,
-                           max_interfaces))
-    _check_disjoint(list(zip(labels, masters)), None,
-                    'NIC networks that do not overlap, or master_nets listing the host networks')
+        raise PlanError(
+            "the NICs are on %d networks (%s), more than interface_block %d allows: "
+            "at most 2^%d = %d interfaces"
+            % (len(masters), _listed(masters), interface_block, interface_block, max_interfaces)
+        )
+    _check_disjoint(
+        list(zip(labels, masters)), None, 'NIC networks that do not overlap, or master_nets listing the host networks'
+    )
     return masters, owners
 
 
@@ -382,9 +407,11 @@ def _group_nics(nics, owners, masters, names):
     last_host = [-1] * len(masters)
     for nic, num in zip(nics, owners):
         if last_host[num] == nic[_HOST]:
-            raise PlanError("host %s has interfaces %s and %s both in master net %s: expected at "
-                            "most one NIC per host in each master net"
-                            % (names[nic[_HOST]], members[num][-1][_NAME], nic[_NAME], masters[num]))
+            raise PlanError(
+                "host %s has interfaces %s and %s both in master net %s: expected at "
+                "most one NIC per host in each master net"
+                % (names[nic[_HOST]], members[num][-1][_NAME], nic[_NAME], masters[num])
+            )
         last_host[num] = nic[_HOST]
         members[num].append(nic)
     return members
@@ -420,10 +447,11 @@ def _excluded_ranges(vlan, shift, excludes, where):
     count = sum(high - low + 1 for low, high in zip(starts, ends))
     size = (vend - vstart + 1) >> shift
     if count >= size:
-        raise PlanError("exclude (%s) covers every /%d host block of %s: no pod block is left "
-                        "there; expected exclude to leave at least one of its %d blocks free"
-                        % (_listed(n for group in nets for n in group), vlan.max_prefixlen - shift,
-                           where, size))
+        raise PlanError(
+            "exclude (%s) covers every /%d host block of %s: no pod block is left "
+            "there; expected exclude to leave at least one of its %d blocks free"
+            % (_listed(n for group in nets for n in group), vlan.max_prefixlen - shift, where, size)
+        )
     return starts, ends, count
 
 
@@ -502,10 +530,20 @@ class _Planner:
         where = 'interface %d (master net %s, vlan_cidr %s)' % (index, net, vlan)
         starts, ends, count = _excluded_ranges(vlan, self.shift, self.excludes, where)
         if len(nics) > self.size - count:
-            raise PlanError("%s has %d hosts but only %d free /%d blocks: host_block %d gives 2^%d = %d "
-                            "blocks, minus %d excluded"
-                            % (where, len(nics), self.size - count, self.pod_prefix,
-                               self.host_block, self.host_block, self.size, count))
+            raise PlanError(
+                "%s has %d hosts but only %d free /%d blocks: host_block %d gives 2^%d = %d "
+                "blocks, minus %d excluded"
+                % (
+                    where,
+                    len(nics),
+                    self.size - count,
+                    self.pod_prefix,
+                    self.host_block,
+                    self.host_block,
+                    self.size,
+                    count,
+                )
+            )
         keep = {}
         earlier = self.previous.get(str(net))
         if earlier:
@@ -526,17 +564,22 @@ class _Planner:
         Pod blocks need no check among themselves: those of one interface have
         distinct host indexes and the vlan blocks have distinct interface indexes.
         """
-        vlans = [('vlan_cidr of interface %d (master net %s)' % (index, net), vlan)
-                 for index, net, vlan, _rows in interfaces]
+        vlans = [
+            ('vlan_cidr of interface %d (master net %s)' % (index, net), vlan) for index, net, vlan, _rows in interfaces
+        ]
         if find_overlaps(vlans, reserved) is None:
             return
         pods = []
         for index, _net, vlan, rows in interfaces:
             start = int(vlan.network_address)
             for hindex, nic in rows:
-                pods.append(('pod_cidr of host %s interface %s (interface %d, host index %d)'
-                             % (self.names[nic[_HOST]], nic[_NAME], index, hindex),
-                             type(vlan)((start + (hindex << self.shift), self.pod_prefix))))
+                pods.append(
+                    (
+                        'pod_cidr of host %s interface %s (interface %d, host index %d)'
+                        % (self.names[nic[_HOST]], nic[_NAME], index, hindex),
+                        type(vlan)((start + (hindex << self.shift), self.pod_prefix)),
+                    )
+                )
         _check_disjoint(pods, reserved, 'pod blocks clear of the reserved ranges')
         _check_disjoint(vlans, reserved, 'vlan blocks clear of the reserved ranges')
 
@@ -549,9 +592,16 @@ class _Planner:
         for index, net, vlan, rows in interfaces:
             start = int(vlan.network_address)
             version = vlan.version
-            hosts = [{'name': names[nic[_HOST]], 'index': hindex, 'interface': nic[_NAME], 'host_ip': nic[_IP],
-                      'pod_cidr': _cidr_text(version, start + (hindex << shift), pod_prefix)}
-                     for hindex, nic in rows]
+            hosts = [
+                {
+                    'name': names[nic[_HOST]],
+                    'index': hindex,
+                    'interface': nic[_NAME],
+                    'host_ip': nic[_IP],
+                    'pod_cidr': _cidr_text(version, start + (hindex << shift), pod_prefix),
+                }
+                for hindex, nic in rows
+            ]
             plan.append({'index': index, 'master_net': str(net), 'vlan_cidr': str(vlan), 'hosts': hosts})
         return plan
 
@@ -563,13 +613,23 @@ def _routes(plan, host_order):
         hosts = entry['hosts']
         for host in hosts:
             dev = host['interface']
-            routes[host['name']].extend({'dst': peer['pod_cidr'], 'via': peer['host_ip'], 'dev': dev}
-                                        for peer in hosts if peer is not host)
+            routes[host['name']].extend(
+                {'dst': peer['pod_cidr'], 'via': peer['host_ip'], 'dev': dev} for peer in hosts if peer is not host
+            )
     return routes
 
 
-def plan_multinic(subnet, interface_block, host_block, hosts, master_nets=None, exclude=None,
-                  vlan_mode='l2', previous=None, reserved=None):
+def plan_multinic(
+    subnet,
+    interface_block,
+    host_block,
+    hosts,
+    master_nets=None,
+    exclude=None,
+    vlan_mode='l2',
+    previous=None,
+    reserved=None,
+):
     # pylint: disable=too-many-arguments,too-many-positional-arguments,too-many-locals
     """Plan the Multi-NIC CNI vlan and pod blocks of every host NIC.
 
@@ -604,8 +664,10 @@ def plan_multinic(subnet, interface_block, host_block, hosts, master_nets=None, 
         indexes = _derived_indexes(masters, planner.previous, max_interfaces, interface_block, tabu)
     members = _group_nics(nics, owners, masters, names)
 
-    interfaces = sorted((planner.plan_interface(indexes[num], net, members[num]) for num, net in enumerate(masters)),
-                        key=lambda item: item[0])
+    interfaces = sorted(
+        (planner.plan_interface(indexes[num], net, members[num]) for num, net in enumerate(masters)),
+        key=lambda item: item[0],
+    )
     if reserved:
         planner.check_reserved(interfaces, reserved)
 

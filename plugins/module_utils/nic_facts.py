@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What a host's NICs are, where they sit on the bus, and which of them to use.
@@ -20,7 +19,6 @@ Where a NIC sits (see :func:`device_location`):
 - veths, bridges, bonds, VLANs and loopback have no ``device`` link: ``virtual`` is true and
   every bus field is None.
 """
-
 
 import fnmatch
 import ipaddress
@@ -181,8 +179,10 @@ def read_sysfs(sysfs_root='/sys'):
     try:
         names = sorted(os.listdir(net_dir))
     except OSError as exc:
-        raise NicError("sysfs_root %r has no readable class/net directory (%s): expected the root of a sysfs "
-                       "tree such as '/sys'" % (sysfs_root, exc.strerror or exc))
+        raise NicError(
+            "sysfs_root %r has no readable class/net directory (%s): expected the root of a sysfs "
+            "tree such as '/sys'" % (sysfs_root, exc.strerror or exc)
+        )
     return [read_interface(root, name) for name in names if os.path.isdir(os.path.join(net_dir, name))]
 
 
@@ -267,8 +267,10 @@ def parse_connection_ip(value, what='connection_ip'):
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
-        raise NicError("%s %r is not an IP address: expected the address the Ansible connection came in on, "
-                       "such as '192.0.2.2' or 'fd00::2'" % (what, value))
+        raise NicError(
+            "%s %r is not an IP address: expected the address the Ansible connection came in on, "
+            "such as '192.0.2.2' or 'fd00::2'" % (what, value)
+        )
     # sshd on a dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d.
     if address.version == 6 and address.ipv4_mapped is not None:
         return address.ipv4_mapped
@@ -326,8 +328,9 @@ def management_interface(addresses, connection_ip):
     return None
 
 
-def merge_facts(sysfs_nics, addresses, default_route_interfaces=(), management=None, include_loopback=False,
-                admin_up=None):
+def merge_facts(
+    sysfs_nics, addresses, default_route_interfaces=(), management=None, include_loopback=False, admin_up=None
+):
     """Join sysfs facts with addresses and routing: a list of NIC dicts sorted by name.
 
     Each NIC gets ``addresses`` (empty when ``ip`` listed none), ``default_route`` and
@@ -377,8 +380,10 @@ def normalize_mac(value, what='select.mac'):
     """``52-54-00-AB-CD-EF`` -> ``52:54:00:ab:cd:ef``; NicError when it is not a MAC address."""
     text = value.strip().lower().replace('-', ':') if isinstance(value, str) else value
     if not isinstance(text, str) or not MAC_ADDRESS.match(text):
-        raise NicError("%s %r is not a MAC address: expected six hex pairs separated by ':', "
-                       "such as '52:54:00:12:34:56'" % (what, value))
+        raise NicError(
+            "%s %r is not a MAC address: expected six hex pairs separated by ':', "
+            "such as '52:54:00:12:34:56'" % (what, value)
+        )
     return text
 
 
@@ -388,8 +393,10 @@ def normalize_pci_address(value, what='select.pci_address'):
     if isinstance(text, str) and PCI_SHORT.match(text):
         text = '0000:' + text
     if not isinstance(text, str) or not PCI_FUNCTION.match(text):
-        raise NicError("%s %r is not a PCI function address: expected domain:bus:device.function in hex, "
-                       "such as '0000:3b:00.0' (function 0-7)" % (what, value))
+        raise NicError(
+            "%s %r is not a PCI function address: expected domain:bus:device.function in hex, "
+            "such as '0000:3b:00.0' (function 0-7)" % (what, value)
+        )
     return text
 
 
@@ -397,8 +404,10 @@ def _count(value, what, minimum):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise NicError("select.%s %r is not valid: expected a whole number >= %d%s"
-                       % (what, value, minimum, ' (leave count out to take every match)' if what == 'count' else ''))
+        raise NicError(
+            "select.%s %r is not valid: expected a whole number >= %d%s"
+            % (what, value, minimum, ' (leave count out to take every match)' if what == 'count' else '')
+        )
     return value
 
 
@@ -416,8 +425,10 @@ def _pci_ids(value):
     for item in values:
         text = item.lower()
         if not PCI_ID.match(text):
-            raise NicError("select.pci_ids %r is not a PCI ID: expected vendor or vendor:device in 4-digit hex "
-                           "as lspci -nn prints them, such as '15b3' or '15b3:1019'" % item)
+            raise NicError(
+                "select.pci_ids %r is not a PCI ID: expected vendor or vendor:device in 4-digit hex "
+                "as lspci -nn prints them, such as '15b3' or '15b3:1019'" % item
+            )
         out.append(tuple(text.split(':')))
     return out
 
@@ -431,14 +442,28 @@ def _networks(value):
         try:
             out.append(ipaddress.ip_network(item, strict=True))
         except ValueError as exc:
-            raise NicError("select.master_nets %r is not a network address: expected a CIDR such as "
-                           "'10.0.1.0/24' (%s)" % (item, exc))
+            raise NicError(
+                "select.master_nets %r is not a network address: expected a CIDR such as "
+                "'10.0.1.0/24' (%s)" % (item, exc)
+            )
     return out
 
 
-def validate_selector(name=None, mac=None, pci_address=None, driver=None, min_speed=None, count=None,
-                      exclude_default_route=False, exclude_management=False, master_nets=None, pci_ids=None,
-                      numa_node=None, virtual=None, operstate=None):
+def validate_selector(
+    name=None,
+    mac=None,
+    pci_address=None,
+    driver=None,
+    min_speed=None,
+    count=None,
+    exclude_default_route=False,
+    exclude_management=False,
+    master_nets=None,
+    pci_ids=None,
+    numa_node=None,
+    virtual=None,
+    operstate=None,
+):
     """Check and normalise selector values; a dict of the criteria that are set. Raises NicError."""
     numa = _as_list(numa_node, 'numa_node')
     if numa is not None:
@@ -502,8 +527,10 @@ def rejection(nic, criteria):
     if c['pci_ids'] is not None:
         ids = (nic.get('vendor_id'), nic.get('device_id'))
         if not any(ids[0] == want[0] and (len(want) == 1 or ids[1] == want[1]) for want in c['pci_ids']):
-            return 'PCI ID %s not in %s' % ('%s:%s' % ids if ids[0] else 'none',
-                                            ', '.join(':'.join(w) for w in c['pci_ids']))
+            return 'PCI ID %s not in %s' % (
+                '%s:%s' % ids if ids[0] else 'none',
+                ', '.join(':'.join(w) for w in c['pci_ids']),
+            )
     if c['numa_node'] is not None and nic.get('numa_node') not in c['numa_node']:
         return 'numa_node %s not in %s' % (nic.get('numa_node'), ', '.join(str(n) for n in c['numa_node']))
     if c['virtual'] is not None and bool(nic.get('virtual')) != c['virtual']:
@@ -513,9 +540,22 @@ def rejection(nic, criteria):
     return None
 
 
-def select_nics(nics, name=None, mac=None, pci_address=None, driver=None, min_speed=None, count=None,
-                exclude_default_route=False, exclude_management=False, master_nets=None, pci_ids=None,
-                numa_node=None, virtual=None, operstate=None):
+def select_nics(
+    nics,
+    name=None,
+    mac=None,
+    pci_address=None,
+    driver=None,
+    min_speed=None,
+    count=None,
+    exclude_default_route=False,
+    exclude_management=False,
+    master_nets=None,
+    pci_ids=None,
+    numa_node=None,
+    virtual=None,
+    operstate=None,
+):
     """Names of the NICs that meet every given criterion, sorted by name; the first ``count`` of them.
 
     Criteria (each optional, all must hold): ``name`` glob(s) (fnmatch, case-sensitive);
@@ -525,10 +565,21 @@ def select_nics(nics, name=None, mac=None, pci_address=None, driver=None, min_sp
     ``virtual`` true/false; ``operstate`` list. Raises NicError for an invalid value, and
     when fewer than ``count`` (or, without ``count``, no) NICs match, naming why each NIC was left out.
     """
-    criteria = validate_selector(name=name, mac=mac, pci_address=pci_address, driver=driver, min_speed=min_speed,
-                                 count=count, exclude_default_route=exclude_default_route,
-                                 exclude_management=exclude_management, master_nets=master_nets, pci_ids=pci_ids,
-                                 numa_node=numa_node, virtual=virtual, operstate=operstate)
+    criteria = validate_selector(
+        name=name,
+        mac=mac,
+        pci_address=pci_address,
+        driver=driver,
+        min_speed=min_speed,
+        count=count,
+        exclude_default_route=exclude_default_route,
+        exclude_management=exclude_management,
+        master_nets=master_nets,
+        pci_ids=pci_ids,
+        numa_node=numa_node,
+        virtual=virtual,
+        operstate=operstate,
+    )
     matched = []
     rejected = []
     for nic in sorted(nics, key=lambda n: n['name']):
@@ -540,11 +591,15 @@ def select_nics(nics, name=None, mac=None, pci_address=None, driver=None, min_sp
     wanted = criteria['count'] or 1
     if len(matched) < wanted:
         if criteria['count']:
-            head = 'select.count %d: only %d NIC(s) match (%s)' % (criteria['count'], len(matched), ', '.join(matched) or 'none')
+            head = 'select.count %d: only %d NIC(s) match (%s)' % (
+                criteria['count'],
+                len(matched),
+                ', '.join(matched) or 'none',
+            )
         else:
             head = 'no NIC matches the selection'
         raise NicError('%s; left out: %s' % (head, '; '.join(rejected) or 'no NICs found'))
-    return matched[:criteria['count']] if criteria['count'] else matched
+    return matched[: criteria['count']] if criteria['count'] else matched
 
 
 # ---------------------------------------------------------------------------
@@ -565,12 +620,16 @@ def parse_interface(entry, what='resolve.interfaces[0]'):
     Raises NicError unless exactly one of name, mac or pci is given (and not empty), naming the
     entry; or when the MAC or PCI address is not one.
     """
-    keys = [key for key in INTERFACE_KEYS
-            if isinstance(entry, Mapping) and entry.get(key) is not None and entry.get(key) != '']
+    keys = [
+        key
+        for key in INTERFACE_KEYS
+        if isinstance(entry, Mapping) and entry.get(key) is not None and entry.get(key) != ''
+    ]
     if len(keys) != 1:
-        raise NicError("%s %s is not valid: give exactly one of name (an interface name such as 'ens4'), mac (such as "
-                       "'52:54:00:12:34:56') or pci (a PCI function such as '0000:00:09.0' or '00:09.0')"
-                       % (what, _json(entry)))
+        raise NicError(
+            "%s %s is not valid: give exactly one of name (an interface name such as 'ens4'), mac (such as "
+            "'52:54:00:12:34:56') or pci (a PCI function such as '0000:00:09.0' or '00:09.0')" % (what, _json(entry))
+        )
     key = keys[0]
     value = entry[key]
     if key == 'mac':
@@ -600,8 +659,10 @@ def protected_ips(protected_addresses):
     if not protected_addresses:
         return []
     if not isinstance(protected_addresses, Mapping):
-        raise NicError("resolve.protected_addresses %s is not a dict: expected {label: address or list of addresses}, "
-                       "such as {node_ip: '192.0.2.10'}" % _json(protected_addresses))
+        raise NicError(
+            "resolve.protected_addresses %s is not a dict: expected {label: address or list of addresses}, "
+            "such as {node_ip: '192.0.2.10'}" % _json(protected_addresses)
+        )
     labels_of = {}
     for label, values in protected_addresses.items():
         for value in values if isinstance(values, (list, tuple)) else [values]:
@@ -654,8 +715,11 @@ def _find(nics, key, wanted):
 def _unusable(nic, given, require_pci, listed, sysfs_root, resolved):
     """Why a NIC an entry resolved to cannot be used, or None."""
     if require_pci and not nic.get('pci_address'):
-        where = ('it is a virtual link (veth, bridge, bond, VLAN...)' if nic.get('virtual')
-                 else 'it sits on the %s bus' % nic.get('bus'))
+        where = (
+            'it is a virtual link (veth, bridge, bond, VLAN...)'
+            if nic.get('virtual')
+            else 'it sits on the %s bus' % nic.get('bus')
+        )
         return '%s (%s) has no PCI address: %s, and DPDK only takes PCI NICs' % (nic['name'], given, where)
     if listed is not None and nic['name'] not in listed:
         return '%s (%s) is in %s but ip link does not list it' % (nic['name'], given, sysfs_root)
@@ -665,8 +729,9 @@ def _unusable(nic, given, require_pci, listed, sysfs_root, resolved):
     return None
 
 
-def resolve_interfaces(nics, interfaces, require_pci=False, protected_addresses=None, connection_ip=None,
-                       listed=None, sysfs_root='/sys'):
+def resolve_interfaces(
+    nics, interfaces, require_pci=False, protected_addresses=None, connection_ip=None, listed=None, sysfs_root='/sys'
+):
     """The NICs that ``interfaces`` (``{name|mac|pci}`` entries) mean, and which of them must not be touched.
 
     ``nics`` as :func:`merge_facts` returns them. An entry gives exactly one of ``name`` (exact),
@@ -693,8 +758,10 @@ def resolve_interfaces(nics, interfaces, require_pci=False, protected_addresses=
     Raises NicError for an entry that is not valid (see :func:`parse_interface`).
     """
     if not isinstance(interfaces, (list, tuple)):
-        raise NicError("resolve.interfaces %s is not a list: expected e.g. [{name: ens4}, {mac: '52:54:00:12:34:56'}, "
-                       "{pci: '0000:00:09.0'}]" % _json(interfaces))
+        raise NicError(
+            "resolve.interfaces %s is not a list: expected e.g. [{name: ens4}, {mac: '52:54:00:12:34:56'}, "
+            "{pci: '0000:00:09.0'}]" % _json(interfaces)
+        )
     specs = [parse_interface(entry, 'resolve.interfaces[%d]' % index) for index, entry in enumerate(interfaces)]
     protected = protected_ips(protected_addresses)
     listed = None if listed is None else set(listed)
@@ -707,25 +774,42 @@ def resolve_interfaces(nics, interfaces, require_pci=False, protected_addresses=
             unresolved.append(entry)
             if require_pci:
                 candidates = 'NICs with a PCI address: %s' % (
-                    ', '.join(nic['name'] for nic in nics if nic.get('pci_address')) or 'none')
+                    ', '.join(nic['name'] for nic in nics if nic.get('pci_address')) or 'none'
+                )
             else:
                 candidates = 'NICs: %s' % (', '.join(nic['name'] for nic in nics) or 'none')
             errors.append('%s: no such interface (%s)' % (given, candidates))
         elif key == 'mac' and len(found) > 1:
-            errors.append('%s: several NICs have this MAC (%s): give them by name or pci'
-                          % (given, ', '.join(nic['name'] for nic in found)))
+            errors.append(
+                '%s: several NICs have this MAC (%s): give them by name or pci'
+                % (given, ', '.join(nic['name'] for nic in found))
+            )
         for nic in found:
             problem = _unusable(nic, given, require_pci, listed, sysfs_root, resolved)
             if problem:
                 errors.append(problem)
                 continue
-            resolved.append({'name': nic['name'], 'given': given, 'pci_address': nic.get('pci_address'),
-                             'up': nic.get('up'), 'default_route': bool(nic.get('default_route')),
-                             'management': bool(nic.get('management')), 'addresses': list(nic.get('addresses') or [])})
+            resolved.append(
+                {
+                    'name': nic['name'],
+                    'given': given,
+                    'pci_address': nic.get('pci_address'),
+                    'up': nic.get('up'),
+                    'default_route': bool(nic.get('default_route')),
+                    'management': bool(nic.get('management')),
+                    'addresses': list(nic.get('addresses') or []),
+                }
+            )
     refused = []
     for item in resolved:
         reasons = protection_reasons(by_name[item['name']], protected, connection_ip)
         if reasons:
-            refused.append({'name': item['name'], 'given': item['given'], 'reasons': reasons,
-                            'message': '%s (%s: %s)' % (item['name'], item['given'], ', '.join(reasons))})
+            refused.append(
+                {
+                    'name': item['name'],
+                    'given': item['given'],
+                    'reasons': reasons,
+                    'message': '%s (%s: %s)' % (item['name'], item['given'], ', '.join(reasons)),
+                }
+            )
     return {'resolved': resolved, 'refused': refused, 'unresolved': unresolved, 'resolve_errors': errors}

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """OVN-Kubernetes secondary network subnets: parse them and plan per-node host subnets.
@@ -35,7 +34,6 @@ cluster-manager node allocator: from the first entry of that family that has
 a free block, then the next. Plans are stable: a node keeps the host subnets
 an earlier plan gave it while they stay valid.
 """
-
 
 import ipaddress
 import re
@@ -99,8 +97,10 @@ def _parse_entry(entry, topology):
     network = cidr.parse_network('%s/%s' % (parts[0], parts[1]), 'subnets entry %r: CIDR' % entry)
     if topology != 'layer3':
         if len(parts) == 3:
-            raise PlanError("subnets entry %r has a host length (/%s) but topology %s has no per-node subnets: %s"
-                            % (entry, parts[2], topology, expected))
+            raise PlanError(
+                "subnets entry %r has a host length (/%s) but topology %s has no per-node subnets: %s"
+                % (entry, parts[2], topology, expected)
+            )
         return network, None
     if len(parts) == 3:
         if not _DIGITS.match(parts[2]):
@@ -109,14 +109,20 @@ def _parse_entry(entry, topology):
     else:
         host_length = DEFAULT_HOST_LENGTH[network.version]
     if network.version == 6 and host_length != IPV6_HOST_LENGTH:
-        raise PlanError("subnets entry %r host length /%d is not allowed: OVN-Kubernetes only supports /%d host "
-                        "subnets for IPv6" % (entry, host_length, IPV6_HOST_LENGTH))
+        raise PlanError(
+            "subnets entry %r host length /%d is not allowed: OVN-Kubernetes only supports /%d host "
+            "subnets for IPv6" % (entry, host_length, IPV6_HOST_LENGTH)
+        )
     if network.version == 4 and host_length > MAX_IPV4_HOST_LENGTH:
-        raise PlanError("subnets entry %r host length /%d is too long: expected at most /%d for IPv4 "
-                        "(a /32 host subnet has no room for pods)" % (entry, host_length, MAX_IPV4_HOST_LENGTH))
+        raise PlanError(
+            "subnets entry %r host length /%d is too long: expected at most /%d for IPv4 "
+            "(a /32 host subnet has no room for pods)" % (entry, host_length, MAX_IPV4_HOST_LENGTH)
+        )
     if host_length <= network.prefixlen:
-        raise PlanError("subnets entry %r host length /%d is not longer than the subnet's /%d: expected a host "
-                        "length longer than /%d" % (entry, host_length, network.prefixlen, network.prefixlen))
+        raise PlanError(
+            "subnets entry %r host length /%d is not longer than the subnet's /%d: expected a host "
+            "length longer than /%d" % (entry, host_length, network.prefixlen, network.prefixlen)
+        )
     return network, host_length
 
 
@@ -124,15 +130,18 @@ def _parse(subnets, topology):
     check_topology(topology)
     entries = _raw_entries(subnets)
     if not entries and topology == 'layer3':
-        raise PlanError("subnets %r is empty: topology layer3 needs at least one subnet, such as '10.128.0.0/16/24'"
-                        % (subnets,))
+        raise PlanError(
+            "subnets %r is empty: topology layer3 needs at least one subnet, such as '10.128.0.0/16/24'" % (subnets,)
+        )
     parsed = [_parse_entry(entry, topology) for entry in entries]
     cidr.check_overlaps([('subnets entry %r' % entry, net) for entry, (net, _hl) in zip(entries, parsed)])
     ipv4 = [(entry, hl) for entry, (net, hl) in zip(entries, parsed) if net.version == 4]
     for entry, host_length in ipv4[1:]:
         if host_length != ipv4[0][1]:
-            raise PlanError("subnets entries %r and %r have IPv4 host lengths /%d and /%d: OVN-Kubernetes requires "
-                            "the same host subnet length for all IPv4 entries" % (ipv4[0][0], entry, ipv4[0][1], host_length))
+            raise PlanError(
+                "subnets entries %r and %r have IPv4 host lengths /%d and /%d: OVN-Kubernetes requires "
+                "the same host subnet length for all IPv4 entries" % (ipv4[0][0], entry, ipv4[0][1], host_length)
+            )
     return parsed
 
 
@@ -149,14 +158,18 @@ def parse_subnets(subnets, topology):
 def _parse_excludes(exclude_subnets, parsed, topology):
     excludes = cidr.parse_networks(exclude_subnets, 'exclude_subnets')
     if excludes and topology == 'layer3':
-        raise PlanError("exclude_subnets %s given for topology layer3: OVN-Kubernetes reads excludeSubnets only "
-                        "for layer2 and localnet networks and ignores it on layer3; expected no exclude_subnets"
-                        % ', '.join(str(n) for n in excludes))
+        raise PlanError(
+            "exclude_subnets %s given for topology layer3: OVN-Kubernetes reads excludeSubnets only "
+            "for layer2 and localnet networks and ignores it on layer3; expected no exclude_subnets"
+            % ', '.join(str(n) for n in excludes)
+        )
     nets = [net for net, _hl in parsed]
     for i, excl in enumerate(excludes):
         if not any(excl.version == net.version and excl.subnet_of(net) for net in nets):
-            raise PlanError("exclude_subnets[%d] %s is not inside any of the subnets %s: expected each excluded "
-                            "range inside one of them" % (i, excl, ', '.join(str(n) for n in nets) or '(none given)'))
+            raise PlanError(
+                "exclude_subnets[%d] %s is not inside any of the subnets %s: expected each excluded "
+                "range inside one of them" % (i, excl, ', '.join(str(n) for n in nets) or '(none given)')
+            )
     return excludes
 
 
@@ -165,8 +178,10 @@ def _internal(internal, topology):
     if internal is None:
         internal = INTERNAL_SUBNETS
     if not isinstance(internal, dict):
-        raise PlanError("ovnk_internal_subnets %r is not a dict of name to CIDRs, such as {'join subnet': "
-                        "['100.64.0.0/16', 'fd98::/64']}" % (internal,))
+        raise PlanError(
+            "ovnk_internal_subnets %r is not a dict of name to CIDRs, such as {'join subnet': "
+            "['100.64.0.0/16', 'fd98::/64']}" % (internal,)
+        )
     out = []
     for name in internal:
         if name in LAYER3_ONLY and topology != 'layer3':
@@ -175,7 +190,9 @@ def _internal(internal, topology):
         if isinstance(values, str):
             values = [v for v in values.split(',') if v.strip()]
         for value in values or []:
-            net = cidr.parse_network(value.strip() if isinstance(value, str) else value, 'ovnk_internal_subnets %s' % name)
+            net = cidr.parse_network(
+                value.strip() if isinstance(value, str) else value, 'ovnk_internal_subnets %s' % name
+            )
             out.append(("OVN-Kubernetes' %s" % name, net))
     return out
 
@@ -195,23 +212,30 @@ def check_internal_overlaps(topology, subnets, join_subnet=None, exclude_subnets
         return
     parsed = _parse(subnets, topology)
     excludes = cidr.parse_networks(exclude_subnets, 'exclude_subnets') if topology != 'layer3' else []
-    joins = dict((n.version, ('default user-defined join subnet', n))
-                 for n in (ipaddress.ip_network(j) for j in UDN_JOIN_SUBNETS))
+    joins = dict(
+        (n.version, ('default user-defined join subnet', n))
+        for n in (ipaddress.ip_network(j) for j in UDN_JOIN_SUBNETS)
+    )
     for net in cidr.parse_networks(join_subnet, 'join_subnet'):
         joins[net.version] = ('join_subnet', net)
     own = [('subnets entry', net) for net, _hl in parsed] + [joins[v] for v in sorted(joins)]
     theirs = cidr.named_reserved(reserved) + _internal(internal, topology)
 
     def kept(named):
-        return [(label, net) for label, net in named
-                if not any(net.version == e.version and net.subnet_of(e) for e in excludes)]
+        return [
+            (label, net)
+            for label, net in named
+            if not any(net.version == e.version and net.subnet_of(e) for e in excludes)
+        ]
 
     found = cidr.find_overlaps(kept(own), kept(theirs))
     if found:
         label_a, net_a, label_b, net_b = found
-        raise PlanError("%s %s overlaps %s %s: OVN-Kubernetes refuses a %s network whose subnets or join subnets overlap "
-                        "its own or the cluster's (\"pod or join subnet overlaps with already configured internal "
-                        "subnets\")" % (label_a, net_a, label_b, net_b, topology))
+        raise PlanError(
+            "%s %s overlaps %s %s: OVN-Kubernetes refuses a %s network whose subnets or join subnets overlap "
+            "its own or the cluster's (\"pod or join subnet overlaps with already configured internal "
+            "subnets\")" % (label_a, net_a, label_b, net_b, topology)
+        )
 
 
 def _previous_nodes(plan):
@@ -231,8 +255,10 @@ def _previous_nodes(plan):
         subnets = node.get('subnets') or []
         if isinstance(subnets, str):
             subnets = [s for s in subnets.split(',') if s.strip()]
-        out[name] = [cidr.parse_network(s.strip() if isinstance(s, str) else s,
-                                        'previous nodes[%d] (%s) subnet' % (i, name)) for s in subnets]
+        out[name] = [
+            cidr.parse_network(s.strip() if isinstance(s, str) else s, 'previous nodes[%d] (%s) subnet' % (i, name))
+            for s in subnets
+        ]
     return out
 
 
@@ -271,8 +297,16 @@ class _Pool:
         return ipaddress.IPv6Network((start, self.host_length))
 
 
-def plan_node_subnets(subnets, nodes, topology='layer3', exclude_subnets=None, previous=None, reserved=None,
-                      internal=None, join_subnet=None):
+def plan_node_subnets(
+    subnets,
+    nodes,
+    topology='layer3',
+    exclude_subnets=None,
+    previous=None,
+    reserved=None,
+    internal=None,
+    join_subnet=None,
+):
     # pylint: disable=too-many-arguments,too-many-positional-arguments
     """Plan the host subnets of an OVN-Kubernetes secondary network.
 
@@ -307,7 +341,9 @@ def plan_node_subnets(subnets, nodes, topology='layer3', exclude_subnets=None, p
     nodes = check_names(nodes, 'nodes')
     reserved_named = cidr.named_reserved(reserved)
     cidr.check_overlaps([('subnet', net) for net, _hl in parsed], reserved_named)
-    check_internal_overlaps(topology, subnets, join_subnet=join_subnet, exclude_subnets=exclude_subnets, internal=internal)
+    check_internal_overlaps(
+        topology, subnets, join_subnet=join_subnet, exclude_subnets=exclude_subnets, internal=internal
+    )
 
     plan = {
         'topology': topology,
@@ -351,10 +387,20 @@ def plan_node_subnets(subnets, nodes, topology='layer3', exclude_subnets=None, p
                     chosen[name][version] = (pool, index)
                     break
             else:
-                raise PlanError("no free IPv%d host subnet left for node %r (node %d of %d): %s"
-                                % (version, name, nodes.index(name) + 1, len(nodes), '; '.join(
-                                    'subnet %s with host length %d has %d blocks, all taken'
-                                    % (p.network, p.host_length, p.count) for p in pools[version])))
+                raise PlanError(
+                    "no free IPv%d host subnet left for node %r (node %d of %d): %s"
+                    % (
+                        version,
+                        name,
+                        nodes.index(name) + 1,
+                        len(nodes),
+                        '; '.join(
+                            'subnet %s with host length %d has %d blocks, all taken'
+                            % (p.network, p.host_length, p.count)
+                            for p in pools[version]
+                        ),
+                    )
+                )
 
     named = []
     for name in nodes:

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One line per planned block or range, for people reading a play's output."""
@@ -12,15 +11,24 @@ def plan_summary(scheme, result):
         for iface in plan.get('interfaces', []):
             lines.append('interface %d  master %s  vlan %s' % (iface['index'], iface['master_net'], iface['vlan_cidr']))
             for host in iface['hosts']:
-                lines.append('  %-20s %-15s %-39s -> %s (host index %d)'
-                             % (host['name'], host['interface'], host['host_ip'], host['pod_cidr'], host['index']))
+                lines.append(
+                    '  %-20s %-15s %-39s -> %s (host index %d)'
+                    % (host['name'], host['interface'], host['host_ip'], host['pod_cidr'], host['index'])
+                )
         for name, routes in sorted(result.get('routes', {}).items()):
             lines.append('routes on %s:' % name)
             lines.extend('  %s via %s dev %s' % (r['dst'], r['via'], r['dev']) for r in routes)
     elif scheme == 'node_subnets':
-        lines.append('%s  subnets %s' % (plan['topology'], ', '.join(
-            s['cidr'] if s.get('host_length') is None else '%s/%d' % (s['cidr'], s['host_length'])
-            for s in plan.get('subnets', []))))
+        lines.append(
+            '%s  subnets %s'
+            % (
+                plan['topology'],
+                ', '.join(
+                    s['cidr'] if s.get('host_length') is None else '%s/%d' % (s['cidr'], s['host_length'])
+                    for s in plan.get('subnets', [])
+                ),
+            )
+        )
         if plan.get('exclude_subnets'):
             lines.append('  excluded %s' % ', '.join(plan['exclude_subnets']))
         for node in plan.get('nodes', []):

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Per-NIC source policy routing: one routing table and one ``from <address>`` rule per secondary NIC.
@@ -18,7 +17,6 @@ and every rule whose table is one of those numbers at priority equal to it (our 
 priority = table number). Everything else on the host is someone else's and its numbers are
 never handed out: other ``rt_tables`` entries, tables that hold routes, rules' tables and priorities.
 """
-
 
 import glob
 import ipaddress
@@ -109,7 +107,9 @@ def read_rt_tables(paths):
 def render_rt_tables(tables):
     """The text of our rt_tables.d file for ``{nic: number}``, in number order."""
     lines = ['# Routing tables of netplumb.multihome policy routing (one per NIC). Do not edit: it is rewritten.']
-    lines += ['%d %s%s' % (number, NAME_PREFIX, nic) for nic, number in sorted(tables.items(), key=lambda item: item[1])]
+    lines += [
+        '%d %s%s' % (number, NAME_PREFIX, nic) for nic, number in sorted(tables.items(), key=lambda item: item[1])
+    ]
     return '\n'.join(lines) + '\n'
 
 
@@ -169,13 +169,20 @@ def parse_ip_rules(json_text, names):
     """
     out = []
     for rule in _ip_json(json_text, 'ip -j rule show'):
-        out.append({
-            'priority': rule.get('priority', 0),
-            'src': _cidr(rule.get('src'), rule.get('srclen')),
-            'table': _table_number(rule.get('table'), names),
-            'other': tuple(sorted((key, json.dumps(value, sort_keys=True)) for key, value in rule.items()
-                                  if key not in RULE_PLAIN_KEYS)),
-        })
+        out.append(
+            {
+                'priority': rule.get('priority', 0),
+                'src': _cidr(rule.get('src'), rule.get('srclen')),
+                'table': _table_number(rule.get('table'), names),
+                'other': tuple(
+                    sorted(
+                        (key, json.dumps(value, sort_keys=True))
+                        for key, value in rule.items()
+                        if key not in RULE_PLAIN_KEYS
+                    )
+                ),
+            }
+        )
     return out
 
 
@@ -187,14 +194,16 @@ def parse_ip_routes(json_text, names):
     """
     out = []
     for route in _ip_json(json_text, 'ip -j route show table all'):
-        out.append({
-            'table': _table_number(route.get('table'), names, default=BUILTIN_TABLES['main']),
-            'dst': _cidr(route.get('dst')),
-            'gateway': route.get('gateway'),
-            'dev': route.get('dev'),
-            'prefsrc': route.get('prefsrc'),
-            'type': route.get('type', 'unicast'),
-        })
+        out.append(
+            {
+                'table': _table_number(route.get('table'), names, default=BUILTIN_TABLES['main']),
+                'dst': _cidr(route.get('dst')),
+                'gateway': route.get('gateway'),
+                'dev': route.get('dev'),
+                'prefsrc': route.get('prefsrc'),
+                'type': route.get('type', 'unicast'),
+            }
+        )
     return out
 
 
@@ -208,7 +217,9 @@ def live_state(ip, names):
     routes = parse_ip_routes(ip.query('route', 'show', 'table', 'all'), names)
     # A table number is one namespace for both families: avoid the IPv6 ones too.
     extra = [r['table'] for r in parse_ip_rules(ip.query('rule', 'show', family=6, optional=True), names)]
-    extra += [r['table'] for r in parse_ip_routes(ip.query('route', 'show', 'table', 'all', family=6, optional=True), names)]
+    extra += [
+        r['table'] for r in parse_ip_routes(ip.query('route', 'show', 'table', 'all', family=6, optional=True), names)
+    ]
     return rules, routes, extra
 
 
@@ -219,8 +230,10 @@ def live_state(ip, names):
 def check_table_base(base):
     """``base`` as an int in 1..32765; PolicyRoutingError otherwise."""
     if isinstance(base, bool) or not isinstance(base, int) or not 1 <= base <= MAX_NUMBER:
-        raise PolicyRoutingError("table_base %r is out of range: expected a whole number from 1 to %d (a table's number is "
-                                 "also its rule's priority, which must stay below main's 32766)" % (base, MAX_NUMBER))
+        raise PolicyRoutingError(
+            "table_base %r is out of range: expected a whole number from 1 to %d (a table's number is "
+            "also its rule's priority, which must stay below main's 32766)" % (base, MAX_NUMBER)
+        )
     return base
 
 
@@ -228,14 +241,20 @@ def _host_in(value, network, what, nic_ip):
     try:
         ip = ipaddress.ip_address(str(value).strip())
     except ValueError:
-        raise PolicyRoutingError("%s %r is not an IPv4 address: expected an address in the NIC's subnet %s, such as %r"
-                                 % (what, value, network, str(next(network.hosts(), network.network_address))))
+        raise PolicyRoutingError(
+            "%s %r is not an IPv4 address: expected an address in the NIC's subnet %s, such as %r"
+            % (what, value, network, str(next(network.hosts(), network.network_address)))
+        )
     if ip.version != 4 or ip not in network:
-        raise PolicyRoutingError("%s %s is outside the NIC's subnet %s: expected an address in it (a router on that link)"
-                                 % (what, value, network))
+        raise PolicyRoutingError(
+            "%s %s is outside the NIC's subnet %s: expected an address in it (a router on that link)"
+            % (what, value, network)
+        )
     if ip == nic_ip:
-        raise PolicyRoutingError("%s %s is the NIC's own address: expected another host of %s (a router on that link)"
-                                 % (what, value, network))
+        raise PolicyRoutingError(
+            "%s %s is the NIC's own address: expected another host of %s (a router on that link)"
+            % (what, value, network)
+        )
     return str(ip)
 
 
@@ -249,19 +268,27 @@ def normalize_interfaces(interfaces):
     if interfaces is None:
         return []
     if not isinstance(interfaces, (list, tuple)):
-        raise PolicyRoutingError("interfaces %r is not a list: expected [{name: nic1, address: 198.18.1.11/24}, ...]" % (interfaces,))
+        raise PolicyRoutingError(
+            "interfaces %r is not a list: expected [{name: nic1, address: 198.18.1.11/24}, ...]" % (interfaces,)
+        )
     out = []
     seen = {}
     for index, item in enumerate(interfaces):
         if not isinstance(item, dict):
-            raise PolicyRoutingError("interfaces[%d] %r is not a dict: expected {name: nic1, address: 198.18.1.11/24}" % (index, item))
+            raise PolicyRoutingError(
+                "interfaces[%d] %r is not a dict: expected {name: nic1, address: 198.18.1.11/24}" % (index, item)
+            )
         name = item.get('name')
         if not isinstance(name, str) or not IFNAME.match(name) or name in ('.', '..'):
-            raise PolicyRoutingError("interfaces[%d].name %r is not an interface name: expected up to 15 characters "
-                                     "without '/', ':' or spaces, such as 'nic1' or 'ens1f0'" % (index, name))
+            raise PolicyRoutingError(
+                "interfaces[%d].name %r is not an interface name: expected up to 15 characters "
+                "without '/', ':' or spaces, such as 'nic1' or 'ens1f0'" % (index, name)
+            )
         if name in seen:
-            raise PolicyRoutingError("interfaces names %s twice (items %d and %d): expected each NIC once, as each gets one table"
-                                     % (name, seen[name], index))
+            raise PolicyRoutingError(
+                "interfaces names %s twice (items %d and %d): expected each NIC once, as each gets one table"
+                % (name, seen[name], index)
+            )
         seen[name] = index
         what = 'interfaces[%s]' % name
         address = item.get('address')
@@ -270,14 +297,20 @@ def normalize_interfaces(interfaces):
                 raise ValueError('no prefix length')
             iface = ipaddress.ip_interface(address.strip())
         except ValueError:
-            raise PolicyRoutingError("%s.address %r is not an address with prefix length: expected the NIC's IPv4 address "
-                                     "and subnet, such as '198.18.1.11/24'" % (what, address))
+            raise PolicyRoutingError(
+                "%s.address %r is not an address with prefix length: expected the NIC's IPv4 address "
+                "and subnet, such as '198.18.1.11/24'" % (what, address)
+            )
         if iface.version != 4:
-            raise PolicyRoutingError("%s.address %s is IPv6: policy_routing handles IPv4 only, expected such as '198.18.1.11/24'"
-                                     % (what, address))
+            raise PolicyRoutingError(
+                "%s.address %s is IPv6: policy_routing handles IPv4 only, expected such as '198.18.1.11/24'"
+                % (what, address)
+            )
         if iface.network.prefixlen == 0:
-            raise PolicyRoutingError("%s.address %s has prefix length 0: expected the NIC's subnet, such as '198.18.1.11/24'"
-                                     % (what, address))
+            raise PolicyRoutingError(
+                "%s.address %s has prefix length 0: expected the NIC's subnet, such as '198.18.1.11/24'"
+                % (what, address)
+            )
         gateway = item.get('gateway')
         if gateway not in (None, ''):
             gateway = _host_in(gateway, iface.network, what + '.gateway', iface.ip)
@@ -287,31 +320,52 @@ def normalize_interfaces(interfaces):
         for rindex, route in enumerate(item.get('routes') or []):
             rwhat = '%s.routes[%d]' % (what, rindex)
             if not isinstance(route, dict):
-                raise PolicyRoutingError("%s %r is not a dict: expected {dst: 10.20.0.0/16, via: <router in the subnet>}" % (rwhat, route))
+                raise PolicyRoutingError(
+                    "%s %r is not a dict: expected {dst: 10.20.0.0/16, via: <router in the subnet>}" % (rwhat, route)
+                )
             raw_dst = route.get('dst')
             try:
                 dst = ipaddress.ip_network('0.0.0.0/0' if raw_dst == 'default' else str(raw_dst).strip(), strict=True)
             except ValueError:
-                raise PolicyRoutingError("%s.dst %r is not a network: expected an IPv4 CIDR with the host bits zero, such as "
-                                         "'10.20.0.0/16', or 'default'" % (rwhat, raw_dst))
+                raise PolicyRoutingError(
+                    "%s.dst %r is not a network: expected an IPv4 CIDR with the host bits zero, such as "
+                    "'10.20.0.0/16', or 'default'" % (rwhat, raw_dst)
+                )
             if dst.version != 4:
                 raise PolicyRoutingError("%s.dst %s is IPv6: policy_routing handles IPv4 only" % (rwhat, raw_dst))
             via = route.get('via')
             via = _host_in(via, iface.network, rwhat + '.via', iface.ip) if via not in (None, '') else None
             if dst == iface.network:
-                raise PolicyRoutingError("%s.dst %s is the NIC's own subnet, whose route the table always has: leave it out" % (rwhat, dst))
+                raise PolicyRoutingError(
+                    "%s.dst %s is the NIC's own subnet, whose route the table always has: leave it out" % (rwhat, dst)
+                )
             if dst.prefixlen == 0 and gateway:
-                raise PolicyRoutingError("%s.dst %s repeats the default route of %s.gateway %s: give one of them" % (rwhat, dst, what, gateway))
+                raise PolicyRoutingError(
+                    "%s.dst %s repeats the default route of %s.gateway %s: give one of them"
+                    % (rwhat, dst, what, gateway)
+                )
             if any(r['dst'] == str(dst) for r in routes):
-                raise PolicyRoutingError("%s.dst %s is given twice for %s: expected each destination once" % (rwhat, dst, name))
+                raise PolicyRoutingError(
+                    "%s.dst %s is given twice for %s: expected each destination once" % (rwhat, dst, name)
+                )
             routes.append({'dst': str(dst), 'via': via})
-        out.append({'name': name, 'address': str(iface), 'ip': str(iface.ip), 'network': str(iface.network),
-                    'gateway': gateway, 'routes': routes})
+        out.append(
+            {
+                'name': name,
+                'address': str(iface),
+                'ip': str(iface.ip),
+                'network': str(iface.network),
+                'gateway': gateway,
+                'routes': routes,
+            }
+        )
     by_ip = {}
     for nic in out:
         if nic['ip'] in by_ip:
-            raise PolicyRoutingError("interfaces %s and %s both have address %s: expected one address per NIC (the rule "
-                                     "'from %s' can send it through one table only)" % (by_ip[nic['ip']], nic['name'], nic['ip'], nic['ip']))
+            raise PolicyRoutingError(
+                "interfaces %s and %s both have address %s: expected one address per NIC (the rule "
+                "'from %s' can send it through one table only)" % (by_ip[nic['ip']], nic['name'], nic['ip'], nic['ip'])
+            )
         by_ip[nic['ip']] = nic['name']
     return out
 
@@ -320,12 +374,16 @@ def check_addresses(nics, addresses):
     """Fail unless every NIC exists and holds its address; ``addresses`` is ``{ifname: ['a.b.c.d/len', ...]}``."""
     for nic in nics:
         if nic['name'] not in addresses:
-            raise PolicyRoutingError("interfaces[%s]: this host has no interface %s (it has %s): expected the names of "
-                                     "its NICs" % (nic['name'], nic['name'], ', '.join(sorted(addresses)) or 'none'))
+            raise PolicyRoutingError(
+                "interfaces[%s]: this host has no interface %s (it has %s): expected the names of "
+                "its NICs" % (nic['name'], nic['name'], ', '.join(sorted(addresses)) or 'none')
+            )
         have = addresses[nic['name']]
         if nic['address'] not in have:
-            raise PolicyRoutingError("interfaces[%s].address %s is not on %s (it has %s): expected the address and prefix "
-                                     "the NIC holds" % (nic['name'], nic['address'], nic['name'], ', '.join(have) or 'no address'))
+            raise PolicyRoutingError(
+                "interfaces[%s].address %s is not on %s (it has %s): expected the address and prefix "
+                "the NIC holds" % (nic['name'], nic['address'], nic['name'], ', '.join(have) or 'no address')
+            )
 
 
 # ---------------------------------------------------------------------------
@@ -376,8 +434,10 @@ def assign_tables(nics, ours, used, base=DEFAULT_BASE):
         while candidate in taken:
             candidate += 1
         if candidate > MAX_NUMBER:
-            raise PolicyRoutingError("no free table number from table_base %d to %d for %s: every one is in an rt_tables file, "
-                                     "holds routes or is a rule's priority; expected a lower table_base" % (base, MAX_NUMBER, nic))
+            raise PolicyRoutingError(
+                "no free table number from table_base %d to %d for %s: every one is in an rt_tables file, "
+                "holds routes or is a rule's priority; expected a lower table_base" % (base, MAX_NUMBER, nic)
+            )
         out[nic] = candidate
         taken.add(candidate)
     return out
@@ -394,13 +454,38 @@ def desired_state(nics, tables):
     for nic in nics:
         number = tables[nic['name']]
         rules.append({'priority': number, 'src': nic['ip'] + '/32', 'table': number, 'other': ()})
-        routes.append({'table': number, 'dst': nic['network'], 'gateway': None, 'dev': nic['name'], 'prefsrc': nic['ip'], 'type': 'unicast'})
+        routes.append(
+            {
+                'table': number,
+                'dst': nic['network'],
+                'gateway': None,
+                'dev': nic['name'],
+                'prefsrc': nic['ip'],
+                'type': 'unicast',
+            }
+        )
         if nic['gateway']:
-            routes.append({'table': number, 'dst': '0.0.0.0/0', 'gateway': nic['gateway'], 'dev': nic['name'], 'prefsrc': None,
-                           'type': 'unicast'})
+            routes.append(
+                {
+                    'table': number,
+                    'dst': '0.0.0.0/0',
+                    'gateway': nic['gateway'],
+                    'dev': nic['name'],
+                    'prefsrc': None,
+                    'type': 'unicast',
+                }
+            )
         for route in nic['routes']:
-            routes.append({'table': number, 'dst': route['dst'], 'gateway': route['via'], 'dev': nic['name'], 'prefsrc': None,
-                           'type': 'unicast'})
+            routes.append(
+                {
+                    'table': number,
+                    'dst': route['dst'],
+                    'gateway': route['via'],
+                    'dev': nic['name'],
+                    'prefsrc': None,
+                    'type': 'unicast',
+                }
+            )
     return rules, routes
 
 
@@ -443,9 +528,14 @@ def route_text(route, with_src=True):
 
 def state_lines(rules, routes):
     """A readable listing of rules and routes, one per line, for diffs."""
-    lines = ['rule %s' % rule_text(r) + (' %s' % ' '.join('%s=%s' % kv for kv in r['other']) if r['other'] else '')
-             for r in sorted(rules, key=lambda r: (r['priority'], r['table'] or 0, r['src'] or ''))]
-    lines += ['route %s' % route_text(r) for r in sorted(routes, key=lambda r: (r['table'], r['dst'], r['dev'] or '', r['gateway'] or ''))]
+    lines = [
+        'rule %s' % rule_text(r) + (' %s' % ' '.join('%s=%s' % kv for kv in r['other']) if r['other'] else '')
+        for r in sorted(rules, key=lambda r: (r['priority'], r['table'] or 0, r['src'] or ''))
+    ]
+    lines += [
+        'route %s' % route_text(r)
+        for r in sorted(routes, key=lambda r: (r['table'], r['dst'], r['dev'] or '', r['gateway'] or ''))
+    ]
     return '\n'.join(lines) + ('\n' if lines else '')
 
 
@@ -461,8 +551,11 @@ def plan(nics, state, base, entries, our_path, rules, routes, extra_tables=()):
     file, None for absent) and ``batch`` (the boot-time batch text, None for absent).
     """
     check_table_base(base)
-    ours = dict((name[len(NAME_PREFIX):], number) for number, name, path in entries
-                if path == our_path and name.startswith(NAME_PREFIX))
+    ours = dict(
+        (name[len(NAME_PREFIX) :], number)
+        for number, name, path in entries
+        if path == our_path and name.startswith(NAME_PREFIX)
+    )
     mine = set(ours.values())
     used = foreign_numbers(entries, our_path, rules, routes, ours, extra_tables)
     tables = assign_tables([n['name'] for n in nics], ours, used, base) if state == 'present' else {}
@@ -470,8 +563,9 @@ def plan(nics, state, base, entries, our_path, rules, routes, extra_tables=()):
     kept = set(tables.values())
     # Tables of ours given up (NIC dropped, state absent, or someone else claimed the number):
     # our rule goes; the routes too unless the table is now someone else's.
-    claimed = set(number for number, _name, path in entries if path != our_path) | \
-        set(r['table'] for r in rules if r['table'] is not None and not (r['table'] in mine and r['priority'] == r['table']))
+    claimed = set(number for number, _name, path in entries if path != our_path) | set(
+        r['table'] for r in rules if r['table'] is not None and not (r['table'] in mine and r['priority'] == r['table'])
+    )
     live_rules = [r for r in rules if r['table'] in (mine | kept) and r['priority'] == r['table']]
     live_routes = [r for r in routes if r['table'] in (mine | kept) and r['table'] not in (claimed - kept)]
 
@@ -530,9 +624,15 @@ def batch_text(nics, tables, routes):
 
 def rules_summary(rules):
     """Rules as the module returns them: ``[{'priority', 'from', 'table'}]``."""
-    return [{'priority': r['priority'], 'from': r['src'].split('/')[0] if r['src'] else 'all', 'table': r['table']} for r in rules]
+    return [
+        {'priority': r['priority'], 'from': r['src'].split('/')[0] if r['src'] else 'all', 'table': r['table']}
+        for r in rules
+    ]
 
 
 def routes_summary(routes):
     """Routes as the module returns them: ``[{'table', 'dst', 'via', 'dev', 'src'}]``."""
-    return [{'table': r['table'], 'dst': _dst_text(r['dst']), 'via': r['gateway'], 'dev': r['dev'], 'src': r['prefsrc']} for r in routes]
+    return [
+        {'table': r['table'], 'dst': _dst_text(r['dst']), 'via': r['gateway'], 'dev': r['dev'], 'src': r['prefsrc']}
+        for r in routes
+    ]

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The data-plane preflight as it runs on a node (module cni_preflight): the commands and their order.
@@ -19,13 +18,22 @@ states run over it:
 :class:`PreflightFailed` carrying the message and the result to fail with.
 """
 
-
 import json
 import os
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import cni_preflight as pf
-from ansible_collections.netplumb.multihome.plugins.module_utils.cni_config import CniConfigError, attachment_type, parse_config
-from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import CommandError, Ip, command_text, ping, run_ordered
+from ansible_collections.netplumb.multihome.plugins.module_utils.cni_config import (
+    CniConfigError,
+    attachment_type,
+    parse_config,
+)
+from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import (
+    CommandError,
+    Ip,
+    command_text,
+    ping,
+    run_ordered,
+)
 
 # The settings with a lower bound (probe_max_loss also has 100 as its upper one).
 _LOWEST = (('probe_count', 1), ('probe_timeout', 1), ('probe_workers', 1), ('probe_max_loss', 0), ('node_index', 0))
@@ -43,7 +51,7 @@ class PreflightFailed(Exception):
         self.result = result or {}
 
 
-class Node(object):
+class Node:
     """The commands run on the node, all through ``runner`` (a :class:`hostcmd.Runner`) with argv lists.
 
     ``executable(path)`` tells whether a plugin binary can be run (``os.access`` by default).
@@ -70,8 +78,13 @@ class Node(object):
         rc, out, err = self.runner.run(argv)
         # Gone all the same (a concurrent delete, a stale mount point): that is what was wanted.
         if rc != 0 and name in self.namespaces():
-            raise CommandError("'%s' failed (rc=%d): %s" % (command_text(argv), rc, (err or out or '').strip()),
-                               argv=argv, rc=rc, stdout=out, stderr=err)
+            raise CommandError(
+                "'%s' failed (rc=%d): %s" % (command_text(argv), rc, (err or out or '').strip()),
+                argv=argv,
+                rc=rc,
+                stdout=out,
+                stderr=err,
+            )
 
     def links(self, netns=None):
         """``ip -j [-n NETNS] addr show``: the links (with their addresses) of the node or of a namespace."""
@@ -108,8 +121,13 @@ class Node(object):
 
     def cni(self, command, conf, netns, ifname):
         """Run one plugin as a runtime does; ``(result, error, rc)``."""
-        env = {'CNI_COMMAND': command, 'CNI_CONTAINERID': netns, 'CNI_NETNS': '%s/%s' % (pf.NETNS_DIR, netns),
-               'CNI_IFNAME': ifname, 'CNI_PATH': self.cni_bin_dir}
+        env = {
+            'CNI_COMMAND': command,
+            'CNI_CONTAINERID': netns,
+            'CNI_NETNS': '%s/%s' % (pf.NETNS_DIR, netns),
+            'CNI_IFNAME': ifname,
+            'CNI_PATH': self.cni_bin_dir,
+        }
         rc, out, err = self.runner.run([self.plugin_path(conf['type'])], env=env, data=json.dumps(conf))
         result, error = pf.parse_cni_output(rc, out, err)
         return result, error, rc
@@ -121,12 +139,15 @@ class Node(object):
 
 # ------------------------------------------------------------------ input
 
+
 def check_settings(params):
     """PreflightError naming the first setting out of its range."""
     for key, low in _LOWEST:
         if params[key] < low or (key == 'probe_max_loss' and params[key] > 100):
-            raise pf.PreflightError('%s %d is out of range: expected %d%s' % (
-                key, params[key], low, ' to 100' if key == 'probe_max_loss' else ' or more'))
+            raise pf.PreflightError(
+                '%s %d is out of range: expected %d%s'
+                % (key, params[key], low, ' to 100' if key == 'probe_max_loss' else ' or more')
+            )
     pf.check_ifname(params['ifname'])
 
 
@@ -148,19 +169,33 @@ def prepare(params):
             test_address = pf.check_test_address(item['test_address'], what)
             source = 'given'
         else:
-            test_address, source = pf.derive_test_address(name, config, params.get('plan'), params.get('node'), params['node_index'])
+            test_address, source = pf.derive_test_address(
+                name, config, params.get('plan'), params.get('node'), params['node_index']
+            )
         chain = pf.runtime_configs(config, test_address)
-        records.append({
-            'name': name, 'node': params.get('node'), 'type': attachment_type(config),
-            'netns': pf.netns_name(name, chain, test_address, params['ifname']), 'ifname': params['ifname'],
-            'test_address': test_address, 'address': test_address.split('/')[0] if test_address else None,
-            'address_source': source, 'status': 'ok', 'ok': True, 'errors': [], 'config': chain,
-            '_source': config, '_peers': item.get('peers') or [],
-        })
+        records.append(
+            {
+                'name': name,
+                'node': params.get('node'),
+                'type': attachment_type(config),
+                'netns': pf.netns_name(name, chain, test_address, params['ifname']),
+                'ifname': params['ifname'],
+                'test_address': test_address,
+                'address': test_address.split('/')[0] if test_address else None,
+                'address_source': source,
+                'status': 'ok',
+                'ok': True,
+                'errors': [],
+                'config': chain,
+                '_source': config,
+                '_peers': item.get('peers') or [],
+            }
+        )
     return records
 
 
 # ------------------------------------------------------------------ the states
+
 
 def _fail_record(rec, message, plugin_error=None):
     rec['status'] = 'failed'
@@ -231,8 +266,9 @@ def _add_one(node, rec, created):
     rec['result'] = prev
     if rec['status'] != 'ok':
         return
-    iface = pf.check_interface(pf.find_link(node.links(rec['netns']), rec['ifname']), rec['ifname'],
-                               rec['test_address'], expected_mtu)
+    iface = pf.check_interface(
+        pf.find_link(node.links(rec['netns']), rec['ifname']), rec['ifname'], rec['test_address'], expected_mtu
+    )
     rec['interface'] = iface
     for error in iface['errors']:
         _fail_record(rec, error)
@@ -271,8 +307,10 @@ def present(node, records, out, params, check_mode=False):
     except CommandError as exc:
         # The run's own error: leave nothing behind before failing.
         _cleanup(node, records, created)
-        raise PreflightFailed('cni_preflight: %s; removed the namespaces created so far (%s)' % (
-            exc, ', '.join(created) or 'none'), {'attachments': public(records)})
+        raise PreflightFailed(
+            'cni_preflight: %s; removed the namespaces created so far (%s)' % (exc, ', '.join(created) or 'none'),
+            {'attachments': public(records)},
+        )
 
 
 def probe(node, records, out, params, check_mode=False):
@@ -280,7 +318,9 @@ def probe(node, records, out, params, check_mode=False):
     existing = node.namespaces()
     jobs = []
     for rec in records:
-        rec['peers'] = [dict(p, ok=None) for p in pf.peers_for(rec['name'], rec['_peers'], params['peers'], params.get('node'))]
+        rec['peers'] = [
+            dict(p, ok=None) for p in pf.peers_for(rec['name'], rec['_peers'], params['peers'], params.get('node'))
+        ]
         rec['peers'] = [p for p in rec['peers'] if p['address'] != rec['address']]
         if check_mode:
             rec['status'] = 'would-run'
@@ -292,12 +332,17 @@ def probe(node, records, out, params, check_mode=False):
             rec.update(status='skipped', reason='no test address (the attachment has no address pool)')
             continue
         if pf.find_link(node.links(rec['netns']), rec['ifname']) is None:
-            rec.update(status='skipped', reason='interface %s is not in %s: its ADD failed' % (rec['ifname'], rec['netns']))
+            rec.update(
+                status='skipped', reason='interface %s is not in %s: its ADD failed' % (rec['ifname'], rec['netns'])
+            )
             continue
         for peer in rec['peers']:
             jobs.append((rec, peer))
-    results = run_ordered(jobs, lambda job: node.ping(job[0]['netns'], job[1]['address'], params['probe_count'],
-                                                      params['probe_timeout']), params['probe_workers'])
+    results = run_ordered(
+        jobs,
+        lambda job: node.ping(job[0]['netns'], job[1]['address'], params['probe_count'], params['probe_timeout']),
+        params['probe_workers'],
+    )
     for (rec, peer), result in zip(jobs, results):
         peer.update(result)
         peer['ok'] = pf.probe_verdict(result, params['probe_max_loss'])
@@ -343,8 +388,11 @@ def absent(node, records, out, params, check_mode=False):
             _fail_record(rec, str(exc))
             continue
         if error and had_interface:
-            _fail_record(rec, 'DEL failed while %s was still in %s: %s' % (rec['ifname'], rec['netns'], error),
-                         plugin_error=error)
+            _fail_record(
+                rec,
+                'DEL failed while %s was still in %s: %s' % (rec['ifname'], rec['netns'], error),
+                plugin_error=error,
+            )
     for ns in stale:
         try:
             node.netns_del(ns)
@@ -359,9 +407,11 @@ def absent(node, records, out, params, check_mode=False):
         problems.append(str(exc))
     left = [ns for ns in node.namespaces() if ns in ours or ns in stale]
     if left or problems:
-        raise PreflightFailed('cni_preflight: cleanup incomplete: %s' % '; '.join(
-            problems + (['namespaces left behind: %s' % ', '.join(left)] if left else [])),
-            dict(attachments=public(records), **out))
+        raise PreflightFailed(
+            'cni_preflight: cleanup incomplete: %s'
+            % '; '.join(problems + (['namespaces left behind: %s' % ', '.join(left)] if left else [])),
+            dict(attachments=public(records), **out),
+        )
 
 
 def public(records):
@@ -388,9 +438,22 @@ def run(params, node, records, check_mode=False):
     for rec in records:
         rec['summary'] = DESCRIBE[state](rec)
     failed = [r['name'] for r in records if r['status'] == 'failed']
-    result = dict(changed=bool(out['created'] or out['removed']), state=state, attachments=public(records),
-                  failed_attachments=failed, summary=[r['summary'] for r in records], **out)
+    result = dict(
+        changed=bool(out['created'] or out['removed']),
+        state=state,
+        attachments=public(records),
+        failed_attachments=failed,
+        summary=[r['summary'] for r in records],
+        **out,
+    )
     if failed and params['fail_on_error']:
-        raise PreflightFailed('cni_preflight %s failed for %s: %s' % (
-            state, ', '.join(failed), ' | '.join('; '.join(r['errors']) for r in records if r['status'] == 'failed')), result)
+        raise PreflightFailed(
+            'cni_preflight %s failed for %s: %s'
+            % (
+                state,
+                ', '.join(failed),
+                ' | '.join('; '.join(r['errors']) for r in records if r['status'] == 'failed'),
+            ),
+            result,
+        )
     return result

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Carve one supernet into per-network IPAM ranges, with optional per-node slices.
@@ -12,7 +11,6 @@ whereabouts ``range_start``/``range_end``, and, when the network has a
 Also holds two small helpers shared with :mod:`ovnk_subnets`:
 :func:`check_names` and :func:`unwrap_plan`.
 """
-
 
 import bisect
 import ipaddress
@@ -35,7 +33,9 @@ def check_names(values, what):
         if not isinstance(name, str) or not name.strip():
             raise PlanError("%s[%d] %r is not a name: expected a non-empty string" % (what, i, name))
         if name in seen:
-            raise PlanError("%s[%d] %r is a duplicate of %s[%d]: names must be unique" % (what, i, name, what, seen[name]))
+            raise PlanError(
+                "%s[%d] %r is a duplicate of %s[%d]: names must be unique" % (what, i, name, what, seen[name])
+            )
         seen[name] = i
     return list(values)
 
@@ -71,8 +71,10 @@ def prefix_for_size(size, max_prefixlen, what='size'):
         raise PlanError("%s %d is not a number of addresses: expected 1 or more" % (what, size))
     bits = (size - 1).bit_length()
     if bits > max_prefixlen:
-        raise PlanError("%s %d is more addresses than an IPv%d address space holds (2**%d)"
-                        % (what, size, 4 if max_prefixlen == 32 else 6, max_prefixlen))
+        raise PlanError(
+            "%s %d is more addresses than an IPv%d address space holds (2**%d)"
+            % (what, size, 4 if max_prefixlen == 32 else 6, max_prefixlen)
+        )
     return max_prefixlen - bits
 
 
@@ -150,34 +152,47 @@ def _check_network_spec(i, spec, supernet, seen):
     if not isinstance(name, str) or not name.strip():
         raise PlanError("networks[%d] name %r is not a name: expected a non-empty string" % (i, name))
     if name in seen:
-        raise PlanError("networks[%d] name %r is a duplicate of networks[%d]: network names must be unique"
-                        % (i, name, seen[name]))
+        raise PlanError(
+            "networks[%d] name %r is a duplicate of networks[%d]: network names must be unique" % (i, name, seen[name])
+        )
     seen[name] = i
     what = 'network %r' % name
     unknown = sorted(str(key) for key in spec if key not in NETWORK_KEYS)
     if unknown:
         # A misspelt node_prefix would silently mean "no slices": refuse what we do not know.
-        raise PlanError("%s has unknown key(s) %s: expected only %s" % (what, ', '.join(unknown), ', '.join(NETWORK_KEYS)))
+        raise PlanError(
+            "%s has unknown key(s) %s: expected only %s" % (what, ', '.join(unknown), ', '.join(NETWORK_KEYS))
+        )
     has_prefix = spec.get('prefix') is not None
     has_size = spec.get('size') is not None
     if has_prefix == has_size:
-        raise PlanError("%s has %s: expected exactly one of 'prefix' (a prefix length) or 'size' (a number of addresses)"
-                        % (what, 'both prefix %r and size %r' % (spec.get('prefix'), spec.get('size'))
-                           if has_prefix else 'neither prefix nor size'))
+        raise PlanError(
+            "%s has %s: expected exactly one of 'prefix' (a prefix length) or 'size' (a number of addresses)"
+            % (
+                what,
+                'both prefix %r and size %r' % (spec.get('prefix'), spec.get('size'))
+                if has_prefix
+                else 'neither prefix nor size',
+            )
+        )
     maximum = supernet.max_prefixlen
     if has_prefix:
         prefix = cidr.check_bits(spec['prefix'], '%s prefix' % what, maximum)
     else:
         prefix = prefix_for_size(spec['size'], maximum, '%s size' % what)
     if prefix < supernet.prefixlen:
-        raise PlanError("%s needs a /%d, larger than the supernet %s: expected a prefix of /%d or longer"
-                        % (what, prefix, supernet, supernet.prefixlen))
+        raise PlanError(
+            "%s needs a /%d, larger than the supernet %s: expected a prefix of /%d or longer"
+            % (what, prefix, supernet, supernet.prefixlen)
+        )
     node_prefix = spec.get('node_prefix')
     if node_prefix is not None:
         node_prefix = cidr.check_bits(node_prefix, '%s node_prefix' % what, maximum)
         if node_prefix <= prefix:
-            raise PlanError("%s node_prefix /%d is not longer than its range's /%d: expected /%d to /%d"
-                            % (what, node_prefix, prefix, prefix + 1, maximum))
+            raise PlanError(
+                "%s node_prefix /%d is not longer than its range's /%d: expected /%d to /%d"
+                % (what, node_prefix, prefix, prefix + 1, maximum)
+            )
     return name, prefix, node_prefix
 
 
@@ -203,8 +218,10 @@ def _plan_slices(name, network, node_prefix, nodes, old_slices):
     extra = node_prefix - network.prefixlen
     count = 1 << extra
     if len(nodes) > count:
-        raise PlanError("network %r range %s holds %d /%d node slices, fewer than the %d nodes: "
-                        "expected a shorter node_prefix or a larger range" % (name, network, count, node_prefix, len(nodes)))
+        raise PlanError(
+            "network %r range %s holds %d /%d node slices, fewer than the %d nodes: "
+            "expected a shorter node_prefix or a larger range" % (name, network, count, node_prefix, len(nodes))
+        )
     size = 1 << (network.max_prefixlen - node_prefix)
     base = int(network.network_address)
     used = set()
@@ -286,13 +303,15 @@ def plan_ranges(supernet, networks, nodes=None, previous=None, reserved=None):
         size = 1 << (supernet.max_prefixlen - prefix)
         start = occupied.first_fit(low, high, size)
         if start is None:
-            raise PlanError("no room left for network %r: no free /%d in supernet %s "
-                            "after the ranges already planned and the reserved ones" % (name, prefix, supernet))
+            raise PlanError(
+                "no room left for network %r: no free /%d in supernet %s "
+                "after the ranges already planned and the reserved ones" % (name, prefix, supernet)
+            )
         occupied.add(start, start + size - 1)
         placed[name] = _net(version, start, prefix)
 
     out = []
-    for name, prefix, node_prefix in specs:
+    for name, _prefix, node_prefix in specs:
         net = placed[name]
         first, last = usable_bounds(net)
         slices = []
@@ -301,6 +320,11 @@ def plan_ranges(supernet, networks, nodes=None, previous=None, reserved=None):
         out.append({'name': name, 'range': str(net), 'range_start': first, 'range_end': last, 'nodes': slices})
 
     cidr.check_overlaps([('network %s range' % n['name'], placed[n['name']]) for n in out], reserved_named)
-    cidr.check_overlaps([('network %s node %s slice' % (n['name'], s['name']), ipaddress.ip_network(s['range']))
-                         for n in out for s in n['nodes']])
+    cidr.check_overlaps(
+        [
+            ('network %s node %s slice' % (n['name'], s['name']), ipaddress.ip_network(s['range']))
+            for n in out
+            for s in n['nodes']
+        ]
+    )
     return {'plan': {'supernet': str(supernet), 'networks': out}}

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Contiv-VPP's VPP startup configuration (``/etc/vpp/contiv-vswitch.conf``): build it, and read it as VPP does.
@@ -24,14 +23,21 @@ follows those rules, and :data:`VPP_1908_STANZAS` lists the config function name
 VPP, so that a stanza VPP would refuse is refused here first.
 """
 
-
 import re
 
 # contiv/vpp docker/vpp-vswitch/prod/vswitch/vpp.conf (v3.4.2), in its order.
 CONTIV_DEFAULT = (
     ('unix', ('nodaemon', 'cli-listen /run/vpp/cli.sock', 'cli-no-pager', 'poll-sleep-usec 100')),
-    ('nat', ('endpoint-dependent', 'translation hash buckets 1048576', 'translation hash memory 268435456',
-             'user hash buckets 1024', 'max translations per user 10000')),
+    (
+        'nat',
+        (
+            'endpoint-dependent',
+            'translation hash buckets 1048576',
+            'translation hash memory 268435456',
+            'user hash buckets 1024',
+            'max translations per user 10000',
+        ),
+    ),
     ('acl-plugin', ('use tuple merge 0',)),
     ('api-trace', ('on', 'nitems 5000')),
     ('socksvr', ('default',)),
@@ -40,12 +46,47 @@ CONTIV_DEFAULT = (
 
 # The VLIB_CONFIG_FUNCTION / VLIB_EARLY_CONFIG_FUNCTION names of VPP stable/1908 (commit ec9ce338),
 # plus the ones src/vpp/vnet/main.c reads itself: the stanzas Contiv-VPP's VPP accepts.
-VPP_1908_STANZAS = frozenset((
-    'acl-plugin', 'api-queue', 'api-segment', 'api-trace', 'buffers', 'cj', 'cpu', 'ct6', 'dns', 'dpdk', 'heapsize',
-    'ip', 'ip6', 'l2learn', 'l2tp', 'logging', 'mactime', 'mc', 'nat', 'physmem', 'plugin_path', 'plugins', 'punt',
-    'quic', 'session', 'socksvr', 'statseg', 'tap', 'tcp', 'test_plugin_path', 'tls', 'tuntap', 'unix', 'unix-cli',
-    'vhost-user', 'vlib', 'vmxnet3',
-))
+VPP_1908_STANZAS = frozenset(
+    (
+        'acl-plugin',
+        'api-queue',
+        'api-segment',
+        'api-trace',
+        'buffers',
+        'cj',
+        'cpu',
+        'ct6',
+        'dns',
+        'dpdk',
+        'heapsize',
+        'ip',
+        'ip6',
+        'l2learn',
+        'l2tp',
+        'logging',
+        'mactime',
+        'mc',
+        'nat',
+        'physmem',
+        'plugin_path',
+        'plugins',
+        'punt',
+        'quic',
+        'session',
+        'socksvr',
+        'statseg',
+        'tap',
+        'tcp',
+        'test_plugin_path',
+        'tls',
+        'tuntap',
+        'unix',
+        'unix-cli',
+        'vhost-user',
+        'vlib',
+        'vmxnet3',
+    )
+)
 
 # One option of a stanza: words of letters, digits and . _ , : = / @ + -, no braces, quotes, '#' or newlines.
 _OPTION = re.compile(r'^[A-Za-z0-9][A-Za-z0-9 ._,:=/@+-]*\Z')
@@ -68,7 +109,8 @@ def _options(values, what):
         if not isinstance(value, str) or not _OPTION.match(value.strip()) or len(value) > _MAX_LINE:
             raise VppConfigError(
                 "%s[%d] %r is not one VPP option: expected words of letters, digits and . _ , : = / @ + - on one line, "
-                "no braces, quotes or '#' (e.g. 'poll-sleep-usec 100')" % (what, i, value))
+                "no braces, quotes or '#' (e.g. 'poll-sleep-usec 100')" % (what, i, value)
+            )
         out.append(' '.join(value.split()))
     return out
 
@@ -101,7 +143,8 @@ def build(devices, uio_driver=None, stanzas=None, unix_options=None, dpdk_option
         if not isinstance(name, str) or name not in VPP_1908_STANZAS:
             raise VppConfigError(
                 "VPP stanza %r is not one Contiv-VPP's VPP (stable/1908) reads: VPP would stop with \"unknown input\"; "
-                "expected one of %s" % (name, ', '.join(sorted(VPP_1908_STANZAS))))
+                "expected one of %s" % (name, ', '.join(sorted(VPP_1908_STANZAS)))
+            )
         if stanzas[name] is None:
             body.pop(name, None)
             continue
@@ -123,8 +166,10 @@ def build(devices, uio_driver=None, stanzas=None, unix_options=None, dpdk_option
     more = body.get('dpdk', []) + _options(dpdk_options, 'dpdk options')
     devs = [line for line in more if line.split()[0] == 'dev']
     if devs:
-        raise VppConfigError("the dpdk options list %s: the data-plane NICs come from dpdk_vpp_host_interfaces, which "
-                             "also takes them down and checks that none carries the node's connection" % ', '.join(devs))
+        raise VppConfigError(
+            "the dpdk options list %s: the data-plane NICs come from dpdk_vpp_host_interfaces, which "
+            "also takes them down and checks that none carries the node's connection" % ', '.join(devs)
+        )
     body['dpdk'] = _append(dpdk, more)
     if 'dpdk' not in order:
         order.insert(1, 'dpdk')

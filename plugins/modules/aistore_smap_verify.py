@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
@@ -196,10 +195,15 @@ from urllib.error import HTTPError, URLError
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.urls import ConnectionError as UrlsConnectionError, open_url
+from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_smap import (
-    SMAP_PATH, FetchError, SmapError, wait_for_smap)
+    SMAP_PATH,
+    FetchError,
+    SmapError,
+    wait_for_smap,
+)
 
 
 def smap_endpoint(url):
@@ -225,9 +229,16 @@ def http_fetcher(module, endpoint, started, clock):
             timeout, limit = max(0.2, deadline - clock()), 'the rest of timeout'
         late = 'no answer from %s within %.1f s (%s)' % (endpoint, timeout, limit)
         try:
-            resp = open_url(endpoint, method='GET', headers=headers, timeout=timeout,
-                            validate_certs=params['validate_certs'], ca_path=params['ca_path'],
-                            client_cert=params['client_cert'], client_key=params['client_key'])
+            resp = open_url(
+                endpoint,
+                method='GET',
+                headers=headers,
+                timeout=timeout,
+                validate_certs=params['validate_certs'],
+                ca_path=params['ca_path'],
+                client_cert=params['client_cert'],
+                client_key=params['client_key'],
+            )
             return resp.read()
         except HTTPError as exc:
             body = ''
@@ -244,6 +255,7 @@ def http_fetcher(module, endpoint, started, clock):
             raise FetchError(late)
         except (UrlsConnectionError, HTTPException, OSError, ValueError) as exc:
             raise FetchError('cannot read %s: %s' % (endpoint, to_native(exc)))
+
     return fetch
 
 
@@ -254,8 +266,9 @@ def file_fetcher(path):
         try:
             with open(path, 'rb') as handle:
                 return handle.read()
-        except (IOError, OSError) as exc:
+        except OSError as exc:
             raise FetchError('cannot read src %s: %s' % (path, to_native(exc)))
+
     return fetch
 
 
@@ -294,8 +307,15 @@ def main():
             source = params['src'] or 'the smap option'
             fetch = file_fetcher(params['src']) if params['src'] else (lambda: params['smap'])
             timeout, interval = 0.0, 0.0
-        result = wait_for_smap(fetch, params['expected'], params['proxies'], params['targets'],
-                               timeout=timeout, interval=interval, clock=clock)
+        result = wait_for_smap(
+            fetch,
+            params['expected'],
+            params['proxies'],
+            params['targets'],
+            timeout=timeout,
+            interval=interval,
+            clock=clock,
+        )
     except SmapError as exc:
         module.fail_json(msg='aistore_smap_verify: %s' % exc, attempts=0, elapsed=0.0, summary=str(exc))
 

@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
@@ -334,12 +333,17 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             state=dict(type='str', choices=list(pf.STATES), default='present'),
-            attachments=dict(type='list', elements='dict', default=[], options=dict(
-                name=dict(type='str', required=True),
-                config=dict(type='raw', required=True),
-                test_address=dict(type='str'),
-                peers=dict(type='list', elements='raw', default=[]),
-            )),
+            attachments=dict(
+                type='list',
+                elements='dict',
+                default=[],
+                options=dict(
+                    name=dict(type='str', required=True),
+                    config=dict(type='raw', required=True),
+                    test_address=dict(type='str'),
+                    peers=dict(type='list', elements='raw', default=[]),
+                ),
+            ),
             peers=dict(type='list', elements='dict', default=[]),
             plan=dict(type='dict'),
             node=dict(type='str'),
@@ -360,7 +364,9 @@ def main():
         records = preflight_run.prepare(params)
     except pf.PreflightError as exc:
         module.fail_json(msg='cni_preflight: %s' % exc)
-    node = preflight_run.Node(Runner(module.run_command), module.get_bin_path('ip', required=True), params['cni_bin_dir'])
+    node = preflight_run.Node(
+        Runner(module.run_command), module.get_bin_path('ip', required=True), params['cni_bin_dir']
+    )
     try:
         result = preflight_run.run(params, node, records, module.check_mode)
     except preflight_run.PreflightFailed as exc:

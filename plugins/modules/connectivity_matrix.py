@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
@@ -166,8 +165,9 @@ def main():
     )
     params = module.params
     try:
-        result = matrix_report(params['nodes'], params['address_sets'], params['results'], params['threshold'],
-                               params['bandwidth'])
+        result = matrix_report(
+            params['nodes'], params['address_sets'], params['results'], params['threshold'], params['bandwidth']
+        )
     except ConnectivityError as exc:
         module.fail_json(msg='connectivity_matrix: %s' % exc)
     if result.get('passed') is False:

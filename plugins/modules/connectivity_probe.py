@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
@@ -244,19 +243,27 @@ elapsed:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity import (
-    ConnectivityError, node_probes, probe_node, validate_settings)
+    ConnectivityError,
+    node_probes,
+    probe_node,
+    validate_settings,
+)
 from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import Runner
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            probes=dict(type='list', elements='dict', options=dict(
-                src=dict(type='str', required=True),
-                dst=dict(type='str', required=True),
-                network=dict(type='str', required=True),
-                peer=dict(type='str', required=True),
-            )),
+            probes=dict(
+                type='list',
+                elements='dict',
+                options=dict(
+                    src=dict(type='str', required=True),
+                    dst=dict(type='str', required=True),
+                    network=dict(type='str', required=True),
+                    peer=dict(type='str', required=True),
+                ),
+            ),
             nodes=dict(type='dict'),
             address_sets=dict(type='dict', default={}),
             node=dict(type='str'),
@@ -282,8 +289,10 @@ def main():
         module.fail_json(msg='connectivity_probe: %s' % exc)
     ping_bin = module.get_bin_path('ping')
     if ping_bin is None:
-        module.fail_json(msg='connectivity_probe: ping is not installed on this node: install iputils-ping (Debian, Ubuntu) '
-                             'or iputils (RHEL, SUSE)')
+        module.fail_json(
+            msg='connectivity_probe: ping is not installed on this node: install iputils-ping (Debian, Ubuntu) '
+            'or iputils (RHEL, SUSE)'
+        )
     iperf3_bin = module.get_bin_path('iperf3') if params['bandwidth'] else None
     result = probe_node(Runner(module.run_command), probes, params, ping_bin, iperf3_bin)
     module.exit_json(changed=False, **result)

@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
@@ -241,10 +240,21 @@ def run(params):
     networks = list(params.get('networks') or [])
     legacy = params.get('legacy')
     if legacy:
-        networks.extend(legacy_attachments(legacy['network_attachment'], legacy['network_interface'],
-                                           legacy['attachment_namespace'], legacy.get('template')))
-    return build_objects(networks, defaults=params.get('defaults'), plan=params.get('plan'), reserved=params.get('reserved'),
-                         ovnk_internal=params.get('ovnk_internal_subnets'))
+        networks.extend(
+            legacy_attachments(
+                legacy['network_attachment'],
+                legacy['network_interface'],
+                legacy['attachment_namespace'],
+                legacy.get('template'),
+            )
+        )
+    return build_objects(
+        networks,
+        defaults=params.get('defaults'),
+        plan=params.get('plan'),
+        reserved=params.get('reserved'),
+        ovnk_internal=params.get('ovnk_internal_subnets'),
+    )
 
 
 def main():
@@ -255,12 +265,15 @@ def main():
             plan=dict(type='dict'),
             reserved=dict(type='raw'),
             ovnk_internal_subnets=dict(type='dict'),
-            legacy=dict(type='dict', options=dict(
-                network_attachment=dict(type='raw', required=True),
-                network_interface=dict(type='raw', required=True),
-                attachment_namespace=dict(type='str', required=True),
-                template=dict(type='dict', default={}),
-            )),
+            legacy=dict(
+                type='dict',
+                options=dict(
+                    network_attachment=dict(type='raw', required=True),
+                    network_interface=dict(type='raw', required=True),
+                    attachment_namespace=dict(type='str', required=True),
+                    template=dict(type='dict', default={}),
+                ),
+            ),
         ),
         supports_check_mode=True,
     )
@@ -270,8 +283,10 @@ def main():
         module.fail_json(msg='nad_objects: %s' % exc)
     primary = primary_namespaces(objects)
     for namespace in primary:
-        module.warn('namespace %s holds an OVN-Kubernetes primary network: OVN-Kubernetes uses it only when the namespace '
-                    'carries the label %s, which can only be set when the namespace is created' % (namespace, PRIMARY_UDN_LABEL))
+        module.warn(
+            'namespace %s holds an OVN-Kubernetes primary network: OVN-Kubernetes uses it only when the namespace '
+            'carries the label %s, which can only be set when the namespace is created' % (namespace, PRIMARY_UDN_LABEL)
+        )
     module.exit_json(changed=False, objects=objects, summary=summarize(objects), primary_namespaces=primary)
 
 

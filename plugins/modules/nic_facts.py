@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
@@ -448,8 +447,18 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import CommandError, Ip, Runner
 from ansible_collections.netplumb.multihome.plugins.module_utils.nic_facts import (
-    NicError, connection_ip_from_ssh, first_ip_address, management_interface, merge_facts, parse_ip_addr,
-    parse_ip_admin_up, parse_ip_route, read_sysfs, resolve_interfaces, select_nics)
+    NicError,
+    connection_ip_from_ssh,
+    first_ip_address,
+    management_interface,
+    merge_facts,
+    parse_ip_addr,
+    parse_ip_admin_up,
+    parse_ip_route,
+    read_sysfs,
+    resolve_interfaces,
+    select_nics,
+)
 
 
 def main():
@@ -459,26 +468,32 @@ def main():
             include_loopback=dict(type='bool', default=False),
             connection_ip=dict(type='str'),
             fallback_connection_ips=dict(type='list', elements='str'),
-            select=dict(type='dict', options=dict(
-                name=dict(type='list', elements='str'),
-                mac=dict(type='list', elements='str'),
-                pci_address=dict(type='list', elements='str'),
-                driver=dict(type='list', elements='str'),
-                min_speed=dict(type='int'),
-                count=dict(type='int'),
-                exclude_default_route=dict(type='bool', default=False),
-                exclude_management=dict(type='bool', default=False),
-                master_nets=dict(type='list', elements='str'),
-                pci_ids=dict(type='list', elements='str'),
-                numa_node=dict(type='list', elements='int'),
-                virtual=dict(type='bool'),
-                operstate=dict(type='list', elements='str'),
-            )),
-            resolve=dict(type='dict', options=dict(
-                interfaces=dict(type='list', elements='dict', required=True),
-                require_pci=dict(type='bool', default=False),
-                protected_addresses=dict(type='dict', default={}),
-            )),
+            select=dict(
+                type='dict',
+                options=dict(
+                    name=dict(type='list', elements='str'),
+                    mac=dict(type='list', elements='str'),
+                    pci_address=dict(type='list', elements='str'),
+                    driver=dict(type='list', elements='str'),
+                    min_speed=dict(type='int'),
+                    count=dict(type='int'),
+                    exclude_default_route=dict(type='bool', default=False),
+                    exclude_management=dict(type='bool', default=False),
+                    master_nets=dict(type='list', elements='str'),
+                    pci_ids=dict(type='list', elements='str'),
+                    numa_node=dict(type='list', elements='int'),
+                    virtual=dict(type='bool'),
+                    operstate=dict(type='list', elements='str'),
+                ),
+            ),
+            resolve=dict(
+                type='dict',
+                options=dict(
+                    interfaces=dict(type='list', elements='dict', required=True),
+                    require_pci=dict(type='bool', default=False),
+                    protected_addresses=dict(type='dict', default={}),
+                ),
+            ),
         ),
         supports_check_mode=True,
     )
@@ -491,25 +506,46 @@ def main():
         route6_entries = ip.query('route', 'show', 'default', family=6, optional=True)
     except CommandError as exc:
         module.fail_json(msg='nic_facts: %s' % exc, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr)
-    connection_ip = (params['connection_ip'] or connection_ip_from_ssh(os.environ.get('SSH_CONNECTION'))
-                     or first_ip_address(params['fallback_connection_ips']))
+    connection_ip = (
+        params['connection_ip']
+        or connection_ip_from_ssh(os.environ.get('SSH_CONNECTION'))
+        or first_ip_address(params['fallback_connection_ips'])
+    )
     try:
         addresses = parse_ip_addr(addr_entries)
         default_ifaces = parse_ip_route(route_entries)
         default_ifaces += [name for name in parse_ip_route(route6_entries) if name not in default_ifaces]
         # The connection may come in on an IPv6 link-local address: look for it among all of them.
         management = management_interface(parse_ip_addr(addr_entries, include_link_local=True), connection_ip)
-        nics = merge_facts(read_sysfs(params['sysfs_root']), addresses, default_ifaces, management,
-                           include_loopback=params['include_loopback'], admin_up=parse_ip_admin_up(addr_entries))
-        result = dict(changed=False, nics=nics, default_route_interfaces=default_ifaces,
-                      management_interface=management, connection_ip=connection_ip,
-                      ansible_facts=dict(nic_facts=dict((nic['name'], nic) for nic in nics)))
+        nics = merge_facts(
+            read_sysfs(params['sysfs_root']),
+            addresses,
+            default_ifaces,
+            management,
+            include_loopback=params['include_loopback'],
+            admin_up=parse_ip_admin_up(addr_entries),
+        )
+        result = dict(
+            changed=False,
+            nics=nics,
+            default_route_interfaces=default_ifaces,
+            management_interface=management,
+            connection_ip=connection_ip,
+            ansible_facts=dict(nic_facts=dict((nic['name'], nic) for nic in nics)),
+        )
         if params['select'] is not None:
             result['selected'] = select_nics(nics, **params['select'])
         if params['resolve'] is not None:
             # Every interface ip lists is in addresses: a NIC only a sysfs tree has is not the kernel's.
-            result.update(resolve_interfaces(nics, connection_ip=connection_ip, listed=addresses,
-                                             sysfs_root=params['sysfs_root'], **params['resolve']))
+            result.update(
+                resolve_interfaces(
+                    nics,
+                    connection_ip=connection_ip,
+                    listed=addresses,
+                    sysfs_root=params['sysfs_root'],
+                    **params['resolve'],
+                )
+            )
     except NicError as exc:
         module.fail_json(msg='nic_facts: %s' % exc)
     module.exit_json(**result)

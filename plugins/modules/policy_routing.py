@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
@@ -194,8 +193,20 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import CommandError, Ip, Runner
 from ansible_collections.netplumb.multihome.plugins.module_utils.nic_facts import NicError, parse_ip_addr
 from ansible_collections.netplumb.multihome.plugins.module_utils.policy_routing import (
-    OUR_FILE, PolicyRoutingError, check_addresses, check_table_base, live_state, normalize_interfaces, parse_rt_tables,
-    plan, read_rt_tables, routes_summary, rt_tables_paths, rules_summary, table_name_map)
+    OUR_FILE,
+    PolicyRoutingError,
+    check_addresses,
+    check_table_base,
+    live_state,
+    normalize_interfaces,
+    parse_rt_tables,
+    plan,
+    read_rt_tables,
+    routes_summary,
+    rt_tables_paths,
+    rules_summary,
+    table_name_map,
+)
 
 
 def read_text(path):
@@ -223,15 +234,24 @@ def write_file(module, path, text, backups):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            interfaces=dict(type='list', elements='dict', default=[], options=dict(
-                name=dict(type='str', required=True),
-                address=dict(type='str', required=True),
-                gateway=dict(type='str'),
-                routes=dict(type='list', elements='dict', options=dict(
-                    dst=dict(type='str', required=True),
-                    via=dict(type='str'),
-                )),
-            )),
+            interfaces=dict(
+                type='list',
+                elements='dict',
+                default=[],
+                options=dict(
+                    name=dict(type='str', required=True),
+                    address=dict(type='str', required=True),
+                    gateway=dict(type='str'),
+                    routes=dict(
+                        type='list',
+                        elements='dict',
+                        options=dict(
+                            dst=dict(type='str', required=True),
+                            via=dict(type='str'),
+                        ),
+                    ),
+                ),
+            ),
             state=dict(type='str', default='present', choices=['present', 'absent']),
             table_base=dict(type='int', default=1000),
             rt_tables_dir=dict(type='path', default='/etc/iproute2/rt_tables.d'),
@@ -268,13 +288,27 @@ def main():
     # Without persist a boot file of an earlier run would set a stale state at boot: it goes too.
     batch_after = todo['batch'] if state == 'present' and params['persist'] else None
     changed = bool(todo['commands']) or rt_before != rt_after or batch_before != batch_after
-    result = dict(changed=changed, tables=todo['tables'], dropped_interfaces=todo['dropped'], rules=rules_summary(todo['rules']),
-                  routes=routes_summary(todo['routes']), commands=todo['commands'], batch=todo['batch'], batch_file=batch_file,
-                  batch_command=[ip_bin, '-force', '-batch', batch_file], rt_tables_file=our_path, backup_files=[])
+    result = dict(
+        changed=changed,
+        tables=todo['tables'],
+        dropped_interfaces=todo['dropped'],
+        rules=rules_summary(todo['rules']),
+        routes=routes_summary(todo['routes']),
+        commands=todo['commands'],
+        batch=todo['batch'],
+        batch_file=batch_file,
+        batch_command=[ip_bin, '-force', '-batch', batch_file],
+        rt_tables_file=our_path,
+        backup_files=[],
+    )
     if module._diff:
         result['diff'] = [
-            dict(before_header='policy routing (ip rule / ip route)', after_header='policy routing (ip rule / ip route)',
-                 before=todo['before'], after=todo['after']),
+            dict(
+                before_header='policy routing (ip rule / ip route)',
+                after_header='policy routing (ip rule / ip route)',
+                before=todo['before'],
+                after=todo['after'],
+            ),
             dict(before_header=our_path, after_header=our_path, before=rt_before or '', after=rt_after or ''),
             dict(before_header=batch_file, after_header=batch_file, before=batch_before or '', after=batch_after or ''),
         ]
@@ -288,15 +322,25 @@ def main():
         rc, out, err = runner.run([ip_bin, '-force', '-batch', '-'], data='\n'.join(todo['commands']))
         # Read back: only the state counts, whatever ip said.
         try:
-            verify_entries = [e for e in entries if e[2] != our_path] + \
-                [(number, name, our_path) for number, name in parse_rt_tables(rt_after if rt_after is not None else rt_before)]
+            verify_entries = [e for e in entries if e[2] != our_path] + [
+                (number, name, our_path)
+                for number, name in parse_rt_tables(rt_after if rt_after is not None else rt_before)
+            ]
             rules, routes, extra = live_state(ip, table_name_map(verify_entries))
             left = plan(nics, state, params['table_base'], verify_entries, our_path, rules, routes, extra)['commands']
         except (PolicyRoutingError, CommandError) as exc:
-            module.fail_json(msg='policy_routing: reading the state back failed: %s' % exc, rc=rc, stdout=out, stderr=err, **result)
+            module.fail_json(
+                msg='policy_routing: reading the state back failed: %s' % exc, rc=rc, stdout=out, stderr=err, **result
+            )
         if left:
-            module.fail_json(msg="policy_routing: 'ip -force -batch -' (rc=%d) left the routing not as wanted; still to do: %s; ip said: %s"
-                                 % (rc, '; '.join(left), (err or out or '').strip()), rc=rc, stdout=out, stderr=err, **result)
+            module.fail_json(
+                msg="policy_routing: 'ip -force -batch -' (rc=%d) left the routing not as wanted; still to do: %s; ip said: %s"
+                % (rc, '; '.join(left), (err or out or '').strip()),
+                rc=rc,
+                stdout=out,
+                stderr=err,
+                **result,
+            )
     if batch_after is not None and batch_before != batch_after:
         write_file(module, batch_file, batch_after, result['backup_files'])
     for path in ([our_path] if state == 'absent' else []) + ([batch_file] if batch_after is None else []):

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A filter's arguments, checked against the filter's own documentation, as ansible.utils does.
@@ -17,7 +16,6 @@ Numbers and booleans are converted as Ansible does (``'8'`` is 8). What the docu
 cannot say (a boolean is no count, a dict needs some key) the function still checks.
 """
 
-
 import copy
 import functools
 import os
@@ -25,7 +23,6 @@ import sys
 from collections.abc import Mapping
 
 import yaml
-
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
@@ -33,9 +30,15 @@ COLLECTION = 'netplumb.multihome'
 _SPEC_KEYS = ('type', 'elements', 'required', 'choices', 'default')
 # Types whose checker may hand back another value than it was given ('8' -> 8): the filter gets that one.
 _CONVERTED = ('int', 'float', 'bool')
-_WORDS = {'str': ('a string', 'strings'), 'int': ('a whole number', 'whole numbers'), 'float': ('a number', 'numbers'),
-          'bool': ('a boolean', 'booleans'), 'list': ('a list', 'lists'), 'dict': ('a dict', 'dicts'),
-          'raw': ('any value', 'values')}
+_WORDS = {
+    'str': ('a string', 'strings'),
+    'int': ('a whole number', 'whole numbers'),
+    'float': ('a number', 'numbers'),
+    'bool': ('a boolean', 'booleans'),
+    'list': ('a list', 'lists'),
+    'dict': ('a dict', 'dicts'),
+    'raw': ('any value', 'values'),
+}
 _SHOWN = 120  # characters of a refused value's repr in a message
 
 
@@ -88,7 +91,7 @@ def _argument(name):
 
 def _show(value):
     text = repr(value)
-    return text if len(text) <= _SHOWN else text[:_SHOWN - 3] + '...'
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + '...'
 
 
 def expected(spec):
@@ -130,13 +133,17 @@ def check_arguments(filter_name, documentation, args, kwargs):
     order, specs = documentation
     prefix = '%s.%s: ' % (COLLECTION, filter_name)
     if len(args) > len(order):
-        raise AnsibleFilterError('%sgot %d arguments: expected at most %d (%s)'
-                                 % (prefix, len(args), len(order), ', '.join(_argument(n) for n in order)))
+        raise AnsibleFilterError(
+            '%sgot %d arguments: expected at most %d (%s)'
+            % (prefix, len(args), len(order), ', '.join(_argument(n) for n in order))
+        )
     given = dict(zip(order, args))
     for key, value in kwargs.items():
         if key not in specs:
-            raise AnsibleFilterError('%sunknown argument %s=%s: expected only %s'
-                                     % (prefix, key, _show(value), ', '.join(n for n in order if n != '_input')))
+            raise AnsibleFilterError(
+                '%sunknown argument %s=%s: expected only %s'
+                % (prefix, key, _show(value), ', '.join(n for n in order if n != '_input'))
+            )
         if key in given:
             raise AnsibleFilterError('%s%s is given twice, by position and by name' % (prefix, _argument(key)))
         given[key] = value
@@ -165,6 +172,7 @@ def documented_filter(*errors):
     exception of one of ``errors`` (the module_utils' own, whose messages name the value)
     becomes an AnsibleFilterError prefixed with the filter's name.
     """
+
     def decorate(func):
         name = func.__name__
 
@@ -176,5 +184,7 @@ def documented_filter(*errors):
                 return func(params.pop('_input', None), **params)
             except errors as exc:
                 raise AnsibleFilterError('%s.%s: %s' % (COLLECTION, name, exc))
+
         return checked
+
     return decorate

@@ -1,8 +1,6 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Test whether a value is a DNS-1123 label, with the rule the modules use; documented in dns_label.yml."""
-
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.checks import dns_label_problem
 
@@ -12,7 +10,7 @@ def dns_label(value):
     return dns_label_problem(value) is None
 
 
-class TestModule(object):
+class TestModule:
     """netplumb.multihome name tests."""
 
     def tests(self):

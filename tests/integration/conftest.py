@@ -1,7 +1,5 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Helpers for integration tests that run the real ansible-playbook and ansible-galaxy."""
-
 
 import json
 import os
@@ -18,14 +16,19 @@ def ansible_env(**extra):
     """The environment the Makefile sets (collections path with this checkout), plus ``extra``."""
     env = dict(os.environ)
     env.setdefault('ANSIBLE_COLLECTIONS_PATH', os.path.join(REPO, '.build', 'collections'))
-    env.update(ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_RETRY_FILES_ENABLED='0',
-               ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
+    env.update(
+        ANSIBLE_NOCOLOR='1',
+        ANSIBLE_FORCE_COLOR='0',
+        ANSIBLE_RETRY_FILES_ENABLED='0',
+        ANSIBLE_LOCALHOST_WARNING='0',
+        ANSIBLE_INVENTORY_UNPARSED_WARNING='0',
+    )
     env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
     env.update(extra)
     return env
 
 
-class PlaybookRun(object):
+class PlaybookRun:
     """The outcome of one ansible-playbook run with the json callback."""
 
     def __init__(self, proc):
@@ -34,7 +37,9 @@ class PlaybookRun(object):
         try:
             self.data = json.loads(proc.stdout)
         except ValueError:
-            raise AssertionError('ansible-playbook printed no JSON (rc=%d):\n%s\n%s' % (proc.returncode, proc.stdout, proc.stderr))
+            raise AssertionError(
+                'ansible-playbook printed no JSON (rc=%d):\n%s\n%s' % (proc.returncode, proc.stdout, proc.stderr)
+            )
 
     def stats(self, host='localhost'):
         return self.data['stats'][host]
@@ -65,8 +70,21 @@ class PlaybookRun(object):
 @pytest.fixture
 def run_playbook():
     def run(playbook, inventory, *args, **env):
-        cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', inventory, os.path.join(REPO, 'playbooks', playbook)] + list(args)
-        proc = subprocess.run(cmd, cwd=REPO, env=ansible_env(ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json', **env),
-                              capture_output=True, text=True, timeout=600, check=False)
+        cmd = [
+            os.path.join(BIN, 'ansible-playbook'),
+            '-i',
+            inventory,
+            os.path.join(REPO, 'playbooks', playbook),
+        ] + list(args)
+        proc = subprocess.run(
+            cmd,
+            cwd=REPO,
+            env=ansible_env(ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json', **env),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
         return PlaybookRun(proc)
+
     return run

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A Kubernetes API emulator on 127.0.0.1 for running roles through real ansible-playbook.
 
@@ -67,7 +66,6 @@ Deviations of kmock 0.8 itself, fixed here in ``_Emulator`` (see the comments th
   its kind, scope, verbs, short names and ``status`` subresource.
 """
 
-
 import asyncio
 import contextlib
 import copy
@@ -99,7 +97,14 @@ RESOURCES = [
     ('rbac.authorization.k8s.io/v1', 'ClusterRole', 'clusterroles', False, False, ()),
     ('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', 'clusterrolebindings', False, False, ()),
     ('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'customresourcedefinitions', False, True, ('crd', 'crds')),
-    ('k8s.cni.cncf.io/v1', 'NetworkAttachmentDefinition', 'network-attachment-definitions', True, False, ('net-attach-def',)),
+    (
+        'k8s.cni.cncf.io/v1',
+        'NetworkAttachmentDefinition',
+        'network-attachment-definitions',
+        True,
+        False,
+        ('net-attach-def',),
+    ),
     ('spiderpool.spidernet.io/v2beta1', 'SpiderSubnet', 'spidersubnets', False, True, ('ss',)),
     ('spiderpool.spidernet.io/v2beta1', 'SpiderIPPool', 'spiderippools', False, True, ('sp',)),
     ('multinic.fms.io/v1', 'MultiNicNetwork', 'multinicnetworks', False, True, ()),
@@ -126,9 +131,17 @@ _KMOCK_PARSE_PATH = getattr(_PARSING, '_kmock_parse_path', _PARSING.parse_path)
 def parse_path(path):
     """kmock's URL parser, with the Namespace resource (``/api/v1/namespaces[/name[/status|finalize]]``) fixed."""
     parts = path.strip('/').split('/')
-    if parts[:3] == ['api', 'v1', 'namespaces'] and (len(parts) <= 4 or (len(parts) == 5 and parts[4] in ('status', 'finalize'))):
-        return _PARSING.ParsedPath(group='', version='v1', plural='namespaces', namespace=None,
-                                   name=parts[3] if len(parts) > 3 else None, subresource=parts[4] if len(parts) > 4 else None)
+    if parts[:3] == ['api', 'v1', 'namespaces'] and (
+        len(parts) <= 4 or (len(parts) == 5 and parts[4] in ('status', 'finalize'))
+    ):
+        return _PARSING.ParsedPath(
+            group='',
+            version='v1',
+            plural='namespaces',
+            namespace=None,
+            name=parts[3] if len(parts) > 3 else None,
+            subresource=parts[4] if len(parts) > 4 else None,
+        )
     return _KMOCK_PARSE_PATH(path)
 
 
@@ -179,8 +192,11 @@ def strip_strategic_directives(patch):
         if key.startswith('$setElementOrder/') or key == '$retainKeys':
             continue
         if key.startswith('$'):
-            raise KubeError(status=500, reason='NotImplemented',
-                            message='the emulator does not implement the strategic-merge directive %s' % key)
+            raise KubeError(
+                status=500,
+                reason='NotImplemented',
+                message='the emulator does not implement the strategic-merge directive %s' % key,
+            )
         out[key] = strip_strategic_directives(value)
     return out
 
@@ -258,8 +274,13 @@ class _Emulator(kmock.KubernetesEmulator):
             group, version = split_api_version(api_version)
             subresources = {'status'} if status else set()
             self.resources[kmock.resource(group, version, plural)] = kmock.ResourceInfo(
-                kind=kind, namespaced=namespaced, singular=kind.lower(), verbs=set(VERBS),
-                shortnames=set(short), subresources=subresources)
+                kind=kind,
+                namespaced=namespaced,
+                singular=kind.lower(),
+                verbs=set(VERBS),
+                shortnames=set(short),
+                subresources=subresources,
+            )
             self.kinds[(group, version, plural)] = (api_version, kind)
         for name in DEFAULT_NAMESPACES:
             self.store_new(kmock.resource('', 'v1', 'namespaces'), None, {'metadata': {'name': name}}, dry_run=False)
@@ -268,10 +289,19 @@ class _Emulator(kmock.KubernetesEmulator):
         # kmock puts its own Python traceback into every error Status; a real server sends no such thing,
         # and kubernetes.core would print it in every failure message.  Keep it for emulator bugs only.
         if isinstance(exc, kmock.KubernetesError):
-            return aiohttp.web.json_response({
-                'apiVersion': 'v1', 'kind': 'Status', 'metadata': {}, 'status': 'Failure', 'code': exc.status,
-                'reason': exc.reason or type(exc).__name__, 'message': exc.message or repr(exc), 'details': exc.details or {},
-            }, status=exc.status)
+            return aiohttp.web.json_response(
+                {
+                    'apiVersion': 'v1',
+                    'kind': 'Status',
+                    'metadata': {},
+                    'status': 'Failure',
+                    'code': exc.status,
+                    'reason': exc.reason or type(exc).__name__,
+                    'message': exc.message or repr(exc),
+                    'details': exc.details or {},
+                },
+                status=exc.status,
+            )
         return await super()._render_error(exc)
 
     def info(self, res):
@@ -295,16 +325,27 @@ class _Emulator(kmock.KubernetesEmulator):
         res = request.resource
         self.info(res)
         async with self._lock:
-            found = [(ns or '', name, obj.raw) for (r, ns, name), obj in self.objects.items()
-                     if r == res and not obj.deleted and (request.namespace is None or ns == request.namespace)]
+            found = [
+                (ns or '', name, obj.raw)
+                for (r, ns, name), obj in self.objects.items()
+                if r == res and not obj.deleted and (request.namespace is None or ns == request.namespace)
+            ]
             version = str(self.resource_version)
         labels = request.params.get('labelSelector')
         fields = request.params.get('fieldSelector')
-        items = [copy.deepcopy(raw) for ns, name, raw in sorted(found, key=lambda item: item[:2])
-                 if (not labels or label_selector_matches(labels, raw.get('metadata', {}).get('labels') or {}))
-                 and (not fields or field_selector_matches(fields, raw))]
+        items = [
+            copy.deepcopy(raw)
+            for ns, name, raw in sorted(found, key=lambda item: item[:2])
+            if (not labels or label_selector_matches(labels, raw.get('metadata', {}).get('labels') or {}))
+            and (not fields or field_selector_matches(fields, raw))
+        ]
         api_version, kind = self.kinds[(res.group, res.version, res.plural)]
-        return {'kind': kind + 'List', 'apiVersion': api_version, 'metadata': {'resourceVersion': version}, 'items': items}
+        return {
+            'kind': kind + 'List',
+            'apiVersion': api_version,
+            'metadata': {'resourceVersion': version},
+            'items': items,
+        }
 
     async def _handle(self, request):
         if request.resource is None or request.resource.plural is None or request.method.value not in WRITE_METHODS:
@@ -326,15 +367,26 @@ class _Emulator(kmock.KubernetesEmulator):
         if method == 'POST' and request.name is None:
             return self.create(res, info, namespace, request.data, dry_run)
         if request.name is None or method == 'POST':
-            raise KubeError(status=405, reason='MethodNotAllowed',
-                            message='%s %s is not emulated (no deletecollection, no POST subresources)' % (method, request.url.path))
+            raise KubeError(
+                status=405,
+                reason='MethodNotAllowed',
+                message='%s %s is not emulated (no deletecollection, no POST subresources)'
+                % (method, request.url.path),
+            )
         if info.namespaced and namespace is None:
             raise kmock.KubernetesEndpointNotFoundError()
-        if request.subresource not in (None, 'status') or (request.subresource == 'status' and 'status' not in info.subresources):
+        if request.subresource not in (None, 'status') or (
+            request.subresource == 'status' and 'status' not in info.subresources
+        ):
             raise kmock.KubernetesEndpointNotFoundError()
         old = self.current(res, namespace, request.name)
         content_type = header(request, 'Content-Type').split(';')[0].strip()
-        if old is None and method == 'PATCH' and content_type == 'application/apply-patch+yaml' and request.subresource is None:
+        if (
+            old is None
+            and method == 'PATCH'
+            and content_type == 'application/apply-patch+yaml'
+            and request.subresource is None
+        ):
             return self.create(res, info, namespace, request.data, dry_run)  # server-side apply creates
         if old is None:
             raise KubeError(status=404, reason='NotFound', message='%s "%s" not found' % (res.plural, request.name))
@@ -361,32 +413,47 @@ class _Emulator(kmock.KubernetesEmulator):
             raise KubeError(status=400, reason='BadRequest', message='a merge patch must be a JSON object')
         if content_type == 'application/strategic-merge-patch+json':
             if res.group not in BUILTIN_GROUPS:
-                raise KubeError(status=415, reason='UnsupportedMediaType',
-                                message='the body of the request was in an unknown format - accepted media types include: '
-                                        'application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml')
+                raise KubeError(
+                    status=415,
+                    reason='UnsupportedMediaType',
+                    message='the body of the request was in an unknown format - accepted media types include: '
+                    'application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml',
+                )
             body = strip_strategic_directives(body)
         elif content_type not in ('application/merge-patch+json', 'application/apply-patch+yaml'):
-            raise KubeError(status=415, reason='UnsupportedMediaType', message='unsupported patch type %r' % content_type)
+            raise KubeError(
+                status=415, reason='UnsupportedMediaType', message='unsupported patch type %r' % content_type
+            )
         return merge_patch(old, body)
 
     def check_identity(self, res, namespace, name, obj):
         """The body's apiVersion/kind/namespace/name must match the URL (filled in when absent)."""
         api_version, kind = self.kinds[(res.group, res.version, res.plural)]
         if obj.setdefault('apiVersion', api_version) != api_version or obj.setdefault('kind', kind) != kind:
-            raise KubeError(status=400, reason='BadRequest',
-                            message='%s %s does not match the expected %s %s' % (obj['apiVersion'], obj['kind'], api_version, kind))
+            raise KubeError(
+                status=400,
+                reason='BadRequest',
+                message='%s %s does not match the expected %s %s' % (obj['apiVersion'], obj['kind'], api_version, kind),
+            )
         meta = obj.setdefault('metadata', {})
         if not isinstance(meta, dict):
             raise KubeError(status=400, reason='BadRequest', message='metadata is not an object')
         if namespace is not None:
             if meta.setdefault('namespace', namespace) != namespace:
-                raise KubeError(status=400, reason='BadRequest',
-                                message='the namespace of the provided object does not match the namespace sent on the request')
+                raise KubeError(
+                    status=400,
+                    reason='BadRequest',
+                    message='the namespace of the provided object does not match the namespace sent on the request',
+                )
         else:
             meta.pop('namespace', None)
         if name is not None and meta.get('name') != name:
-            raise KubeError(status=400, reason='BadRequest', message='the name of the object (%r) does not match the name on the URL (%r)'
-                            % (meta.get('name'), name))
+            raise KubeError(
+                status=400,
+                reason='BadRequest',
+                message='the name of the object (%r) does not match the name on the URL (%r)'
+                % (meta.get('name'), name),
+            )
         return meta
 
     def create(self, res, info, namespace, body, dry_run):
@@ -415,7 +482,9 @@ class _Emulator(kmock.KubernetesEmulator):
             meta.pop(field, None)
         meta.update(uid=str(uuid.uuid4()), creationTimestamp=now_rfc3339(), generation=1)
         if 'status' in info.subresources and res.plural != 'nodes':
-            obj.pop('status', None)  # a real server ignores status on create when it has a status subresource (Nodes excepted)
+            obj.pop(
+                'status', None
+            )  # a real server ignores status on create when it has a status subresource (Nodes excepted)
         if res.plural == 'namespaces':
             obj['status'] = {'phase': 'Active'}
         self.controllers(res, obj)
@@ -435,8 +504,11 @@ class _Emulator(kmock.KubernetesEmulator):
         meta = self.check_identity(res, namespace, name, new)
         sent_version = meta.get('resourceVersion')
         if sent_version and sent_version != old['metadata']['resourceVersion']:
-            raise KubeError(status=409, reason='Conflict',
-                            message='Operation cannot be fulfilled on %s "%s": the object has been modified' % (res.plural, name))
+            raise KubeError(
+                status=409,
+                reason='Conflict',
+                message='Operation cannot be fulfilled on %s "%s": the object has been modified' % (res.plural, name),
+            )
         if subresource == 'status':
             # Only status changes through /status; a real server keeps the rest as it was.
             status = new.get('status')
@@ -488,18 +560,28 @@ class _Emulator(kmock.KubernetesEmulator):
             return
         number = self.rollout
         if number == 'nodes':
-            number = sum(1 for (r, ns, name), o in self.objects.items() if r.plural == 'nodes' and r.group == '' and not o.deleted)
+            number = sum(
+                1
+                for (r, ns, name), o in self.objects.items()
+                if r.plural == 'nodes' and r.group == '' and not o.deleted
+            )
         obj['status'] = daemonset_ready_status(obj, number)
 
 
 def daemonset_ready_status(obj, number):
     """The status a DaemonSet controller reports once ``number`` pods run the current template."""
-    return {'currentNumberScheduled': number, 'desiredNumberScheduled': number, 'numberAvailable': number,
-            'numberMisscheduled': 0, 'numberReady': number, 'updatedNumberScheduled': number,
-            'observedGeneration': obj.get('metadata', {}).get('generation', 1)}
+    return {
+        'currentNumberScheduled': number,
+        'desiredNumberScheduled': number,
+        'numberAvailable': number,
+        'numberMisscheduled': 0,
+        'numberReady': number,
+        'updatedNumberScheduled': number,
+        'observedGeneration': obj.get('metadata', {}).get('generation', 1),
+    }
 
 
-class KubeEmulator(object):
+class KubeEmulator:
     """A running emulator: its URL, kubeconfig, and HTTP helpers that read and seed it as a client would."""
 
     def __init__(self, workdir):
@@ -527,10 +609,14 @@ class KubeEmulator(object):
             raise
         os.makedirs(os.path.join(self.workdir, 'tmp'), exist_ok=True)
         config = {
-            'apiVersion': 'v1', 'kind': 'Config', 'preferences': {},
+            'apiVersion': 'v1',
+            'kind': 'Config',
+            'preferences': {},
             'clusters': [{'name': 'emulator', 'cluster': {'server': self.url}}],
             'users': [{'name': 'emulator', 'user': {'token': 'not-checked'}}],
-            'contexts': [{'name': 'emulator', 'context': {'cluster': 'emulator', 'user': 'emulator', 'namespace': 'default'}}],
+            'contexts': [
+                {'name': 'emulator', 'context': {'cluster': 'emulator', 'user': 'emulator', 'namespace': 'default'}}
+            ],
             'current-context': 'emulator',
         }
         with open(self.kubeconfig, 'w', encoding='utf-8') as handle:
@@ -567,8 +653,12 @@ class KubeEmulator(object):
 
     def env(self):
         """Extra environment for ansible-playbook: the kubeconfig, and a private TMPDIR for the client's discovery cache."""
-        return {'K8S_AUTH_KUBECONFIG': self.kubeconfig, 'TMPDIR': os.path.join(self.workdir, 'tmp'),
-                'NO_PROXY': '127.0.0.1,localhost', 'no_proxy': '127.0.0.1,localhost'}
+        return {
+            'K8S_AUTH_KUBECONFIG': self.kubeconfig,
+            'TMPDIR': os.path.join(self.workdir, 'tmp'),
+            'NO_PROXY': '127.0.0.1,localhost',
+            'no_proxy': '127.0.0.1,localhost',
+        }
 
     # --- HTTP helpers -------------------------------------------------------------------------
     def path(self, api_version, kind, namespace=None, name=None, subresource=None):
@@ -588,8 +678,12 @@ class KubeEmulator(object):
         """One HTTP request as the fixture: ``(status, decoded JSON body)``, never raising on HTTP errors."""
         url = self.url + path + ('?' + urllib.parse.urlencode(params) if params else '')
         data = None if body is None else json.dumps(body).encode('utf-8')
-        req = urllib.request.Request(url, data=data, method=method,
-                                     headers={'Content-Type': content_type, 'Accept': 'application/json', 'User-Agent': FIXTURE_AGENT})
+        req = urllib.request.Request(
+            url,
+            data=data,
+            method=method,
+            headers={'Content-Type': content_type, 'Accept': 'application/json', 'User-Agent': FIXTURE_AGENT},
+        )
         try:
             with self._opener.open(req, timeout=30) as resp:
                 return resp.status, json.loads(resp.read() or b'null')
@@ -598,14 +692,18 @@ class KubeEmulator(object):
 
     def _ok(self, status, body, what):
         if status >= 300:
-            raise AssertionError('%s: HTTP %d %s' % (what, status, body.get('message') if isinstance(body, dict) else body))
+            raise AssertionError(
+                '%s: HTTP %d %s' % (what, status, body.get('message') if isinstance(body, dict) else body)
+            )
         return body
 
     def objects(self, api_version, kind, namespace=None, label_selector=None):
         """The stored objects of a kind, read back with a LIST over HTTP (all namespaces when ``namespace`` is None)."""
         params = {'labelSelector': label_selector} if label_selector else None
-        return self._ok(*self.request('GET', self.path(api_version, kind, namespace), params=params),
-                        what='list %s %s' % (api_version, kind))['items']
+        return self._ok(
+            *self.request('GET', self.path(api_version, kind, namespace), params=params),
+            what='list %s %s' % (api_version, kind),
+        )['items']
 
     def names(self, api_version, kind, namespace=None, label_selector=None):
         """Sorted ``metadata.name`` of ``objects()``."""
@@ -622,16 +720,27 @@ class KubeEmulator(object):
         A ``status`` in ``obj`` is then written through ``/status`` as its controller would (a real server drops
         the status sent on create, except for Nodes, which keep theirs: seed Nodes with their InternalIP here)."""
         meta = obj.get('metadata', {})
-        stored = self._ok(*self.request('POST', self.path(obj['apiVersion'], obj['kind'], meta.get('namespace')), obj),
-                          what='create %s %s' % (obj['kind'], meta.get('name')))
+        stored = self._ok(
+            *self.request('POST', self.path(obj['apiVersion'], obj['kind'], meta.get('namespace')), obj),
+            what='create %s %s' % (obj['kind'], meta.get('name')),
+        )
         if obj.get('status') and stored.get('status') != obj['status']:
-            stored = self.patch_status(obj['apiVersion'], obj['kind'], meta['name'], obj['status'], meta.get('namespace'))
+            stored = self.patch_status(
+                obj['apiVersion'], obj['kind'], meta['name'], obj['status'], meta.get('namespace')
+            )
         return stored
 
     def patch(self, api_version, kind, name, patch, namespace=None, subresource=None):
         """JSON merge patch an object (as another client or a controller would)."""
-        return self._ok(*self.request('PATCH', self.path(api_version, kind, namespace, name, subresource), patch,
-                                      content_type='application/merge-patch+json'), what='patch %s %s' % (kind, name))
+        return self._ok(
+            *self.request(
+                'PATCH',
+                self.path(api_version, kind, namespace, name, subresource),
+                patch,
+                content_type='application/merge-patch+json',
+            ),
+            what='patch %s %s' % (kind, name),
+        )
 
     def patch_status(self, api_version, kind, name, status, namespace=None):
         """Merge ``status`` through the ``/status`` subresource, as the object's controller would."""
@@ -657,27 +766,39 @@ class KubeEmulator(object):
     def request_log(self, include_fixture=False):
         """Every request the server received, oldest first, as dicts: method, path, params, action, resource
         (``group/version/plural``), namespace, name, subresource, content_type, body, dry_run."""
+
         async def snapshot():
             return list(self._handler)
+
         out = []
         for req in self._call(snapshot()):
             if header(req, 'User-Agent') == FIXTURE_AGENT and not include_fixture:
                 continue
             res = req.resource
-            out.append({
-                'method': req.method.value, 'path': req.url.path, 'params': dict(req.params),
-                'action': req.action.value if req.action is not None else None,
-                'resource': '%s/%s/%s' % (res.group, res.version, res.plural) if res is not None else None,
-                'namespace': req.namespace, 'name': req.name, 'subresource': req.subresource,
-                'content_type': header(req, 'Content-Type').split(';')[0].strip() or None,
-                'body': req.data, 'dry_run': bool(req.params.get('dryRun')),
-            })
+            out.append(
+                {
+                    'method': req.method.value,
+                    'path': req.url.path,
+                    'params': dict(req.params),
+                    'action': req.action.value if req.action is not None else None,
+                    'resource': '%s/%s/%s' % (res.group, res.version, res.plural) if res is not None else None,
+                    'namespace': req.namespace,
+                    'name': req.name,
+                    'subresource': req.subresource,
+                    'content_type': header(req, 'Content-Type').split(';')[0].strip() or None,
+                    'body': req.data,
+                    'dry_run': bool(req.params.get('dryRun')),
+                }
+            )
         return out
 
     def writes(self, include_dry_run=False):
         """The POST/PUT/PATCH/DELETE requests on resources that the playbooks sent (dry runs left out by default)."""
-        return [r for r in self.request_log()
-                if r['method'] in WRITE_METHODS and r['resource'] and (include_dry_run or not r['dry_run'])]
+        return [
+            r
+            for r in self.request_log()
+            if r['method'] in WRITE_METHODS and r['resource'] and (include_dry_run or not r['dry_run'])
+        ]
 
 
 @pytest.fixture

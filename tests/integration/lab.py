@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The local multi-NIC lab (role netplumb.multihome.lab, playbooks/lab.yml) as pytest fixtures.
 
@@ -29,7 +28,6 @@ them). The networks are internal: no default route, no way out.
 
 Needs root with rootful podman (tests/lab/bootstrap-podman.sh, run by `make test`); fails otherwise.
 """
-
 
 import contextlib
 import fcntl
@@ -79,7 +77,7 @@ def host_links():
     return dict((link['ifindex'], link) for link in json.loads(out))
 
 
-class Lab(object):
+class Lab:
     """One lab's layout (what the role plans), and the ways to reach and drive it.
 
     Attributes: ``prefix``; ``inventory`` (path of the hosts.ini the role writes); ``nodes`` (names,
@@ -90,12 +88,23 @@ class Lab(object):
     ``router_container`` and ``gateways`` ({'nic1': the router's address on that network, ...}), else None and {}.
     """
 
-    def __init__(self, prefix=DEFAULT_PREFIX, nodes=3, nics=2, subnet_offset=0, inventory=None, router=False, connection='nsenter'):
+    def __init__(
+        self,
+        prefix=DEFAULT_PREFIX,
+        nodes=3,
+        nics=2,
+        subnet_offset=0,
+        inventory=None,
+        router=False,
+        connection='nsenter',
+    ):
         self.prefix = prefix
         self.connection = connection
         self.router = bool(router)
         self.router_container = '%s-router' % prefix if router else None
-        self.gateways = dict(('nic%d' % k, '198.18.%d.254' % (subnet_offset + k)) for k in range(1, nics + 1)) if router else {}
+        self.gateways = (
+            dict(('nic%d' % k, '198.18.%d.254' % (subnet_offset + k)) for k in range(1, nics + 1)) if router else {}
+        )
         self.node_count = nodes
         self.nic_count = nics
         self.subnet_offset = subnet_offset
@@ -103,13 +112,17 @@ class Lab(object):
         self.nodes = ['worker%d' % i for i in range(1, nodes + 1)]
         self.containers = dict((n, '%s-%s' % (prefix, n)) for n in self.nodes)
         ifnames = ['eth0'] + ['nic%d' % k for k in range(1, nics + 1)]
-        self.networks = dict((ifname, '%s-%s' % (prefix, 'mgmt' if j == 0 else ifname)) for j, ifname in enumerate(ifnames))
+        self.networks = dict(
+            (ifname, '%s-%s' % (prefix, 'mgmt' if j == 0 else ifname)) for j, ifname in enumerate(ifnames)
+        )
         self.subnets = dict((ifname, '198.18.%d.0/24' % (subnet_offset + j)) for j, ifname in enumerate(ifnames))
         self.node_ips = {}
         self.nics = {}
         for i, node in enumerate(self.nodes, 1):
             self.node_ips[node] = '198.18.%d.%d' % (subnet_offset, 10 + i)
-            self.nics[node] = dict(('nic%d' % k, '198.18.%d.%d' % (subnet_offset + k, 10 + i)) for k in range(1, nics + 1))
+            self.nics[node] = dict(
+                ('nic%d' % k, '198.18.%d.%d' % (subnet_offset + k, 10 + i)) for k in range(1, nics + 1)
+            )
         podman_bin = shutil.which('podman') or 'podman'
         self.env = {'ANSIBLE_INVENTORY': self.inventory, 'ANSIBLE_PODMAN_EXECUTABLE': podman_bin}
         self.up_run = None
@@ -118,7 +131,14 @@ class Lab(object):
 
     def __repr__(self):
         router = ', router' if self.router else ''
-        return 'Lab(%s: %d nodes x %d NICs%s, %s connection, %s)' % (self.prefix, self.node_count, self.nic_count, router, self.connection, self.inventory)
+        return 'Lab(%s: %d nodes x %d NICs%s, %s connection, %s)' % (
+            self.prefix,
+            self.node_count,
+            self.nic_count,
+            router,
+            self.connection,
+            self.inventory,
+        )
 
     def addresses(self, node):
         """{interface: address} of ``node``, eth0 included."""
@@ -126,9 +146,20 @@ class Lab(object):
 
     def extra_vars(self):
         """The ``-e`` arguments that give lab.yml this layout."""
-        return ['-e', json.dumps({'lab_prefix': self.prefix, 'lab_nodes': self.node_count, 'lab_nics': self.nic_count,
-                                  'lab_subnet_offset': self.subnet_offset, 'lab_inventory_path': self.inventory,
-                                  'lab_router': self.router, 'lab_connection': self.connection})]
+        return [
+            '-e',
+            json.dumps(
+                {
+                    'lab_prefix': self.prefix,
+                    'lab_nodes': self.node_count,
+                    'lab_nics': self.nic_count,
+                    'lab_subnet_offset': self.subnet_offset,
+                    'lab_inventory_path': self.inventory,
+                    'lab_router': self.router,
+                    'lab_connection': self.connection,
+                }
+            ),
+        ]
 
     def ansible_env(self, **extra):
         """The whole environment for an ``ansible``/``ansible-playbook`` subprocess on this lab."""
@@ -139,9 +170,20 @@ class Lab(object):
     def playbook(self, state, *args):
         """Run lab.yml for this layout (``state`` present or absent) with the json callback; the PlaybookRun."""
         # No -i: the play runs on the implicit localhost, with the venv's python as the modules' interpreter.
-        cmd = [os.path.join(BIN, 'ansible-playbook'), PLAYBOOK, '-e', 'lab_state=%s' % state] + self.extra_vars() + list(args)
-        proc = subprocess.run(cmd, cwd=REPO, env=ansible_env(ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json'),
-                              capture_output=True, text=True, timeout=900, check=False)
+        cmd = (
+            [os.path.join(BIN, 'ansible-playbook'), PLAYBOOK, '-e', 'lab_state=%s' % state]
+            + self.extra_vars()
+            + list(args)
+        )
+        proc = subprocess.run(
+            cmd,
+            cwd=REPO,
+            env=ansible_env(ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json'),
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
         return PlaybookRun(proc)
 
     def exec(self, node, *argv, **kwargs):
@@ -155,18 +197,31 @@ class Lab(object):
 
     def found(self):
         """(containers, networks) that podman has under this prefix, whatever their number."""
-        containers = [c['Names'][0] for c in podman_json('ps', '-a', '--format', 'json')
-                      if c['Names'] and (c['Names'][0].startswith(self.prefix + '-worker') or c['Names'][0] == self.prefix + '-router')]
-        networks = [n['name'] for n in podman_json('network', 'ls', '--format', 'json')
-                    if n['name'] == self.prefix + '-mgmt' or n['name'].startswith(self.prefix + '-nic')]
+        containers = [
+            c['Names'][0]
+            for c in podman_json('ps', '-a', '--format', 'json')
+            if c['Names']
+            and (c['Names'][0].startswith(self.prefix + '-worker') or c['Names'][0] == self.prefix + '-router')
+        ]
+        networks = [
+            n['name']
+            for n in podman_json('network', 'ls', '--format', 'json')
+            if n['name'] == self.prefix + '-mgmt' or n['name'].startswith(self.prefix + '-nic')
+        ]
         return sorted(containers), sorted(networks)
 
     def links(self):
         """{ifindex: name} of the host's bridges of this lab's networks and of the veths on them."""
-        bridges = [n.get('network_interface') for n in podman_json('network', 'ls', '--format', 'json')
-                   if n['name'] in self.networks.values()]
-        return dict((index, link['ifname']) for index, link in host_links().items()
-                    if link['ifname'] in bridges or link.get('master') in bridges)
+        bridges = [
+            n.get('network_interface')
+            for n in podman_json('network', 'ls', '--format', 'json')
+            if n['name'] in self.networks.values()
+        ]
+        return dict(
+            (index, link['ifname'])
+            for index, link in host_links().items()
+            if link['ifname'] in bridges or link.get('master') in bridges
+        )
 
     def running(self):
         """True when this exact layout runs: the planned containers, running with the planned addresses, nothing more, and the inventory."""
@@ -178,9 +233,11 @@ class Lab(object):
             return False
         with open(self.inventory) as handle:
             text = handle.read()
-        if '# Generated by netplumb.multihome.lab for %s:' % self.prefix not in text or \
-                '\nansible_connection=%s\n' % CONNECTIONS[self.connection] not in text or \
-                any(' ansible_host=%s ' % container not in text for container in self.containers.values()):
+        if (
+            '# Generated by netplumb.multihome.lab for %s:' % self.prefix not in text
+            or '\nansible_connection=%s\n' % CONNECTIONS[self.connection] not in text
+            or any(' ansible_host=%s ' % container not in text for container in self.containers.values())
+        ):
             return False
         for info in podman_json('container', 'inspect', *containers):
             nets = info['NetworkSettings']['Networks']
@@ -200,7 +257,9 @@ class Lab(object):
         setattr(self, name + '_run', run)
         self.timings[name] = time.time() - start
         if run.rc != 0:
-            raise AssertionError('lab.yml (%s) failed for %r (rc=%d): %s\n%s' % (state, self, run.rc, run.failures(), run.stderr))
+            raise AssertionError(
+                'lab.yml (%s) failed for %r (rc=%d): %s\n%s' % (state, self, run.rc, run.failures(), run.stderr)
+            )
         return run
 
     def up(self):
@@ -224,7 +283,9 @@ def lab_lock(prefix, wait=LOCK_WAIT):
                 break
             except OSError:
                 if time.time() > deadline:
-                    raise AssertionError('the lab %s is held by another test session for more than %d s (lock %s)' % (prefix, wait, path))
+                    raise AssertionError(
+                        'the lab %s is held by another test session for more than %d s (lock %s)' % (prefix, wait, path)
+                    )
                 time.sleep(2)
         try:
             yield
@@ -267,7 +328,9 @@ def lab():
     if 'lab' in _SESSION:
         yield _SESSION['lab']
         return
-    with lab_up(DEFAULT_PREFIX, nodes=3, nics=2, subnet_offset=0, keep=os.environ.get('NETPLUMB_LAB_KEEP') == '1') as session_lab:
+    with lab_up(
+        DEFAULT_PREFIX, nodes=3, nics=2, subnet_offset=0, keep=os.environ.get('NETPLUMB_LAB_KEEP') == '1'
+    ) as session_lab:
         _SESSION['lab'] = session_lab
         try:
             yield session_lab

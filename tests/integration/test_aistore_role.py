@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Role netplumb.multihome.aistore through playbooks/ais_deploy_cluster.yml, for real with ansible-playbook.
 
@@ -18,12 +17,10 @@ cannot prove:
 Render mode writes a real file and is checked as such. Every address is from 198.18.0.0/15.
 """
 
-
 import json
 import sys
 import threading
 import time
-
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -54,7 +51,9 @@ NO_WAIT = {'aistore_wait': False, 'aistore_verify': False}
 def write_inventory(path, hosts=None):
     lines = ['localhost ansible_connection=local ansible_python_interpreter=%s' % sys.executable, '', '[k8s_cluster]']
     for name, (primary, extras, how) in sorted((hosts or HOSTS).items()):
-        address = 'ansible_host=%s' % primary if how == 'ansible_host' else 'ansible_host=lab-%s node_ip=%s' % (name, primary)
+        address = (
+            'ansible_host=%s' % primary if how == 'ansible_host' else 'ansible_host=lab-%s node_ip=%s' % (name, primary)
+        )
         lines.append('%s %s additional_hosts=%s' % (name, address, ','.join(extras)))
     path.write_text('\n'.join(lines) + '\n')
     return str(path)
@@ -64,15 +63,24 @@ def seed(kube, nads=NADS, internal_ips=None):
     """The namespace, one Node per host with its InternalIP, and the NetworkAttachmentDefinitions."""
     kube.create({'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': NAMESPACE}})
     for name, (primary, _extras, _how) in sorted(HOSTS.items()):
-        addresses = [{'type': 'InternalIP', 'address': (internal_ips or {}).get(name, primary)},
-                     {'type': 'Hostname', 'address': name}]
+        addresses = [
+            {'type': 'InternalIP', 'address': (internal_ips or {}).get(name, primary)},
+            {'type': 'Hostname', 'address': name},
+        ]
         if (internal_ips or {}).get(name, primary) != primary:
             addresses.append({'type': 'ExternalIP', 'address': primary})
-        kube.create({'apiVersion': 'v1', 'kind': 'Node', 'metadata': {'name': name}, 'status': {'addresses': addresses}})
+        kube.create(
+            {'apiVersion': 'v1', 'kind': 'Node', 'metadata': {'name': name}, 'status': {'addresses': addresses}}
+        )
     for nad in nads:
-        kube.create({'apiVersion': 'k8s.cni.cncf.io/v1', 'kind': 'NetworkAttachmentDefinition',
-                     'metadata': {'name': nad, 'namespace': NAMESPACE},
-                     'spec': {'config': json.dumps({'cniVersion': '0.3.1', 'type': 'macvlan', 'master': nad})}})
+        kube.create(
+            {
+                'apiVersion': 'k8s.cni.cncf.io/v1',
+                'kind': 'NetworkAttachmentDefinition',
+                'metadata': {'name': nad, 'namespace': NAMESPACE},
+                'spec': {'config': json.dumps({'cniVersion': '0.3.1', 'type': 'macvlan', 'master': nad})},
+            }
+        )
 
 
 def extra_vars(**values):
@@ -91,8 +99,14 @@ def expected_spec(hosts=None, node_image='aistorage/aisnode:v4.4'):
         'hostnameMap': {primary: ','.join([primary] + extras) for primary, extras, _how in hosts.values()},
         'networkAttachment': 'macvlan-nic1,macvlan-nic2',
         'proxySpec': dict(ports, size=count, servicePort=51080, portPublic=51080, hostPort=51080),
-        'targetSpec': dict(ports, size=count, servicePort=51081, portPublic=51081, hostPort=51081,
-                           mounts=[{'path': '/ais1', 'size': '10Gi'}]),
+        'targetSpec': dict(
+            ports,
+            size=count,
+            servicePort=51081,
+            portPublic=51081,
+            hostPort=51081,
+            mounts=[{'path': '/ais1', 'size': '10Gi'}],
+        ),
         'stateStorage': {'hostPath': {'prefix': '/etc/ais'}},
     }
 
@@ -109,32 +123,61 @@ def last_failure(run):
 
 # ------------------------------------------------------------ the operator and the proxy, played by the test
 
+
 class Operator(threading.Thread):
     """Plays the AIS operator's status updates: once the AIStore resource exists, Created, then Ready."""
 
     def __init__(self, kube, ready_after=1.5):
-        super(Operator, self).__init__(daemon=True)
+        super().__init__(daemon=True)
         self.kube = kube
         self.ready_after = ready_after
         self.stop = threading.Event()
         self.readied = None
 
     def condition(self, kind, generation):
-        return {'type': kind, 'status': 'True', 'reason': kind, 'message': 'set by the test',
-                'lastTransitionTime': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), 'observedGeneration': generation}
+        return {
+            'type': kind,
+            'status': 'True',
+            'reason': kind,
+            'message': 'set by the test',
+            'lastTransitionTime': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
+            'observedGeneration': generation,
+        }
 
     def run(self):
         while not self.stop.is_set():
             current = stored(self.kube)
             if current is not None:
                 generation = current['metadata']['generation']
-                self.kube.patch_status(API, 'AIStore', 'ais', {'state': 'Created', 'conditions': [
-                    self.condition('Initialized', generation), self.condition('Created', generation)]}, NAMESPACE)
+                self.kube.patch_status(
+                    API,
+                    'AIStore',
+                    'ais',
+                    {
+                        'state': 'Created',
+                        'conditions': [
+                            self.condition('Initialized', generation),
+                            self.condition('Created', generation),
+                        ],
+                    },
+                    NAMESPACE,
+                )
                 if self.stop.wait(self.ready_after):
                     return
-                self.kube.patch_status(API, 'AIStore', 'ais', {'state': 'Ready', 'conditions': [
-                    self.condition('Initialized', generation), self.condition('Created', generation),
-                    self.condition('Ready', generation)]}, NAMESPACE)
+                self.kube.patch_status(
+                    API,
+                    'AIStore',
+                    'ais',
+                    {
+                        'state': 'Ready',
+                        'conditions': [
+                            self.condition('Initialized', generation),
+                            self.condition('Created', generation),
+                            self.condition('Ready', generation),
+                        ],
+                    },
+                    NAMESPACE,
+                )
                 self.readied = time.monotonic()
                 return
             self.stop.wait(0.1)
@@ -149,6 +192,7 @@ def operator(kube):
         thread.start()
         started.append(thread)
         return thread
+
     yield start
     for thread in started:
         thread.stop.set()
@@ -163,14 +207,31 @@ def cluster_map(lacking=None):
     """One proxy and one target per host, each with its extra IPs; ``lacking`` = (daemon ID, extra IP it lacks)."""
     pmap, tmap = {}, {}
     for i, (primary, extras, _how) in enumerate(sorted(HOSTS.values())):
-        for daemon_id, daemon_type, port, nodes in (('p%d' % i, 'proxy', 51080, pmap), ('t%d' % i, 'target', 51081, tmap)):
-            node = {'daemon_id': daemon_id, 'daemon_type': daemon_type, 'public_net': net(primary, port),
-                    'intra_control_net': net('ais-%s-%d.ais-%s.ais.svc.cluster.local' % (daemon_type, i, daemon_type), 51082),
-                    'intra_data_net': net('ais-%s-%d.ais-%s.ais.svc.cluster.local' % (daemon_type, i, daemon_type), 51083),
-                    'pub_extra': [net(e, port) for e in extras if lacking != (daemon_id, e)], 'flags': 0, 'id_digest': i}
+        for daemon_id, daemon_type, port, nodes in (
+            ('p%d' % i, 'proxy', 51080, pmap),
+            ('t%d' % i, 'target', 51081, tmap),
+        ):
+            node = {
+                'daemon_id': daemon_id,
+                'daemon_type': daemon_type,
+                'public_net': net(primary, port),
+                'intra_control_net': net(
+                    'ais-%s-%d.ais-%s.ais.svc.cluster.local' % (daemon_type, i, daemon_type), 51082
+                ),
+                'intra_data_net': net('ais-%s-%d.ais-%s.ais.svc.cluster.local' % (daemon_type, i, daemon_type), 51083),
+                'pub_extra': [net(e, port) for e in extras if lacking != (daemon_id, e)],
+                'flags': 0,
+                'id_digest': i,
+            }
             nodes[daemon_id] = node
-    return {'pmap': pmap, 'tmap': tmap, 'proxy_si': pmap['p0'], 'uuid': 'Xk3pLz', 'version': '17',
-            'creation_time': '2025-05-06 10:11:12'}
+    return {
+        'pmap': pmap,
+        'tmap': tmap,
+        'proxy_si': pmap['p0'],
+        'uuid': 'Xk3pLz',
+        'version': '17',
+        'creation_time': '2025-05-06 10:11:12',
+    }
 
 
 @pytest.fixture
@@ -200,6 +261,7 @@ def proxy():
         threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True).start()
         servers.append(server)
         return 'http://127.0.0.1:%d' % server.server_address[1], requests
+
     yield start
     for server in servers:
         server.shutdown()
@@ -208,16 +270,40 @@ def proxy():
 
 # ------------------------------------------------------------ tests
 
+
 def test_apply_stores_what_the_inventory_implies_idempotently_and_absent_deletes_it(run_playbook, kube, tmp_path):
     seed(kube)
     inventory = write_inventory(tmp_path / 'hosts.ini')
     operator_manifest = tmp_path / 'ais-operator.yaml'
-    operator_manifest.write_text(yaml.safe_dump({
-        'apiVersion': 'apiextensions.k8s.io/v1', 'kind': 'CustomResourceDefinition', 'metadata': {'name': 'aistores.ais.nvidia.com'},
-        'spec': {'group': 'ais.nvidia.com', 'scope': 'Namespaced',
-                 'names': {'kind': 'AIStore', 'plural': 'aistores', 'singular': 'aistore', 'listKind': 'AIStoreList'},
-                 'versions': [{'name': 'v1beta1', 'served': True, 'storage': True,
-                               'schema': {'openAPIV3Schema': {'type': 'object', 'x-kubernetes-preserve-unknown-fields': True}}}]}}))
+    operator_manifest.write_text(
+        yaml.safe_dump(
+            {
+                'apiVersion': 'apiextensions.k8s.io/v1',
+                'kind': 'CustomResourceDefinition',
+                'metadata': {'name': 'aistores.ais.nvidia.com'},
+                'spec': {
+                    'group': 'ais.nvidia.com',
+                    'scope': 'Namespaced',
+                    'names': {
+                        'kind': 'AIStore',
+                        'plural': 'aistores',
+                        'singular': 'aistore',
+                        'listKind': 'AIStoreList',
+                    },
+                    'versions': [
+                        {
+                            'name': 'v1beta1',
+                            'served': True,
+                            'storage': True,
+                            'schema': {
+                                'openAPIV3Schema': {'type': 'object', 'x-kubernetes-preserve-unknown-fields': True}
+                            },
+                        }
+                    ],
+                },
+            }
+        )
+    )
     image = 'registry.lab:5000/aistorage/aisnode:v4.4'
     args = extra_vars(aistore_node_image=image, aistore_operator_manifest=str(operator_manifest), **NO_WAIT)
 
@@ -225,7 +311,10 @@ def test_apply_stores_what_the_inventory_implies_idempotently_and_absent_deletes
     assert first.rc == 0, first.failures()
     cr = stored(kube)
     assert cr['spec'] == expected_spec(node_image=image)
-    assert cr['metadata']['labels'] == {'app.kubernetes.io/name': 'aistore', 'app.kubernetes.io/managed-by': 'netplumb.multihome'}
+    assert cr['metadata']['labels'] == {
+        'app.kubernetes.io/name': 'aistore',
+        'app.kubernetes.io/managed-by': 'netplumb.multihome',
+    }
     assert kube.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'aistores.ais.nvidia.com')
 
     writes = len(kube.writes())
@@ -247,7 +336,9 @@ def test_apply_stores_what_the_inventory_implies_idempotently_and_absent_deletes
 
     shrink = run_playbook(PLAYBOOK, smaller, *args, **kube.env())
     assert shrink.rc == 0, shrink.failures()
-    assert stored(kube)['spec'] == expected_spec(two, node_image=image)  # apply removed the key; a merge patch would keep it
+    assert stored(kube)['spec'] == expected_spec(
+        two, node_image=image
+    )  # apply removed the key; a merge patch would keep it
 
     gone = run_playbook(PLAYBOOK, smaller, *extra_vars(aistore_state='absent', **NO_WAIT), **kube.env())
     assert gone.rc == 0, gone.failures()
@@ -260,9 +351,12 @@ def test_apply_stores_what_the_inventory_implies_idempotently_and_absent_deletes
 def test_render_mode_writes_the_resource_and_sends_nothing(run_playbook, kube, tmp_path):
     out = tmp_path / 'rendered'
     # The AIStore playbooks' own variable, a comma-separated string, names the attachments here.
-    run = run_playbook(PLAYBOOK, write_inventory(tmp_path / 'hosts.ini'),
-                       *extra_vars(aistore_render_dir=str(out), network_attachment='macvlan-nic1, macvlan-nic2'),
-                       K8S_AUTH_KUBECONFIG='')
+    run = run_playbook(
+        PLAYBOOK,
+        write_inventory(tmp_path / 'hosts.ini'),
+        *extra_vars(aistore_render_dir=str(out), network_attachment='macvlan-nic1, macvlan-nic2'),
+        K8S_AUTH_KUBECONFIG='',
+    )
     assert run.rc == 0, run.failures()
     with open(str(out / 'aistore-ais.yml')) as handle:
         docs = [doc for doc in yaml.safe_load_all(handle) if doc]
@@ -277,8 +371,12 @@ def test_render_mode_writes_the_resource_and_sends_nothing(run_playbook, kube, t
 
 def test_render_mode_old_operator_layout(run_playbook, tmp_path):
     out = tmp_path / 'rendered'
-    run = run_playbook(PLAYBOOK, write_inventory(tmp_path / 'hosts.ini'),
-                       *extra_vars(aistore_render_dir=str(out), aistore_hostpath_prefix='/etc/ais'), K8S_AUTH_KUBECONFIG='')
+    run = run_playbook(
+        PLAYBOOK,
+        write_inventory(tmp_path / 'hosts.ini'),
+        *extra_vars(aistore_render_dir=str(out), aistore_hostpath_prefix='/etc/ais'),
+        K8S_AUTH_KUBECONFIG='',
+    )
     assert run.rc == 0, run.failures()
     with open(str(out / 'aistore-ais.yml')) as handle:
         spec = yaml.safe_load(handle)['spec']
@@ -288,14 +386,23 @@ def test_render_mode_old_operator_layout(run_playbook, tmp_path):
 
 def test_settings_that_drop_the_extra_ips_stop_the_play_naming_them(run_playbook, tmp_path):
     out = tmp_path / 'rendered'
-    run = run_playbook(PLAYBOOK, write_inventory(tmp_path / 'hosts.ini'),
-                       *extra_vars(aistore_render_dir=str(out), aistore_host_port=False,
-                                   aistore_extra_spec={'publicNetDNSMode': 'Node'}), K8S_AUTH_KUBECONFIG='')
+    run = run_playbook(
+        PLAYBOOK,
+        write_inventory(tmp_path / 'hosts.ini'),
+        *extra_vars(
+            aistore_render_dir=str(out), aistore_host_port=False, aistore_extra_spec={'publicNetDNSMode': 'Node'}
+        ),
+        K8S_AUTH_KUBECONFIG='',
+    )
     assert run.rc != 0
     msg = last_failure(run)
-    assert msg.startswith('The AIStore resource ais/ais cannot be built: the AIStore spec would make the operator ignore '
-                          'hostnameMap'), msg
-    assert 'publicNetDNSMode Node (aistore_extra_spec)' in msg and 'proxySpec has no hostPort (aistore_host_port is false' in msg, msg
+    assert msg.startswith(
+        'The AIStore resource ais/ais cannot be built: the AIStore spec would make the operator ignore hostnameMap'
+    ), msg
+    assert (
+        'publicNetDNSMode Node (aistore_extra_spec)' in msg
+        and 'proxySpec has no hostPort (aistore_host_port is false' in msg
+    ), msg
     assert msg.endswith('Nothing was applied.'), msg
     assert not out.exists()
 
@@ -326,7 +433,9 @@ def test_extra_ips_per_host_must_match_the_attachments(run_playbook, kube, tmp_p
     run = run_playbook(PLAYBOOK, write_inventory(tmp_path / 'hosts.ini', hosts), *extra_vars(**NO_WAIT), **kube.env())
     assert run.rc != 0
     msg = last_failure(run)
-    assert 'host worker2 has 1 extra IP (198.18.1.12) but 2 network attachments (macvlan-nic1, macvlan-nic2)' in msg, msg
+    assert 'host worker2 has 1 extra IP (198.18.1.12) but 2 network attachments (macvlan-nic1, macvlan-nic2)' in msg, (
+        msg
+    )
     assert kube.request_log() == []  # stopped before the first request
 
 
@@ -335,23 +444,40 @@ def test_waits_for_ready_then_the_cluster_map_passes(run_playbook, kube, tmp_pat
     url, requests = proxy(cluster_map())
     playing = operator()
     start = time.monotonic()
-    run = run_playbook(PLAYBOOK, write_inventory(tmp_path / 'hosts.ini'),
-                       *extra_vars(aistore_proxy_url=url, aistore_wait_timeout=30, aistore_wait_interval=1,
-                                   aistore_verify_timeout=10, aistore_verify_interval=1), **kube.env())
+    run = run_playbook(
+        PLAYBOOK,
+        write_inventory(tmp_path / 'hosts.ini'),
+        *extra_vars(
+            aistore_proxy_url=url,
+            aistore_wait_timeout=30,
+            aistore_wait_interval=1,
+            aistore_verify_timeout=10,
+            aistore_verify_interval=1,
+        ),
+        **kube.env(),
+    )
     assert run.rc == 0, run.failures()
     # The play went on only once the resource was Ready, and read the map after that.
     assert playing.readied is not None and start < playing.readied < time.monotonic()
-    assert run.results('Wait until the AIStore resource\'s Ready condition is True')['resources'][0]['status']['state'] == 'Ready'
+    assert (
+        run.results('Wait until the AIStore resource\'s Ready condition is True')['resources'][0]['status']['state']
+        == 'Ready'
+    )
     assert requests == ['/v1/daemon?what=smap']
     assert run.results('Report the cluster map')['msg'] == (
-        'smap v17: all 3 expected nodes carry their extra IPs (3 proxies, 3 targets) (from %s)' % url)
+        'smap v17: all 3 expected nodes carry their extra IPs (3 proxies, 3 targets) (from %s)' % url
+    )
 
 
 def test_a_target_without_its_extra_ip_fails_with_the_per_node_report(run_playbook, kube, tmp_path, proxy):
     seed(kube)
     url, _requests = proxy(cluster_map(lacking=('t2', '198.18.2.13')))
-    run = run_playbook(PLAYBOOK, write_inventory(tmp_path / 'hosts.ini'),
-                       *extra_vars(aistore_proxy_url=url, aistore_wait=False, aistore_verify_timeout=0), **kube.env())
+    run = run_playbook(
+        PLAYBOOK,
+        write_inventory(tmp_path / 'hosts.ini'),
+        *extra_vars(aistore_proxy_url=url, aistore_wait=False, aistore_verify_timeout=0),
+        **kube.env(),
+    )
     assert run.rc != 0
     report = run.results('Print the per-node report')['msg']
     assert len(report) == 6

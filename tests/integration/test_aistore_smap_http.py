@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """aistore_smap_verify run for real (ansible-playbook) against a stand-in AIS proxy on 127.0.0.1.
 
@@ -7,7 +6,6 @@ GET /v1/daemon?what=smap, the request an AIS proxy serves its cluster map on (ap
 GetWhatSmap "smap"), with maps built in AIStore's JSON shape (core/meta/smap.go), and can fail, stall,
 speak TLS with a certificate made here, or insist on an AuthN token ("Authorization: Bearer <token>").
 """
-
 
 import datetime
 import ipaddress
@@ -19,10 +17,9 @@ import ssl
 import sys
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from conftest import REPO
 
@@ -33,14 +30,22 @@ PLAN = {'10.51.248.68': ['10.51.248.116'], '10.51.248.77': ['10.51.248.105']}
 
 # ------------------------------------------------------------ maps in AIStore's shape
 
+
 def net(host, port='51081', proto='http'):
     return {'node_ip_addr': host, 'daemon_port': port, 'direct_url': '%s://%s:%s' % (proto, host, port)}
 
 
 def node(daemon_id, daemon_type, ip, extras=()):
     pod = 'ais-%s-0.ais-%s.ais.svc.cluster.local' % (daemon_type, daemon_type)
-    out = {'daemon_id': daemon_id, 'daemon_type': daemon_type, 'public_net': net(ip),
-           'intra_control_net': net(pod, '51082'), 'intra_data_net': net(pod, '51083'), 'flags': 0, 'id_digest': 7}
+    out = {
+        'daemon_id': daemon_id,
+        'daemon_type': daemon_type,
+        'public_net': net(ip),
+        'intra_control_net': net(pod, '51082'),
+        'intra_data_net': net(pod, '51083'),
+        'flags': 0,
+        'id_digest': 7,
+    }
     if extras:  # omitempty
         out['pub_extra'] = [net(e) for e in extras]
     return out
@@ -54,14 +59,20 @@ def cluster_map(version, targets=('t0', 't1'), bare=()):
             if daemon_type == 'target' and daemon_id not in targets:
                 continue
             nodes.append(node(daemon_id, daemon_type, ip, () if daemon_id in bare else extras))
-    return {'pmap': {n['daemon_id']: n for n in nodes if n['daemon_type'] == 'proxy'},
-            'tmap': {n['daemon_id']: n for n in nodes if n['daemon_type'] == 'target'},
-            'proxy_si': nodes[0], 'uuid': 'kQ3pLz', 'creation_time': '2025-05-06 10:11:12', 'version': str(version)}
+    return {
+        'pmap': {n['daemon_id']: n for n in nodes if n['daemon_type'] == 'proxy'},
+        'tmap': {n['daemon_id']: n for n in nodes if n['daemon_type'] == 'target'},
+        'proxy_si': nodes[0],
+        'uuid': 'kQ3pLz',
+        'creation_time': '2025-05-06 10:11:12',
+        'version': str(version),
+    }
 
 
 # ------------------------------------------------------------ the stand-in proxy
 
-class StandInProxy(object):
+
+class StandInProxy:
     """A thread serving ``answer(n)`` (n = 1, 2, ...) as (status, body, delay) for GET /v1/daemon?what=smap."""
 
     def __init__(self, answer, tls=None, token=None):
@@ -123,6 +134,7 @@ def proxy():
         server = StandInProxy(answer, **kw)
         started.append(server)
         return server
+
     yield start
     for server in started:
         server.stop()
@@ -131,6 +143,7 @@ def proxy():
 @pytest.fixture
 def verify(run_playbook, tmp_path):
     """Run the playbook with the module's options; returns (PlaybookRun, task result, seconds)."""
+
     def run(*args, **options):
         variables = {'ansible_python_interpreter': sys.executable, 'smap_verify_expected': PLAN}
         variables.update(('smap_verify_%s' % k, v) for k, v in options.items())
@@ -139,6 +152,7 @@ def verify(run_playbook, tmp_path):
         start = time.monotonic()
         result = run_playbook(PLAYBOOK, 'localhost,', '-e', '@%s' % path, *args)
         return result, result.results(TASK), time.monotonic() - start
+
     return run
 
 
@@ -153,15 +167,17 @@ def free_port():
 
 # ------------------------------------------------------------ tests
 
+
 def test_waits_until_every_node_has_joined_with_its_extra_ip(proxy, verify):
     def answer(n):
         if n == 1:
             return 503, {'message': 'primary is starting up'}, 0
         if n == 2:
-            return 200, cluster_map(3, targets=('t0',)), 0       # t1 has not joined yet
+            return 200, cluster_map(3, targets=('t0',)), 0  # t1 has not joined yet
         if n == 3:
-            return 200, cluster_map(4, bare=('t1',)), 0          # t1 joined without its extra IP
+            return 200, cluster_map(4, bare=('t1',)), 0  # t1 joined without its extra IP
         return 200, cluster_map(5), 0
+
     server = proxy(answer)
     run, result, seconds = verify(url=server.url, proxies=2, targets=2, timeout=6, interval=0.2)
     assert run.rc == 0, run.failures() or run.stderr
@@ -197,8 +213,11 @@ def test_always_slow_fails_saying_it_timed_out(proxy, verify):
     run, result, seconds = verify(url=server.url, request_timeout=0.5, timeout=1.5, interval=0.2)
     assert run.rc != 0
     # Each try waits request_timeout, the last one only what is left of timeout.
-    waits = re.findall(r'no answer from %s within (\d+\.\d) s \((request_timeout|the rest of timeout)\)'
-                       % re.escape(server.url + '/v1/daemon?what=smap'), result['msg'])
+    waits = re.findall(
+        r'no answer from %s within (\d+\.\d) s \((request_timeout|the rest of timeout)\)'
+        % re.escape(server.url + '/v1/daemon?what=smap'),
+        result['msg'],
+    )
     assert len(waits) == 1 and 0.2 <= float(waits[0][0]) <= 0.5, result['msg']
     assert result['attempts'] >= 2
 
@@ -221,28 +240,47 @@ def certificate(tmp_path_factory):
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, u'ais-proxy test CA')])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, 'ais-proxy test CA')])
     now = datetime.datetime.now(datetime.timezone.utc)
     public = key.public_key()
-    cert = (x509.CertificateBuilder()
-            .subject_name(name).issuer_name(name).public_key(public)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(u'127.0.0.1'))]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                                         key_encipherment=False, data_encipherment=False, key_agreement=False,
-                                         encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False)
+        .sign(key, hashes.SHA256())
+    )
     folder = tmp_path_factory.mktemp('tls')
     paths = {'cert': str(folder / 'proxy.crt'), 'key': str(folder / 'proxy.key')}
     with open(paths['cert'], 'wb') as handle:
         handle.write(cert.public_bytes(serialization.Encoding.PEM))
     with open(paths['key'], 'wb') as handle:
-        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
+        handle.write(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
     return paths
 
 

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The NADs that nad.build_objects writes, fed to the real CNI plugin binaries as Multus would.
 
@@ -13,7 +12,6 @@ live in a "node" network namespace of the test's own and the plugin runs inside 
 deleted in the fixture's teardown, also on failure, and with it every link in it.
 Only addresses of 198.18.0.0/15 are used. Needs root and the plugin binaries.
 """
-
 
 import ipaddress
 import json
@@ -41,7 +39,10 @@ def _missing():
         return 'needs iproute2 (ip)'
     absent = [p for p in PLUGINS if not os.access(os.path.join(CNI_PATH, p), os.X_OK)]
     if absent:
-        return 'needs the CNI plugins %s in %s (Debian package containernetworking-plugins)' % (', '.join(absent), CNI_PATH)
+        return 'needs the CNI plugins %s in %s (Debian package containernetworking-plugins)' % (
+            ', '.join(absent),
+            CNI_PATH,
+        )
     return None
 
 
@@ -64,7 +65,7 @@ def must(*args):
     return proc.stdout
 
 
-class Lab(object):
+class Lab:
     """Namespaces and links of one test, all named npt-<random>; ``close`` removes them all."""
 
     def __init__(self):
@@ -129,10 +130,23 @@ def runtime_config(conf, address):
 
 def cni(node, command, conf, pod, container, ifname='net1'):
     """Run the plugin of ``conf`` in the node namespace; returns (rc, JSON output or text)."""
-    env = dict(os.environ, CNI_COMMAND=command, CNI_CONTAINERID=container, CNI_NETNS='/var/run/netns/%s' % pod,
-               CNI_IFNAME=ifname, CNI_PATH=CNI_PATH)
-    proc = subprocess.run(['ip', 'netns', 'exec', node, os.path.join(CNI_PATH, conf['type'])], input=json.dumps(conf),
-                          env=env, capture_output=True, text=True, timeout=60, check=False)
+    env = dict(
+        os.environ,
+        CNI_COMMAND=command,
+        CNI_CONTAINERID=container,
+        CNI_NETNS='/var/run/netns/%s' % pod,
+        CNI_IFNAME=ifname,
+        CNI_PATH=CNI_PATH,
+    )
+    proc = subprocess.run(
+        ['ip', 'netns', 'exec', node, os.path.join(CNI_PATH, conf['type'])],
+        input=json.dumps(conf),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     try:
         out = json.loads(proc.stdout) if proc.stdout.strip() else {}
     except ValueError:
@@ -187,22 +201,39 @@ def veth_pair(node, name, peer, mtu=None):
 
 # ------------------------------------------------------------------------------ tests
 
+
 def test_the_plugins_support_our_cni_versions():
     # Debian's plugins (1.1.1) stop at spec 1.0.0; plugins from v1.5 on, and libcni 1.2+, add 1.1.0, which we accept too.
     for plugin in ('macvlan', 'ipvlan', 'bridge', 'host-device', 'static'):
-        proc = subprocess.run([os.path.join(CNI_PATH, plugin)], input='{"cniVersion":"0.3.1"}', capture_output=True,
-                              text=True, env=dict(os.environ, CNI_COMMAND='VERSION'), timeout=30, check=False)
+        proc = subprocess.run(
+            [os.path.join(CNI_PATH, plugin)],
+            input='{"cniVersion":"0.3.1"}',
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, CNI_COMMAND='VERSION'),
+            timeout=30,
+            check=False,
+        )
         assert proc.returncode == 0, proc.stderr
         supported = tuple(json.loads(proc.stdout)['supportedVersions'])
-        assert CNI_VERSIONS[:len(supported)] == supported and CNI_VERSIONS[len(supported):] == ('1.1.0',)
+        assert CNI_VERSIONS[: len(supported)] == supported and CNI_VERSIONS[len(supported) :] == ('1.1.0',)
 
 
 def test_macvlan_two_pods_ping_and_clean_up(lab):
     node, pod1, pod2 = lab.netns('node'), lab.netns('p1'), lab.netns('p2')
     parent = lab.link('m0')
     veth_pair(node, parent, lab.link('m1'))
-    conf = nad_config({'name': 'storage-net', 'namespace': 'aistore', 'type': 'macvlan', 'master': parent, 'mode': 'bridge',
-                       'mtu': 1400, 'ipam': {'type': 'whereabouts', 'range': '198.18.0.0/24'}})
+    conf = nad_config(
+        {
+            'name': 'storage-net',
+            'namespace': 'aistore',
+            'type': 'macvlan',
+            'master': parent,
+            'mode': 'bridge',
+            'mtu': 1400,
+            'ipam': {'type': 'whereabouts', 'range': '198.18.0.0/24'},
+        }
+    )
     conf1, conf2 = runtime_config(conf, '198.18.0.10'), runtime_config(conf, '198.18.0.11')
     add_ok(node, conf1, pod1, 'c1', '198.18.0.10/24', 1400)
     add_ok(node, conf2, pod2, 'c2', '198.18.0.11/24', 1400)
@@ -217,18 +248,26 @@ def test_bridge_two_pods_ping_and_clean_up(lab):
     node, pod1, pod2 = lab.netns('node'), lab.netns('p1'), lab.netns('p2')
     bridge = lab.link('br')
     must('ip', '-n', node, 'link', 'add', bridge, 'type', 'bridge')
-    conf = nad_config({'name': 'br-net', 'namespace': 'aistore', 'type': 'bridge', 'bridge': bridge, 'mtu': 1450,
-                       'ipam': {'type': 'whereabouts', 'range': '198.18.1.0/24'}})
+    conf = nad_config(
+        {
+            'name': 'br-net',
+            'namespace': 'aistore',
+            'type': 'bridge',
+            'bridge': bridge,
+            'mtu': 1450,
+            'ipam': {'type': 'whereabouts', 'range': '198.18.1.0/24'},
+        }
+    )
     conf1, conf2 = runtime_config(conf, '198.18.1.10'), runtime_config(conf, '198.18.1.11')
     add_ok(node, conf1, pod1, 'c1', '198.18.1.10/24', 1450)
     add_ok(node, conf2, pod2, 'c2', '198.18.1.11/24', 1450)
     # Each pod's veth peer is a port of the bridge in the node namespace.
-    ports = [l for l in links(node).values() if l.get('master') == bridge]
+    ports = [link for link in links(node).values() if link.get('master') == bridge]
     assert len(ports) == 2
     assert ping(pod1, '198.18.1.11') and ping(pod2, '198.18.1.10')
     del_ok(node, conf1, pod1, 'c1')
     del_ok(node, conf2, pod2, 'c2')
-    assert [l for l in links(node).values() if l.get('master') == bridge] == []
+    assert [link for link in links(node).values() if link.get('master') == bridge] == []
 
 
 def test_host_device_moves_the_device_and_back(lab):
@@ -237,8 +276,15 @@ def test_host_device_moves_the_device_and_back(lab):
     veth_pair(node, dev_a, dev_b, mtu=1450)
     confs = []
     for dev, pod, address in ((dev_a, pod1, '198.18.2.10'), (dev_b, pod2, '198.18.2.11')):
-        conf = nad_config({'name': 'hd-%s' % dev[-2:], 'namespace': 'aistore', 'type': 'host-device', 'device': dev,
-                           'ipam': {'type': 'whereabouts', 'range': '198.18.2.0/24'}})
+        conf = nad_config(
+            {
+                'name': 'hd-%s' % dev[-2:],
+                'namespace': 'aistore',
+                'type': 'host-device',
+                'device': dev,
+                'ipam': {'type': 'whereabouts', 'range': '198.18.2.0/24'},
+            }
+        )
         conf = runtime_config(conf, address)
         # host-device moves the device as it is: its MTU stays the one the node gave it.
         add_ok(node, conf, pod, 'c-%s' % dev, address + '/24', 1450)
@@ -261,15 +307,24 @@ def test_ipvlan_either_works_or_reports_the_missing_kernel_support(lab):
     node, pod1, pod2 = lab.netns('node'), lab.netns('p1'), lab.netns('p2')
     parent = lab.link('i0')
     veth_pair(node, parent, lab.link('i1'))
-    conf = nad_config({'name': 'ipv-net', 'namespace': 'aistore', 'type': 'ipvlan', 'master': parent, 'mode': 'l2', 'mtu': 1400,
-                       'ipam': {'type': 'whereabouts', 'range': '198.18.3.0/24'}})
+    conf = nad_config(
+        {
+            'name': 'ipv-net',
+            'namespace': 'aistore',
+            'type': 'ipvlan',
+            'master': parent,
+            'mode': 'l2',
+            'mtu': 1400,
+            'ipam': {'type': 'whereabouts', 'range': '198.18.3.0/24'},
+        }
+    )
     conf1, conf2 = runtime_config(conf, '198.18.3.10'), runtime_config(conf, '198.18.3.11')
     rc, out = cni(node, 'ADD', conf1, pod1, 'c1')
     if rc != 0:
         # The plugin's own words when the kernel has no ipvlan driver (netlink EOPNOTSUPP).
         assert out['msg'] == 'failed to create ipvlan: operation not supported', out
         assert sorted(links(pod1)) == ['lo']
-        assert sorted(l for l in links(node) if l != 'lo') == sorted([parent, lab.link('i1')])
+        assert sorted(name for name in links(node) if name != 'lo') == sorted([parent, lab.link('i1')])
         return
     cni(node, 'DEL', conf1, pod1, 'c1')
     add_ok(node, conf1, pod1, 'c1', '198.18.3.10/24', 1400)
@@ -281,8 +336,18 @@ def test_ipvlan_either_works_or_reports_the_missing_kernel_support(lab):
 
 def test_missing_master_fails_add_and_leaves_nothing(lab):
     node, pod = lab.netns('node'), lab.netns('p1')
-    conf = runtime_config(nad_config({'name': 'storage-net', 'namespace': 'aistore', 'type': 'macvlan', 'master': lab.link('nx'),
-                                      'ipam': {'type': 'whereabouts', 'range': '198.18.4.0/24'}}), '198.18.4.10')
+    conf = runtime_config(
+        nad_config(
+            {
+                'name': 'storage-net',
+                'namespace': 'aistore',
+                'type': 'macvlan',
+                'master': lab.link('nx'),
+                'ipam': {'type': 'whereabouts', 'range': '198.18.4.0/24'},
+            }
+        ),
+        '198.18.4.10',
+    )
     rc, out = cni(node, 'ADD', conf, pod, 'c1')
     assert rc != 0
     # netlink's LinkNotFoundError, returned while macvlan looks the master up.
@@ -297,16 +362,54 @@ def test_what_the_validator_refuses_the_plugins_refuse_too(lab):
     veth_pair(node, parent, lab.link('v1'))
     # bridge: VLAN outside 0..4094.
     with pytest.raises(NadError, match='vlan 4095'):
-        build_objects([{'name': 'b', 'namespace': 'n', 'type': 'bridge', 'bridge': lab.link('br'), 'vlan': 4095,
-                        'ipam': {'type': 'none'}}])
-    good = nad_config({'name': 'b', 'namespace': 'n', 'type': 'bridge', 'bridge': lab.link('br'), 'vlan': 4094, 'ipam': {'type': 'none'}})
+        build_objects(
+            [
+                {
+                    'name': 'b',
+                    'namespace': 'n',
+                    'type': 'bridge',
+                    'bridge': lab.link('br'),
+                    'vlan': 4095,
+                    'ipam': {'type': 'none'},
+                }
+            ]
+        )
+    good = nad_config(
+        {
+            'name': 'b',
+            'namespace': 'n',
+            'type': 'bridge',
+            'bridge': lab.link('br'),
+            'vlan': 4094,
+            'ipam': {'type': 'none'},
+        }
+    )
     rc, out = cni(node, 'ADD', dict(good, vlan=4095), pod, 'c1')
     assert rc != 0 and 'invalid VLAN ID 4095' in out['msg'], out
     # macvlan: the README's "passthrough" is not a mode the code knows.
     with pytest.raises(NadError, match="'passthrough'"):
-        build_objects([{'name': 'm', 'namespace': 'n', 'type': 'macvlan', 'master': parent, 'mode': 'passthrough',
-                        'ipam': {'type': 'none'}}])
-    good = nad_config({'name': 'm', 'namespace': 'n', 'type': 'macvlan', 'master': parent, 'mode': 'private', 'ipam': {'type': 'none'}})
+        build_objects(
+            [
+                {
+                    'name': 'm',
+                    'namespace': 'n',
+                    'type': 'macvlan',
+                    'master': parent,
+                    'mode': 'passthrough',
+                    'ipam': {'type': 'none'},
+                }
+            ]
+        )
+    good = nad_config(
+        {
+            'name': 'm',
+            'namespace': 'n',
+            'type': 'macvlan',
+            'master': parent,
+            'mode': 'private',
+            'ipam': {'type': 'none'},
+        }
+    )
     rc, out = cni(node, 'ADD', dict(good, mode='passthrough'), pod, 'c2')
     assert rc != 0 and 'unknown macvlan mode' in out['msg'], out
     assert sorted(links(pod)) == ['lo']

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The data-plane preflight (playbooks/preflight.yml, role and module cni_preflight) on a lab of its own.
 
@@ -23,7 +22,6 @@ nodes are inspected from inside (podman exec) for left-over namespaces and links
 Needs root with rootful podman (tests/lab/bootstrap-podman.sh); fails otherwise.
 """
 
-
 import ipaddress
 import json
 import os
@@ -32,6 +30,7 @@ import subprocess
 import pytest
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.range_plan import plan_ranges
+
 from conftest import BIN, REPO, PlaybookRun
 from lab import lab_up
 
@@ -40,16 +39,45 @@ pytestmark = pytest.mark.lab
 
 PREFIX = 'netplumb-pf'
 NODES = ['worker1', 'worker2', 'worker3']
-PLAN = plan_ranges('198.18.60.0/22', [{'name': 'pf-nic1', 'prefix': 24},
-                                      {'name': 'pf-nic2', 'prefix': 25, 'node_prefix': 27},
-                                      {'name': 'pf-ipvlan', 'prefix': 25},
-                                      {'name': 'pf-nomaster', 'prefix': 24}],
-                   nodes=NODES, reserved=['198.18.60.0/24'])['plan']
-NIC1 = {'name': 'pf-nic1', 'type': 'macvlan', 'master': 'nic1', 'mode': 'bridge', 'ipam': {'type': 'whereabouts', 'from_plan': True}}
-NIC2 = {'name': 'pf-nic2', 'type': 'macvlan', 'master': 'nic2', 'mode': 'bridge', 'mtu': 1400,
-        'ipam': {'type': 'whereabouts', 'from_plan': True, 'node_slices': True}}
-IPVLAN = {'name': 'pf-ipvlan', 'type': 'ipvlan', 'master': 'nic2', 'mode': 'l2', 'ipam': {'type': 'whereabouts', 'from_plan': True}}
-NOMASTER = {'name': 'pf-nomaster', 'type': 'macvlan', 'master': 'nic9', 'ipam': {'type': 'whereabouts', 'from_plan': True}}
+PLAN = plan_ranges(
+    '198.18.60.0/22',
+    [
+        {'name': 'pf-nic1', 'prefix': 24},
+        {'name': 'pf-nic2', 'prefix': 25, 'node_prefix': 27},
+        {'name': 'pf-ipvlan', 'prefix': 25},
+        {'name': 'pf-nomaster', 'prefix': 24},
+    ],
+    nodes=NODES,
+    reserved=['198.18.60.0/24'],
+)['plan']
+NIC1 = {
+    'name': 'pf-nic1',
+    'type': 'macvlan',
+    'master': 'nic1',
+    'mode': 'bridge',
+    'ipam': {'type': 'whereabouts', 'from_plan': True},
+}
+NIC2 = {
+    'name': 'pf-nic2',
+    'type': 'macvlan',
+    'master': 'nic2',
+    'mode': 'bridge',
+    'mtu': 1400,
+    'ipam': {'type': 'whereabouts', 'from_plan': True, 'node_slices': True},
+}
+IPVLAN = {
+    'name': 'pf-ipvlan',
+    'type': 'ipvlan',
+    'master': 'nic2',
+    'mode': 'l2',
+    'ipam': {'type': 'whereabouts', 'from_plan': True},
+}
+NOMASTER = {
+    'name': 'pf-nomaster',
+    'type': 'macvlan',
+    'master': 'nic9',
+    'ipam': {'type': 'whereabouts', 'from_plan': True},
+}
 # What each node must get: the END of the range by node index, or the top usable address of its slice.
 EXPECTED = {
     'pf-nic1': {'worker1': '198.18.61.254/24', 'worker2': '198.18.61.253/24', 'worker3': '198.18.61.252/24'},
@@ -64,8 +92,12 @@ FAIL_TASK = 'Fail naming the broken nodes and attachments'
 
 def test_the_plan_puts_the_ranges_inside_the_lab_nics():
     ranges = dict((n['name'], n['range']) for n in PLAN['networks'])
-    assert ranges == {'pf-nic1': '198.18.61.0/24', 'pf-nic2': '198.18.62.0/25', 'pf-ipvlan': '198.18.62.128/25',
-                      'pf-nomaster': '198.18.63.0/24'}
+    assert ranges == {
+        'pf-nic1': '198.18.61.0/24',
+        'pf-nic2': '198.18.62.0/25',
+        'pf-ipvlan': '198.18.62.128/25',
+        'pf-nomaster': '198.18.63.0/24',
+    }
     for name, per_node in EXPECTED.items():
         for address in per_node.values():
             assert ipaddress.ip_interface(address).network == ipaddress.ip_network(ranges[name])
@@ -78,21 +110,49 @@ def pf_lab():
 
 
 def ansible(the_lab, argv, extra_env=None):
-    env = the_lab.ansible_env(ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1', **(extra_env or {}))
+    env = the_lab.ansible_env(
+        ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1', **(extra_env or {})
+    )
     proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
     return PlaybookRun(proc)
 
 
 def preflight(the_lab, networks, *args):
-    extra = {'cni_preflight_plan': PLAN, 'cni_preflight_defaults': {'namespace': 'pf'}, 'cni_preflight_networks': networks}
-    return ansible(the_lab, [os.path.join(BIN, 'ansible-playbook'), '-i', the_lab.inventory,
-                             os.path.join(REPO, 'playbooks', 'preflight.yml'), '-e', json.dumps(extra)] + list(args))
+    extra = {
+        'cni_preflight_plan': PLAN,
+        'cni_preflight_defaults': {'namespace': 'pf'},
+        'cni_preflight_networks': networks,
+    }
+    return ansible(
+        the_lab,
+        [
+            os.path.join(BIN, 'ansible-playbook'),
+            '-i',
+            the_lab.inventory,
+            os.path.join(REPO, 'playbooks', 'preflight.yml'),
+            '-e',
+            json.dumps(extra),
+        ]
+        + list(args),
+    )
 
 
 def module(the_lab, node, args, *flags):
     """The module alone on one node, ad hoc; its result."""
-    run = ansible(the_lab, [os.path.join(BIN, 'ansible'), '-i', the_lab.inventory, node, '-m', 'netplumb.multihome.cni_preflight',
-                            '-a', json.dumps(args)] + list(flags))
+    run = ansible(
+        the_lab,
+        [
+            os.path.join(BIN, 'ansible'),
+            '-i',
+            the_lab.inventory,
+            node,
+            '-m',
+            'netplumb.multihome.cni_preflight',
+            '-a',
+            json.dumps(args),
+        ]
+        + list(flags),
+    )
     return run.data['plays'][0]['tasks'][0]['hosts'][node]
 
 
@@ -133,7 +193,9 @@ def nothing_left(the_lab, nodes=None):
 
 def kernel_has_ipvlan(the_lab):
     """Asked of the kernel itself, not of the plugin: can a node make an ipvlan link on nic2?"""
-    made = the_lab.exec('worker1', 'ip', 'link', 'add', 'link', 'nic2', 'name', 'pfipvprobe', 'type', 'ipvlan', 'mode', 'l2')
+    made = the_lab.exec(
+        'worker1', 'ip', 'link', 'add', 'link', 'nic2', 'name', 'pfipvprobe', 'type', 'ipvlan', 'mode', 'l2'
+    )
     if made.returncode == 0:
         the_lab.exec('worker1', 'ip', 'link', 'del', 'pfipvprobe')
         return True
@@ -160,6 +222,7 @@ def check_good_row(row, name, node):
 
 
 # ------------------------------------------------------------------ the working attachments, twice
+
 
 @pytest.fixture(scope='module')
 def good_runs(pf_lab):
@@ -214,6 +277,7 @@ def test_a_second_run_reports_the_same_and_neither_run_counts_a_change(good_runs
 
 # ------------------------------------------------------------------ broken attachments
 
+
 @pytest.fixture(scope='module')
 def bad_run(pf_lab, good_runs):  # pylint: disable=unused-argument
     # After the good runs: the lab must be clean before, so what is left is this run's.
@@ -260,14 +324,23 @@ def test_ipvlan_fails_where_the_kernel_lacks_it_and_works_where_it_has_it(pf_lab
 
 # ------------------------------------------------------------------ the module alone
 
+
 def nic1_attachment(**extra):
-    config = {'cniVersion': '0.3.1', 'name': 'pf-nic1', 'type': 'macvlan', 'master': 'nic1', 'mode': 'bridge',
-              'ipam': {'type': 'whereabouts', 'range': '198.18.61.0/24'}}
+    config = {
+        'cniVersion': '0.3.1',
+        'name': 'pf-nic1',
+        'type': 'macvlan',
+        'master': 'nic1',
+        'mode': 'bridge',
+        'ipam': {'type': 'whereabouts', 'range': '198.18.61.0/24'},
+    }
     return dict({'name': 'pf-nic1', 'config': config}, **extra)
 
 
 def test_check_mode_reports_and_changes_nothing(pf_lab, bad_run):  # pylint: disable=unused-argument
-    result = module(pf_lab, 'worker1', {'state': 'present', 'node': 'worker1', 'attachments': [nic1_attachment()]}, '--check')
+    result = module(
+        pf_lab, 'worker1', {'state': 'present', 'node': 'worker1', 'attachments': [nic1_attachment()]}, '--check'
+    )
     assert result['changed'] and not result.get('failed'), result
     (rec,) = result['attachments']
     assert rec['status'] == 'would-run' and rec['test_address'] == '198.18.61.254/24'
@@ -276,14 +349,25 @@ def test_check_mode_reports_and_changes_nothing(pf_lab, bad_run):  # pylint: dis
     nothing_left(pf_lab, ['worker1'])
 
 
-BRIDGE = {'name': 'pf-br', 'config': {'cniVersion': '0.3.1', 'name': 'pf-br', 'type': 'bridge', 'bridge': 'pfbr0', 'mtu': 1450,
-                                      'ipam': {'type': 'host-local', 'subnet': '198.18.63.0/24'}}}
+BRIDGE = {
+    'name': 'pf-br',
+    'config': {
+        'cniVersion': '0.3.1',
+        'name': 'pf-br',
+        'type': 'bridge',
+        'bridge': 'pfbr0',
+        'mtu': 1450,
+        'ipam': {'type': 'host-local', 'subnet': '198.18.63.0/24'},
+    },
+}
 
 
 def test_leftovers_of_an_interrupted_run_and_a_test_bridge_are_removed_and_del_repeats(pf_lab, bad_run):  # pylint: disable=unused-argument
     # What a run killed between present and absent leaves: namespaces, one with a macvlan inside.
-    stale = ('ip netns add npf-pf-nic1-0badc0de && ip netns add npf-renamed-12345678 && '
-             'ip link add link nic1 name pfstale type macvlan mode bridge && ip link set pfstale netns npf-pf-nic1-0badc0de')
+    stale = (
+        'ip netns add npf-pf-nic1-0badc0de && ip netns add npf-renamed-12345678 && '
+        'ip link add link nic1 name pfstale type macvlan mode bridge && ip link set pfstale netns npf-pf-nic1-0badc0de'
+    )
     made = pf_lab.exec('worker2', 'sh', '-c', stale)
     assert made.returncode == 0, made.stderr
     args = {'node': 'worker2', 'node_index': 1, 'attachments': [nic1_attachment(), BRIDGE]}

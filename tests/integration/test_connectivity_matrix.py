@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """playbooks/connectivity_matrix.yml run for real on a lab of its own (3 nodes x 2 NICs, prefix netplumb-cm).
 
@@ -16,7 +15,6 @@ connection, and the matrix is built on the controller:
   worker2's pairs on the nic2 network are broken, both ways, the play fails naming them, nic1's network
   stays fully connected, and a threshold below 8/12 lets it pass; nic2 is brought back up in a finally.
 """
-
 
 import json
 
@@ -49,7 +47,7 @@ def pair_rows(table):
     assert header.split()[:5] == ['FROM', 'TO', 'CONNECTED/TOTAL', 'IPs', 'LATENCY'], table
     starts = [header.index(name) for name in header.split()]
     rows = {}
-    for line in table[1:table.index('')]:
+    for line in table[1 : table.index('')]:
         cells = [line[s:e].strip() for s, e in zip(starts, starts[1:] + [None])]
         rows[(cells[0], cells[1])] = cells
     return rows
@@ -59,7 +57,7 @@ def net_rows(table):
     """{network: 'connected/total'} of the per-network rows."""
     start = table.index('') + 1
     assert table[start].split()[:2] == ['NETWORK', 'CONNECTED/TOTAL'], table
-    return dict((line.split()[0], line.split()[1]) for line in table[start + 1:table.index('', start)])
+    return dict((line.split()[0], line.split()[1]) for line in table[start + 1 : table.index('', start)])
 
 
 def test_healthy_lab_is_fully_connected_with_bandwidth(cm_lab, run_playbook, tmp_path):
@@ -96,8 +94,15 @@ def test_healthy_lab_is_fully_connected_with_bandwidth(cm_lab, run_playbook, tmp
         else:
             assert probe['bandwidth_bps'] > 0 and probe['bandwidth_error'] is None, probe
     written = json.loads(json_path.read_text())
-    assert written['summary'] == {'nodes': 3, 'networks': 2, 'pairs': 6, 'pairs_connected': 6, 'connected': 12, 'total': 12,
-                                  'fraction': 1.0}
+    assert written['summary'] == {
+        'nodes': 3,
+        'networks': 2,
+        'pairs': 6,
+        'pairs_connected': 6,
+        'connected': 12,
+        'total': 12,
+        'fraction': 1.0,
+    }
     # No iperf3 server is left behind on any node.
     for node in nodes:
         assert 'iperf3' not in cm_lab.exec(node, 'ps', '-eo', 'comm').stdout
@@ -116,8 +121,10 @@ def test_an_unreachable_node_counts_as_broken_not_missing(cm_lab, run_playbook, 
     """A fourth host whose container does not exist: its pairs are in the table at 0, with the reason."""
     with open(cm_lab.inventory) as handle:
         text = handle.read()
-    ghost = ('worker4 ansible_host=netplumb-cm-worker4-absent ansible_connection=containers.podman.podman '
-             'multihome_nics=\'[{"name": "nic1", "address": "198.18.81.14/24"}]\'')
+    ghost = (
+        'worker4 ansible_host=netplumb-cm-worker4-absent ansible_connection=containers.podman.podman '
+        'multihome_nics=\'[{"name": "nic1", "address": "198.18.81.14/24"}]\''
+    )
     inventory = tmp_path / 'hosts.ini'
     inventory.write_text(text.replace('[k8s_cluster]\n', '[k8s_cluster]\n%s\n' % ghost, 1))
     run = run_playbook('connectivity_matrix.yml', str(inventory), '-e', 'connectivity_matrix_threshold=0', **cm_lab.env)
@@ -147,8 +154,12 @@ def test_nic2_down_on_worker2_breaks_exactly_its_pairs(cm_lab, run_playbook):
     result = run.results(BUILD, host='worker1')
     broken = sorted((b['from'], b['to'], b['network'], b['src'], b['dst']) for b in result['broken'])
     w1, w2, w3 = (cm_lab.nics[n]['nic2'] for n in ('worker1', 'worker2', 'worker3'))
-    assert broken == [('worker1', 'worker2', NIC2_NET, w1, w2), ('worker2', 'worker1', NIC2_NET, w2, w1),
-                      ('worker2', 'worker3', NIC2_NET, w2, w3), ('worker3', 'worker2', NIC2_NET, w3, w2)]
+    assert broken == [
+        ('worker1', 'worker2', NIC2_NET, w1, w2),
+        ('worker2', 'worker1', NIC2_NET, w2, w1),
+        ('worker2', 'worker3', NIC2_NET, w2, w3),
+        ('worker3', 'worker2', NIC2_NET, w3, w2),
+    ]
     assert net_rows(result['table']) == {NIC1_NET: '6/6', NIC2_NET: '2/6'}
     rows = pair_rows(result['table'])
     for (src, dst), cells in rows.items():

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Role netplumb.multihome.dpdk_vpp_host through playbooks/prepare_dpdk_hosts.yml, on a lab of its own.
 
@@ -14,16 +13,15 @@ refused, or finds a driver "built in" to the tree), no NIC is bound to uio_pci_g
 VPP reads the configuration, and there is no systemd, kubelet or contiv-vswitch to restart.
 """
 
-
 import json
 import os
 
 import pytest
 
+from ansible_collections.netplumb.multihome.plugins.module_utils.vpp_config import stanzas
+
 from conftest import REPO
 from lab import lab_up
-
-from ansible_collections.netplumb.multihome.plugins.module_utils.vpp_config import stanzas
 
 # Selected or deselected with: pytest -m lab (see tests/pytest.ini).
 pytestmark = pytest.mark.lab
@@ -38,12 +36,16 @@ WATCHED = ['/etc/vpp', '/etc/systemd/system/kubelet.service.d', '/etc/modules-lo
 
 # Where each node's NICs sit on the (described) PCI bus.
 LAYOUTS = {
-    'worker1': {'eth0': {'pci': '0000:00:03.0', 'virtio': 'virtio0'},
-                'nic1': {'pci': '0000:00:08.0', 'virtio': 'virtio1'},
-                'nic2': {'pci': '0000:00:09.0', 'vendor': '0x8086', 'device': '0x100e', 'driver': 'e1000'}},
-    'worker2': {'eth0': {'pci': '0000:00:03.0', 'virtio': 'virtio0'},
-                'nic1': {'pci': '0000:00:08.0', 'virtio': 'virtio1'},
-                'nic2': {'pci': '0000:03:00.1', 'vendor': '0x15b3', 'device': '0x1015', 'driver': 'mlx5_core'}},
+    'worker1': {
+        'eth0': {'pci': '0000:00:03.0', 'virtio': 'virtio0'},
+        'nic1': {'pci': '0000:00:08.0', 'virtio': 'virtio1'},
+        'nic2': {'pci': '0000:00:09.0', 'vendor': '0x8086', 'device': '0x100e', 'driver': 'e1000'},
+    },
+    'worker2': {
+        'eth0': {'pci': '0000:00:03.0', 'virtio': 'virtio0'},
+        'nic1': {'pci': '0000:00:08.0', 'virtio': 'virtio1'},
+        'nic2': {'pci': '0000:03:00.1', 'vendor': '0x15b3', 'device': '0x1015', 'driver': 'mlx5_core'},
+    },
 }
 
 # Run inside a node (python3 -c): build the sysfs tree LAYOUT describes, with the node's real MACs, MTUs and states.
@@ -67,13 +69,22 @@ def dpdk_lab():
 def reset(lab, *nodes):
     """Data NICs up, and none of the files the role writes (or the tests seed)."""
     for node in nodes or lab.nodes:
-        must(lab.exec(node, 'sh', '-c', 'ip link set nic1 up && ip link set nic2 up && rm -rf /etc/vpp %s %s %s %s/bus/pci/drivers/vfio-pci'
-                      % (DROPIN, MODULES_LOAD, ENV_FILE, FAKESYS)))
+        must(
+            lab.exec(
+                node,
+                'sh',
+                '-c',
+                'ip link set nic1 up && ip link set nic2 up && rm -rf /etc/vpp %s %s %s %s/bus/pci/drivers/vfio-pci'
+                % (DROPIN, MODULES_LOAD, ENV_FILE, FAKESYS),
+            )
+        )
 
 
 def up(lab, node):
     """{interface: administratively up?} from ip -j link."""
-    return dict((link['ifname'], 'UP' in link['flags']) for link in json.loads(must(lab.exec(node, 'ip', '-j', 'link', 'show'))))
+    return dict(
+        (link['ifname'], 'UP' in link['flags']) for link in json.loads(must(lab.exec(node, 'ip', '-j', 'link', 'show')))
+    )
 
 
 def read(lab, node, path):
@@ -83,7 +94,9 @@ def read(lab, node, path):
 
 def snapshot(lab, node):
     """What the role could change: link states and every file under the directories it writes to."""
-    files = lab.exec(node, 'sh', '-c', 'find %s -type f 2>/dev/null | sort | xargs -r md5sum' % ' '.join(WATCHED)).stdout
+    files = lab.exec(
+        node, 'sh', '-c', 'find %s -type f 2>/dev/null | sort | xargs -r md5sum' % ' '.join(WATCHED)
+    ).stdout
     return up(lab, node), files
 
 
@@ -121,15 +134,23 @@ def test_prepares_each_node_from_its_pci_layout_and_is_idempotent(dpdk_lab, run_
     lab = dpdk_lab
     reset(lab)
     options = ['socket-mem 1024', 'no-multi-seg']
-    first = play(lab, run_playbook, dpdk_vpp_host_interfaces=[{'name': 'nic1'}, {'name': 'nic2'}],
-                 dpdk_vpp_host_dpdk_options=options)
+    first = play(
+        lab,
+        run_playbook,
+        dpdk_vpp_host_interfaces=[{'name': 'nic1'}, {'name': 'nic2'}],
+        dpdk_vpp_host_dpdk_options=options,
+    )
     assert first.rc == 0, first.failures()
     for node in lab.nodes:
         assert first.stats(node)['changed'] > 0
         blocks = vpp_blocks(read(lab, node, CONFIG))
         # Contiv-VPP's own default stanzas are all there: this file replaces the image's.
         assert blocks['unix'] == ['nodaemon', 'cli-listen /run/vpp/cli.sock', 'cli-no-pager', 'poll-sleep-usec 100']
-        assert blocks['socksvr'] == ['default'] and blocks['statseg'] == ['default'] and blocks['nat'][0] == 'endpoint-dependent'
+        assert (
+            blocks['socksvr'] == ['default']
+            and blocks['statseg'] == ['default']
+            and blocks['nat'][0] == 'endpoint-dependent'
+        )
         devs = [line.split()[1] for line in blocks['dpdk'] if line.startswith('dev ')]
         assert devs == [LAYOUTS[node]['nic1']['pci'], LAYOUTS[node]['nic2']['pci']]
         assert blocks['dpdk'] == ['dev %s' % pci for pci in devs] + ['uio-driver uio_pci_generic'] + options
@@ -145,8 +166,12 @@ def test_prepares_each_node_from_its_pci_layout_and_is_idempotent(dpdk_lab, run_
         assert read(lab, node, MODULES_LOAD) is None
 
     before = dict((node, snapshot(lab, node)) for node in lab.nodes)
-    second = play(lab, run_playbook, dpdk_vpp_host_interfaces=[{'name': 'nic1'}, {'name': 'nic2'}],
-                  dpdk_vpp_host_dpdk_options=options)
+    second = play(
+        lab,
+        run_playbook,
+        dpdk_vpp_host_interfaces=[{'name': 'nic1'}, {'name': 'nic2'}],
+        dpdk_vpp_host_dpdk_options=options,
+    )
     assert second.rc == 0, second.failures()
     for node in lab.nodes:
         assert second.stats(node)['changed'] == 0, node
@@ -162,20 +187,41 @@ def test_a_changed_config_is_backed_up_and_nics_resolve_by_mac_and_pci(dpdk_lab,
     hand_written = 'unix {\n  nodaemon\n}\ndpdk {\n  dev 0000:00:04.0\n}\n'
     # A hand-written configuration, an env file as the kubelet package ships it (with arguments of its own),
     # and vfio-pci "built in" (its driver directory exists, and there is no /proc/modules).
-    must(lab.exec(node, 'sh', '-c', 'mkdir -p /etc/vpp %s/bus/pci/drivers/vfio-pci && printf "%%s" "$1" > %s && '
-                  'printf \'KUBELET_EXTRA_ARGS="--fail-swap-on=false --node-ip 192.0.2.9"\\n\' > %s' % (FAKESYS, CONFIG, ENV_FILE),
-                  'sh', hand_written))
+    must(
+        lab.exec(
+            node,
+            'sh',
+            '-c',
+            'mkdir -p /etc/vpp %s/bus/pci/drivers/vfio-pci && printf "%%s" "$1" > %s && '
+            'printf \'KUBELET_EXTRA_ARGS="--fail-swap-on=false --node-ip 192.0.2.9"\\n\' > %s'
+            % (FAKESYS, CONFIG, ENV_FILE),
+            'sh',
+            hand_written,
+        )
+    )
     interfaces = [{'mac': mac.upper().replace(':', '-')}, {'pci': LAYOUTS[node]['nic2']['pci'][5:]}]
-    first = play(lab, run_playbook, '--limit', node, dpdk_vpp_host_interfaces=interfaces, dpdk_vpp_host_driver='vfio-pci',
-                 dpdk_vpp_host_load_driver=True, dpdk_vpp_host_unix_options=['poll-sleep-usec 0'],
-                 dpdk_vpp_host_vpp_stanzas={'cpu': ['main-core 1'], 'api-trace': None})
+    first = play(
+        lab,
+        run_playbook,
+        '--limit',
+        node,
+        dpdk_vpp_host_interfaces=interfaces,
+        dpdk_vpp_host_driver='vfio-pci',
+        dpdk_vpp_host_load_driver=True,
+        dpdk_vpp_host_unix_options=['poll-sleep-usec 0'],
+        dpdk_vpp_host_vpp_stanzas={'cpu': ['main-core 1'], 'api-trace': None},
+    )
     assert first.rc == 0, first.failures()
     written = read(lab, node, CONFIG)
     blocks = vpp_blocks(written)
     # VPP reads options in order: the later poll-sleep-usec wins over the default's.
     assert blocks['unix'][-2:] == ['poll-sleep-usec 100', 'poll-sleep-usec 0']
     assert blocks['cpu'] == ['main-core 1'] and 'api-trace' not in blocks
-    assert blocks['dpdk'] == ['dev %s' % LAYOUTS[node]['nic1']['pci'], 'dev %s' % LAYOUTS[node]['nic2']['pci'], 'uio-driver vfio-pci']
+    assert blocks['dpdk'] == [
+        'dev %s' % LAYOUTS[node]['nic1']['pci'],
+        'dev %s' % LAYOUTS[node]['nic2']['pci'],
+        'uio-driver vfio-pci',
+    ]
     links = up(lab, node)
     assert not links['nic1'] and not links['nic2'] and links['eth0'], links
     assert read(lab, node, MODULES_LOAD).splitlines()[-1] == 'vfio-pci'
@@ -185,12 +231,23 @@ def test_a_changed_config_is_backed_up_and_nics_resolve_by_mac_and_pci(dpdk_lab,
 
     def backups():
         names = must(lab.exec(node, 'ls', '/etc/vpp')).split()
-        return dict((name, read(lab, node, '/etc/vpp/' + name)) for name in names if name.startswith('contiv-vswitch.conf.'))
+        return dict(
+            (name, read(lab, node, '/etc/vpp/' + name)) for name in names if name.startswith('contiv-vswitch.conf.')
+        )
 
     assert list(backups().values()) == [hand_written]
-    second = play(lab, run_playbook, '--limit', node, dpdk_vpp_host_interfaces=interfaces, dpdk_vpp_host_driver='vfio-pci',
-                  dpdk_vpp_host_set_uio_driver=False, dpdk_vpp_host_dpdk_options=['num-mbufs 128000'],
-                  dpdk_vpp_host_unix_options=['poll-sleep-usec 0'], dpdk_vpp_host_vpp_stanzas={'cpu': ['main-core 1'], 'api-trace': None})
+    second = play(
+        lab,
+        run_playbook,
+        '--limit',
+        node,
+        dpdk_vpp_host_interfaces=interfaces,
+        dpdk_vpp_host_driver='vfio-pci',
+        dpdk_vpp_host_set_uio_driver=False,
+        dpdk_vpp_host_dpdk_options=['num-mbufs 128000'],
+        dpdk_vpp_host_unix_options=['poll-sleep-usec 0'],
+        dpdk_vpp_host_vpp_stanzas={'cpu': ['main-core 1'], 'api-trace': None},
+    )
     assert second.rc == 0, second.failures()
     assert second.stats(node)['changed'] == 1
     assert vpp_blocks(read(lab, node, CONFIG))['dpdk'][2:] == ['num-mbufs 128000']
@@ -203,7 +260,9 @@ def test_check_mode_on_a_fresh_node_changes_nothing(dpdk_lab, run_playbook):
     node = 'worker2'
     reset(lab, node)
     before = snapshot(lab, node)
-    run = play(lab, run_playbook, '--check', '--limit', node, dpdk_vpp_host_interfaces=[{'name': 'nic1'}, {'name': 'nic2'}])
+    run = play(
+        lab, run_playbook, '--check', '--limit', node, dpdk_vpp_host_interfaces=[{'name': 'nic1'}, {'name': 'nic2'}]
+    )
     assert run.rc == 0, run.failures()
     assert run.stats(node)['changed'] > 0
     assert snapshot(lab, node) == before
@@ -225,11 +284,19 @@ def test_refuses_the_interface_holding_the_node_ip_before_any_change(dpdk_lab, r
 
     # Whichever interface holds node_ip: here nic2, and it is given by its PCI address.
     nic2_ip = lab.nics['worker1']['nic2']
-    run = play(lab, run_playbook, '--limit', 'worker1', node_ip=nic2_ip,
-               dpdk_vpp_host_interfaces=[{'name': 'nic1'}, {'pci': LAYOUTS['worker1']['nic2']['pci']}])
+    run = play(
+        lab,
+        run_playbook,
+        '--limit',
+        'worker1',
+        node_ip=nic2_ip,
+        dpdk_vpp_host_interfaces=[{'name': 'nic1'}, {'pci': LAYOUTS['worker1']['nic2']['pci']}],
+    )
     assert run.rc != 0
     msg = failure(run, 'worker1')
-    assert msg.startswith('Refusing to take down nic2 (pci %s: it holds %s (node_ip' % (LAYOUTS['worker1']['nic2']['pci'], nic2_ip)), msg
+    assert msg.startswith(
+        'Refusing to take down nic2 (pci %s: it holds %s (node_ip' % (LAYOUTS['worker1']['nic2']['pci'], nic2_ip)
+    ), msg
     assert snapshot(lab, 'worker1') == before['worker1']
 
 
@@ -243,7 +310,9 @@ def test_an_unknown_or_non_pci_interface_fails_naming_it(dpdk_lab, run_playbook)
     msg = failure(run, node)
     assert 'name nic9: no such interface' in msg and 'Nothing was changed' in msg, msg
     # The node's real sysfs: nic1 is a veth, with no PCI address.
-    run = play(lab, run_playbook, '--limit', node, dpdk_vpp_host_sysfs_root='/sys', dpdk_vpp_host_interfaces=[{'name': 'nic1'}])
+    run = play(
+        lab, run_playbook, '--limit', node, dpdk_vpp_host_sysfs_root='/sys', dpdk_vpp_host_interfaces=[{'name': 'nic1'}]
+    )
     assert run.rc != 0
     msg = failure(run, node)
     assert 'nic1 (name nic1) has no PCI address: it is a virtual link' in msg, msg
@@ -257,36 +326,65 @@ def test_loading_the_driver_fails_clearly_where_the_kernel_cannot(dpdk_lab, run_
         pytest.skip('this kernel can load modules: the refusal is for kernels (containers) that cannot')
     reset(lab, node)
     before = snapshot(lab, node)
-    run = play(lab, run_playbook, '--limit', node, dpdk_vpp_host_load_driver=True, dpdk_vpp_host_interfaces=[{'name': 'nic1'}])
+    run = play(
+        lab, run_playbook, '--limit', node, dpdk_vpp_host_load_driver=True, dpdk_vpp_host_interfaces=[{'name': 'nic1'}]
+    )
     assert run.rc != 0
     msg = failure(run, node)
-    assert msg.startswith('Cannot load the DPDK driver uio_pci_generic on worker2: /proc/modules is missing: '
-                          'this kernel cannot load modules (container?)'), msg
+    assert msg.startswith(
+        'Cannot load the DPDK driver uio_pci_generic on worker2: /proc/modules is missing: '
+        'this kernel cannot load modules (container?)'
+    ), msg
     assert 'dpdk_vpp_host_load_driver: false' in msg
     assert run.stats(node)['changed'] == 0
     assert snapshot(lab, node) == before
 
 
-@pytest.mark.parametrize('settings, expected', [
-    ({'dpdk_vpp_host_driver': 'igb_uio'}, ['dpdk_vpp_host_driver must be one of: uio_pci_generic, vfio-pci, got: igb_uio']),
-    # Every bad setting of a kind is named at once.
-    ({'dpdk_vpp_host_interfaces': [], 'dpdk_vpp_host_node_ip': 'worker1.example'},
-     ['dpdk_vpp_host_interfaces [] is not a non-empty list of interfaces',
-      'dpdk_vpp_host_node_ip "worker1.example" is not an IP address',
-      'dpdk_vpp_host_apiserver_advertise_address "worker1.example" is not an IP address']),
-    ({'dpdk_vpp_host_interfaces': [{'name': 'nic1', 'mac': '02:00:00:00:00:01'}, {'pci': '0000:00:08.9'}]},
-     ['entry {"name": "nic1", "mac": "02:00:00:00:00:01"} is not valid: give exactly one of name',
-      'entry {"pci": "0000:00:08.9"} is not valid: give exactly one of name']),
-    # An option that would close its stanza, and a stanza VPP does not know: named before anything changes.
-    ({'dpdk_vpp_host_unix_options': ['nodaemon\n}\ndpdk {']},
-     ["Cannot write the VPP startup configuration on worker1: unix options[0] 'nodaemon\\n}\\ndpdk {' is not one VPP "
-      "option"]),
-    ({'dpdk_vpp_host_vpp_stanzas': {'nat44': ['endpoint-dependent']}},
-     ["Cannot write the VPP startup configuration on worker1: VPP stanza 'nat44' is not one Contiv-VPP's VPP (stable/1908) "
-      'reads: VPP would stop with "unknown input"']),
-    ({'dpdk_vpp_host_dpdk_options': ['dev 0000:00:09.0']},
-     ['the dpdk options list dev 0000:00:09.0: the data-plane NICs come from dpdk_vpp_host_interfaces']),
-], ids=['driver', 'settings', 'interfaces', 'option', 'stanza', 'dev'])
+@pytest.mark.parametrize(
+    'settings, expected',
+    [
+        (
+            {'dpdk_vpp_host_driver': 'igb_uio'},
+            ['dpdk_vpp_host_driver must be one of: uio_pci_generic, vfio-pci, got: igb_uio'],
+        ),
+        # Every bad setting of a kind is named at once.
+        (
+            {'dpdk_vpp_host_interfaces': [], 'dpdk_vpp_host_node_ip': 'worker1.example'},
+            [
+                'dpdk_vpp_host_interfaces [] is not a non-empty list of interfaces',
+                'dpdk_vpp_host_node_ip "worker1.example" is not an IP address',
+                'dpdk_vpp_host_apiserver_advertise_address "worker1.example" is not an IP address',
+            ],
+        ),
+        (
+            {'dpdk_vpp_host_interfaces': [{'name': 'nic1', 'mac': '02:00:00:00:00:01'}, {'pci': '0000:00:08.9'}]},
+            [
+                'entry {"name": "nic1", "mac": "02:00:00:00:00:01"} is not valid: give exactly one of name',
+                'entry {"pci": "0000:00:08.9"} is not valid: give exactly one of name',
+            ],
+        ),
+        # An option that would close its stanza, and a stanza VPP does not know: named before anything changes.
+        (
+            {'dpdk_vpp_host_unix_options': ['nodaemon\n}\ndpdk {']},
+            [
+                "Cannot write the VPP startup configuration on worker1: unix options[0] 'nodaemon\\n}\\ndpdk {' is not one VPP "
+                "option"
+            ],
+        ),
+        (
+            {'dpdk_vpp_host_vpp_stanzas': {'nat44': ['endpoint-dependent']}},
+            [
+                "Cannot write the VPP startup configuration on worker1: VPP stanza 'nat44' is not one Contiv-VPP's VPP (stable/1908) "
+                'reads: VPP would stop with "unknown input"'
+            ],
+        ),
+        (
+            {'dpdk_vpp_host_dpdk_options': ['dev 0000:00:09.0']},
+            ['the dpdk options list dev 0000:00:09.0: the data-plane NICs come from dpdk_vpp_host_interfaces'],
+        ),
+    ],
+    ids=['driver', 'settings', 'interfaces', 'option', 'stanza', 'dev'],
+)
 def test_invalid_settings_are_refused_before_anything(dpdk_lab, run_playbook, settings, expected):
     lab = dpdk_lab
     node = 'worker1'

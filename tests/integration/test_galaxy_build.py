@@ -1,7 +1,5 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The collection as users get it: ansible-galaxy build, install from the tarball, ansible-doc, run."""
-
 
 import glob
 import json
@@ -17,7 +15,12 @@ from conftest import BIN, REPO, ansible_env
 
 def sh(cmd, env, cwd=None):
     proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
-    assert proc.returncode == 0, '%s failed (rc=%d):\n%s\n%s' % (' '.join(cmd), proc.returncode, proc.stdout, proc.stderr)
+    assert proc.returncode == 0, '%s failed (rc=%d):\n%s\n%s' % (
+        ' '.join(cmd),
+        proc.returncode,
+        proc.stdout,
+        proc.stderr,
+    )
     return proc.stdout
 
 
@@ -37,7 +40,10 @@ def installed(tmp_path_factory):
     clean = ansible_env(ANSIBLE_COLLECTIONS_PATH=str(dest))
     clean.pop('PYTHONPATH', None)
     # No Galaxy server is reachable: the dependencies come with the `ansible` package, so skip resolving them here.
-    sh([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'install', '--no-deps', '-p', str(dest), str(tarball)], clean)
+    sh(
+        [os.path.join(BIN, 'ansible-galaxy'), 'collection', 'install', '--no-deps', '-p', str(dest), str(tarball)],
+        clean,
+    )
     assert (dest / 'ansible_collections' / 'netplumb' / 'multihome' / 'MANIFEST.json').exists()
     return {'tarball': tarball, 'dest': dest, 'env': clean}
 
@@ -60,7 +66,9 @@ def test_installed_copy_is_the_one_ansible_finds(installed):
     assert list(paths) == [str(dest / 'ansible_collections')]
 
 
-@pytest.mark.parametrize('module', sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO, 'plugins', 'modules', '*.py'))))
+@pytest.mark.parametrize(
+    'module', sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO, 'plugins', 'modules', '*.py')))
+)
 def test_ansible_doc_documents_every_module(installed, module):
     dest, env = installed['dest'], installed['env']
     doc = json.loads(sh([os.path.join(BIN, 'ansible-doc'), '-j', 'netplumb.multihome.' + module], env))
@@ -73,13 +81,17 @@ def test_ansible_doc_documents_every_module(installed, module):
     for fragment in documented.get('extends_documentation_fragment', []):
         with open(os.path.join(REPO, 'plugins', 'doc_fragments', fragment.split('.')[-1] + '.py')) as f:
             text = f.read()
-        options.update((yaml.safe_load(text.split("DOCUMENTATION = r'''", 1)[1].split("'''", 1)[0]) or {}).get('options', {}))
+        options.update(
+            (yaml.safe_load(text.split("DOCUMENTATION = r'''", 1)[1].split("'''", 1)[0]) or {}).get('options', {})
+        )
     assert entry['short_description'] == documented['short_description']
     assert sorted(entry['options']) == sorted(options)
     assert str(dest) in entry['filename']
 
 
-@pytest.mark.parametrize('name', sorted(os.path.basename(p)[:-4] for p in glob.glob(os.path.join(REPO, 'plugins', 'filter', '*.yml'))))
+@pytest.mark.parametrize(
+    'name', sorted(os.path.basename(p)[:-4] for p in glob.glob(os.path.join(REPO, 'plugins', 'filter', '*.yml')))
+)
 def test_ansible_doc_documents_every_filter(installed, name):
     env = installed['env']
     doc = json.loads(sh([os.path.join(BIN, 'ansible-doc'), '-t', 'filter', '-j', 'netplumb.multihome.' + name], env))
@@ -90,15 +102,37 @@ def test_ansible_doc_documents_every_filter(installed, name):
 
 def test_installed_module_runs(installed):
     env = installed['env']
-    out = sh([os.path.join(BIN, 'ansible'), 'localhost', '-m', 'netplumb.multihome.cidr_plan', '-a',
-              json.dumps({'subnet': '192.168.0.0/16', 'hosts': [
-                  {'name': 'h1', 'interfaces': [{'name': 'eth1', 'address': '10.0.1.5/24'}]}]}),
-              '-o'], env)
+    out = sh(
+        [
+            os.path.join(BIN, 'ansible'),
+            'localhost',
+            '-m',
+            'netplumb.multihome.cidr_plan',
+            '-a',
+            json.dumps(
+                {
+                    'subnet': '192.168.0.0/16',
+                    'hosts': [{'name': 'h1', 'interfaces': [{'name': 'eth1', 'address': '10.0.1.5/24'}]}],
+                }
+            ),
+            '-o',
+        ],
+        env,
+    )
     assert '"pod_cidr": "192.168.0.0/24"' in out or "192.168.0.0/24" in out
 
 
 def test_installed_filter_runs(installed):
     env = installed['env']
-    out = sh([os.path.join(BIN, 'ansible'), 'localhost', '-m', 'ansible.builtin.debug', '-a',
-              "msg={{ '192.168.0.0/16' | netplumb.multihome.multinic_pod_block(2, 6, 1, 1) }}"], env)
+    out = sh(
+        [
+            os.path.join(BIN, 'ansible'),
+            'localhost',
+            '-m',
+            'ansible.builtin.debug',
+            '-a',
+            "msg={{ '192.168.0.0/16' | netplumb.multihome.multinic_pod_block(2, 6, 1, 1) }}",
+        ],
+        env,
+    )
     assert '192.168.65.0/24' in out

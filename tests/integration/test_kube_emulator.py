@@ -1,8 +1,6 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The Kubernetes API emulator (kube_emulator.py) is fit to test roles: real ansible-playbook runs of
 kubernetes.core.k8s and k8s_info against it, plus quick HTTP checks of the deviations it fixes in kmock."""
-
 
 import asyncio
 import json
@@ -14,7 +12,8 @@ import urllib.request
 import kmock
 import pytest
 
-from kube_emulator import _KMOCK_PARSE_PATH as KMOCK_PARSE_PATH, KubeEmulator, kube  # pylint: disable=unused-import
+from kube_emulator import _KMOCK_PARSE_PATH as KMOCK_PARSE_PATH  # pylint: disable=unused-import
+from kube_emulator import KubeEmulator
 
 # Selected or deselected with: pytest -m cluster (see tests/pytest.ini).
 pytestmark = pytest.mark.cluster
@@ -28,8 +27,12 @@ def playbook(name):
 
 
 def nad(name, namespace, nic):
-    return {'apiVersion': NAD[0], 'kind': NAD[1], 'spec': {'config': '{"cniVersion": "0.3.1", "type": "macvlan"}'},
-            'metadata': {'name': name, 'namespace': namespace, 'labels': {'netplumb.io/nic': nic}}}
+    return {
+        'apiVersion': NAD[0],
+        'kind': NAD[1],
+        'spec': {'config': '{"cniVersion": "0.3.1", "type": "macvlan"}'},
+        'metadata': {'name': name, 'namespace': namespace, 'labels': {'netplumb.io/nic': nic}},
+    }
 
 
 def run_ok(run):
@@ -38,6 +41,7 @@ def run_ok(run):
 
 
 # --- through ansible-playbook -------------------------------------------------------------------
+
 
 def test_nad_create_idempotence_check_diff_update_and_removal(kube, run_playbook):
     def apply(*args):
@@ -50,9 +54,17 @@ def test_nad_create_idempotence_check_diff_update_and_removal(kube, run_playbook
     assert stored[0]['metadata']['labels'] == {'netplumb.io/network': 'macvlan-nic1'}
     config = stored[0]['spec']['config']
     assert isinstance(config, str)  # a JSON string, as Multus reads it, not a nested object
-    assert json.loads(config) == {'cniVersion': '0.3.1', 'name': 'macvlan-nic1', 'type': 'macvlan', 'master': 'nic1', 'mode': 'bridge',
-                                  'ipam': {'type': 'host-local', 'ranges': [[{'subnet': '198.18.32.0/24'}]]}}
-    assert [(w['method'], w['resource']) for w in kube.writes()] == [('POST', 'k8s.cni.cncf.io/v1/network-attachment-definitions')]
+    assert json.loads(config) == {
+        'cniVersion': '0.3.1',
+        'name': 'macvlan-nic1',
+        'type': 'macvlan',
+        'master': 'nic1',
+        'mode': 'bridge',
+        'ipam': {'type': 'host-local', 'ranges': [[{'subnet': '198.18.32.0/24'}]]},
+    }
+    assert [(w['method'], w['resource']) for w in kube.writes()] == [
+        ('POST', 'k8s.cni.cncf.io/v1/network-attachment-definitions')
+    ]
     version = stored[0]['metadata']['resourceVersion']
 
     second = run_ok(apply())
@@ -83,14 +95,19 @@ def test_nad_create_idempotence_check_diff_update_and_removal(kube, run_playbook
 
 def test_k8s_info_lists_a_namespace_and_selects_by_label(kube, run_playbook):
     kube.create({'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': 'multus-test'}})
-    for name, namespace, nic in (('nic2-b', 'multus-test', 'nic2'), ('nic1-a', 'multus-test', 'nic1'),
-                                 ('nic2-a', 'multus-test', 'nic2'), ('nic2-elsewhere', 'default', 'nic2')):
+    for name, namespace, nic in (
+        ('nic2-b', 'multus-test', 'nic2'),
+        ('nic1-a', 'multus-test', 'nic1'),
+        ('nic2-a', 'multus-test', 'nic2'),
+        ('nic2-elsewhere', 'default', 'nic2'),
+    ):
         kube.create(nad(name, namespace, nic))
 
     run = run_ok(run_playbook(playbook('emulator_info.yml'), kube.inventory, **kube.env()))
 
     def names(task):
         return [r['metadata']['name'] for r in run.results(task)['resources']]
+
     assert names('List every NetworkAttachmentDefinition in the namespace') == ['nic1-a', 'nic2-a', 'nic2-b']
     assert names('Find the NetworkAttachmentDefinitions of nic2 by label') == ['nic2-a', 'nic2-b']
     assert names('Get one that does not exist') == []
@@ -120,8 +137,14 @@ def test_daemonset_wait_fails_until_rolled_out(kube, run_playbook):
     # A new template bumps metadata.generation: the old status is stale until the controller
     # reports the new generation.  auto_rollout() is that controller, with one pod per Node.
     for name in ('worker1', 'worker2', 'worker3'):
-        kube.create({'apiVersion': 'v1', 'kind': 'Node', 'metadata': {'name': name},
-                     'status': {'addresses': [{'type': 'InternalIP', 'address': '198.18.1.%d' % (10 + int(name[-1]))}]}})
+        kube.create(
+            {
+                'apiVersion': 'v1',
+                'kind': 'Node',
+                'metadata': {'name': name},
+                'status': {'addresses': [{'type': 'InternalIP', 'address': '198.18.1.%d' % (10 + int(name[-1]))}]},
+            }
+        )
     kube.auto_rollout()
     rolled = run_ok(apply('-e', 'ds_image=registry.invalid/netplumb/agent:1.1'))
     assert rolled.stats()['changed'] == 1
@@ -131,12 +154,21 @@ def test_daemonset_wait_fails_until_rolled_out(kube, run_playbook):
 
 # --- the emulator over HTTP, no ansible (milliseconds) ---------------------------------------------
 
+
 def test_lists_are_typed_sorted_and_filtered(kube):
     for name, namespace, nic in (('b', 'default', 'nic1'), ('a', 'kube-system', 'nic2'), ('c', 'default', 'nic2')):
         kube.create(nad(name, namespace, nic))
     status, body = kube.request('GET', kube.path(*NAD))
-    assert status == 200 and body['kind'] == 'NetworkAttachmentDefinitionList' and body['apiVersion'] == 'k8s.cni.cncf.io/v1'
-    assert [(o['metadata']['namespace'], o['metadata']['name']) for o in body['items']] == [('default', 'b'), ('default', 'c'), ('kube-system', 'a')]
+    assert (
+        status == 200
+        and body['kind'] == 'NetworkAttachmentDefinitionList'
+        and body['apiVersion'] == 'k8s.cni.cncf.io/v1'
+    )
+    assert [(o['metadata']['namespace'], o['metadata']['name']) for o in body['items']] == [
+        ('default', 'b'),
+        ('default', 'c'),
+        ('kube-system', 'a'),
+    ]
     assert kube.names(*NAD, namespace='default') == ['b', 'c']
     assert kube.names(*NAD, label_selector='netplumb.io/nic in (nic2)') == ['a', 'c']
     assert kube.names(*NAD, label_selector='netplumb.io/nic!=nic2') == ['b']
@@ -149,7 +181,11 @@ def test_lists_are_typed_sorted_and_filtered(kube):
 
 def test_writes_behave_like_an_api_server(kube):
     stored = kube.create(nad('a', 'default', 'nic1'))
-    assert stored['metadata']['uid'] and stored['metadata']['generation'] == 1 and stored['metadata']['creationTimestamp'].endswith('Z')
+    assert (
+        stored['metadata']['uid']
+        and stored['metadata']['generation'] == 1
+        and stored['metadata']['creationTimestamp'].endswith('Z')
+    )
     path = kube.path(*NAD, namespace='default')
     assert kube.request('POST', path, nad('a', 'default', 'nic1'))[0] == 409
     assert kube.request('POST', kube.path(*NAD, namespace='nowhere'), nad('x', 'nowhere', 'nic1'))[0] == 404
@@ -157,7 +193,10 @@ def test_writes_behave_like_an_api_server(kube):
     assert kube.request('DELETE', path + '/a', params={'dryRun': 'All'})[0] == 200
     assert kube.names(*NAD) == ['a']
     # Custom resources refuse strategic merge (kubernetes.core then falls back to a merge patch).
-    assert kube.request('PATCH', path + '/a', {'spec': {}}, content_type='application/strategic-merge-patch+json')[0] == 415
+    assert (
+        kube.request('PATCH', path + '/a', {'spec': {}}, content_type='application/strategic-merge-patch+json')[0]
+        == 415
+    )
     # A no-op patch changes nothing, not even resourceVersion; a stale resourceVersion conflicts.
     again = kube.patch(*NAD, name='a', namespace='default', patch={'spec': {'config': stored['spec']['config']}})
     assert again['metadata']['resourceVersion'] == stored['metadata']['resourceVersion']
@@ -168,16 +207,33 @@ def test_writes_behave_like_an_api_server(kube):
 
 
 def test_status_is_a_subresource_and_nodes_keep_theirs(kube):
-    node = kube.create({'apiVersion': 'v1', 'kind': 'Node', 'metadata': {'name': 'worker1'},
-                        'status': {'addresses': [{'type': 'InternalIP', 'address': '198.18.1.11'}]}})
+    node = kube.create(
+        {
+            'apiVersion': 'v1',
+            'kind': 'Node',
+            'metadata': {'name': 'worker1'},
+            'status': {'addresses': [{'type': 'InternalIP', 'address': '198.18.1.11'}]},
+        }
+    )
     assert node['status']['addresses'] == [{'type': 'InternalIP', 'address': '198.18.1.11'}]
-    kube.create({'apiVersion': 'apps/v1', 'kind': 'DaemonSet', 'metadata': {'name': 'd', 'namespace': 'default'},
-                 'spec': {'template': {'spec': {'containers': [{'name': 'c', 'image': 'i:1'}]}}}})
+    kube.create(
+        {
+            'apiVersion': 'apps/v1',
+            'kind': 'DaemonSet',
+            'metadata': {'name': 'd', 'namespace': 'default'},
+            'spec': {'template': {'spec': {'containers': [{'name': 'c', 'image': 'i:1'}]}}},
+        }
+    )
     ds = kube.mark_daemonset_ready('d', 'default', number=3)
     assert ds['status']['numberReady'] == 3 and ds['status']['observedGeneration'] == 1
     # The main resource cannot change status, /status cannot change spec.
-    ds = kube.patch('apps/v1', 'DaemonSet', 'd', {'status': {'numberReady': 0}, 'spec': {'template': {'spec': {'containers': [
-        {'name': 'c', 'image': 'i:2'}]}}}}, namespace='default')
+    ds = kube.patch(
+        'apps/v1',
+        'DaemonSet',
+        'd',
+        {'status': {'numberReady': 0}, 'spec': {'template': {'spec': {'containers': [{'name': 'c', 'image': 'i:2'}]}}}},
+        namespace='default',
+    )
     assert ds['status']['numberReady'] == 3 and ds['metadata']['generation'] == 2  # now stale: observedGeneration 1
     ds = kube.patch_status('apps/v1', 'DaemonSet', 'd', {'numberReady': 1}, namespace='default')
     assert ds['status']['numberReady'] == 1 and ds['metadata']['generation'] == 2
@@ -199,11 +255,15 @@ def test_request_log_and_stop(tmp_path):
 
 def test_kmock_still_has_the_deviations_we_fix():
     """When this fails after a kmock upgrade, kmock fixed its LIST or Namespace URLs: drop that workaround."""
+
     async def probe():
         async with kmock.KubernetesEmulator() as handler, kmock.Server(handler):
-            handler.resources['k8s.cni.cncf.io/v1/network-attachment-definitions'] = kmock.ResourceInfo(kind='NetworkAttachmentDefinition')
+            handler.resources['k8s.cni.cncf.io/v1/network-attachment-definitions'] = kmock.ResourceInfo(
+                kind='NetworkAttachmentDefinition'
+            )
             resp = await handler.get('/apis/k8s.cni.cncf.io/v1/namespaces/default/network-attachment-definitions')
             return await resp.json()
+
     body = asyncio.run(probe())
     assert 'items' in body and 'kind' not in body and 'apiVersion' not in body
     with pytest.raises(ValueError):

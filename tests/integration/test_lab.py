@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The multi-NIC lab (role netplumb.multihome.lab) is what it claims, checked by behaviour.
 
@@ -10,7 +9,6 @@ ansible-playbook; the nodes are looked at from inside (podman exec) and through 
 Needs root with rootful podman (tests/lab/bootstrap-podman.sh, run by `make test`); fails otherwise.
 """
 
-
 import json
 import os
 import subprocess
@@ -18,7 +16,7 @@ import subprocess
 import pytest
 
 from conftest import BIN, REPO
-from lab import Lab, host_links, lab, lab_up, missing, podman, podman_json  # pylint: disable=unused-import
+from lab import Lab, host_links, lab_up, missing, podman, podman_json  # pylint: disable=unused-import
 
 # Selected or deselected with: pytest -m lab (see tests/pytest.ini).
 pytestmark = pytest.mark.lab
@@ -35,15 +33,22 @@ OTHER_PREFIX = 'netplumb-labtest-2x3'
 
 
 def run(*argv, **env):
-    return subprocess.run(list(argv), cwd=REPO, env=env or None, capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        list(argv), cwd=REPO, env=env or None, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def interfaces(the_lab, node):
     """{ifname: [IPv4 address/prefix, ...]} inside ``node``."""
     proc = the_lab.exec(node, 'ip', '-json', 'addr', 'show')
     assert proc.returncode == 0, proc.stderr
-    return dict((link['ifname'], ['%s/%d' % (a['local'], a['prefixlen']) for a in link.get('addr_info', []) if a['family'] == 'inet'])
-                for link in json.loads(proc.stdout))
+    return dict(
+        (
+            link['ifname'],
+            ['%s/%d' % (a['local'], a['prefixlen']) for a in link.get('addr_info', []) if a['family'] == 'inet'],
+        )
+        for link in json.loads(proc.stdout)
+    )
 
 
 def planned_interfaces(the_lab, node):
@@ -71,7 +76,10 @@ def test_every_peer_answers_on_every_network(lab):
             for ifname, ip in sorted(lab.addresses(peer).items()):
                 proc = lab.exec(node, 'ping', '-c', '1', '-W', '2', '-I', ifname, ip)
                 if proc.returncode != 0:
-                    failed.append('%s -> %s %s (%s): %s' % (node, peer, ifname, ip, proc.stdout.strip().splitlines()[-1:] or proc.stderr))
+                    failed.append(
+                        '%s -> %s %s (%s): %s'
+                        % (node, peer, ifname, ip, proc.stdout.strip().splitlines()[-1:] or proc.stderr)
+                    )
     assert not failed, '\n'.join(failed)
 
 
@@ -81,19 +89,35 @@ def test_cni_plugins_are_there_read_only(lab):
     assert '1.0.0' in json.loads(proc.stdout)['supportedVersions']
     for name in ('bridge', 'host-device', 'static', 'tuning', 'sbr'):
         assert lab.exec('worker1', 'test', '-x', '/opt/cni/bin/' + name).returncode == 0, name
-    assert lab.exec('worker1', 'touch', '/opt/cni/bin/netplumb-probe').returncode != 0, 'the CNI directory is writable from a node'
+    assert lab.exec('worker1', 'touch', '/opt/cni/bin/netplumb-probe').returncode != 0, (
+        'the CNI directory is writable from a node'
+    )
 
 
 def test_nodes_are_privileged_for_sysctls_and_netns(lab):
-    proc = lab.exec('worker2', 'sh', '-ec', 'sysctl -qw net.ipv4.conf.nic1.rp_filter=0; ip netns add netplumb-probe; ip netns del netplumb-probe')
+    proc = lab.exec(
+        'worker2',
+        'sh',
+        '-ec',
+        'sysctl -qw net.ipv4.conf.nic1.rp_filter=0; ip netns add netplumb-probe; ip netns del netplumb-probe',
+    )
     assert proc.returncode == 0, proc.stderr
     assert lab.exec('worker2', 'cat', '/proc/sys/net/ipv4/conf/nic1/rp_filter').stdout.strip() == '0'
 
 
 def ansible_hostnames(the_lab, *hosts):
     """{host: result} of ``ansible -m command -a 'cat /etc/hostname'`` on the lab's inventory: what each connection reaches."""
-    proc = run(os.path.join(BIN, 'ansible'), ','.join(hosts) or 'k8s_cluster', '-i', the_lab.inventory, '-m', 'ansible.builtin.command',
-               '-a', 'cat /etc/hostname', **the_lab.ansible_env(ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1'))
+    proc = run(
+        os.path.join(BIN, 'ansible'),
+        ','.join(hosts) or 'k8s_cluster',
+        '-i',
+        the_lab.inventory,
+        '-m',
+        'ansible.builtin.command',
+        '-a',
+        'cat /etc/hostname',
+        **the_lab.ansible_env(ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1'),
+    )
     return proc, json.loads(proc.stdout)['plays'][0]['tasks'][0]['hosts']
 
 
@@ -141,7 +165,9 @@ def test_inventory_parses_and_matches_the_collection_format(lab):
         assert got['node_ip'] == lab.node_ips[node]
         # Each data address is written once: additional_hosts is derived from multihome_nics where needed.
         assert 'additional_hosts' not in got
-        assert got['multihome_nics'] == [{'name': nic, 'address': ip + '/24'} for nic, ip in sorted(lab.nics[node].items())]
+        assert got['multihome_nics'] == [
+            {'name': nic, 'address': ip + '/24'} for nic, ip in sorted(lab.nics[node].items())
+        ]
     # The default lab is the example inventory made real: same NICs, primary IP in node_ip.
     repo_hosts, repo_vars = inventory_hostvars(os.path.join(REPO, 'inventory', 'hosts.ini'))
     assert repo_hosts == hosts
@@ -154,8 +180,12 @@ def test_inventory_parses_and_matches_the_collection_format(lab):
 def test_second_run_changes_nothing(lab):
     again = lab.playbook('present')
     assert again.rc == 0, again.failures()
-    assert again.stats()['changed'] == 0, [t['task']['name'] for p in again.data['plays'] for t in p['tasks']
-                                           if t['hosts'].get('localhost', {}).get('changed')]
+    assert again.stats()['changed'] == 0, [
+        t['task']['name']
+        for p in again.data['plays']
+        for t in p['tasks']
+        if t['hosts'].get('localhost', {}).get('changed')
+    ]
 
 
 def test_bad_settings_fail_with_a_message():
@@ -184,8 +214,11 @@ def test_other_size_lab_comes_up_and_absent_leaves_nothing(lab):
         assert hosts == ['worker1', 'worker2']
         assert hostvars['worker1']['ansible_connection'] == 'containers.podman.podman'
         assert 'ansible_nsenter_pid' not in hostvars['worker1']
-        assert [n['address'] for n in hostvars['worker2']['multihome_nics']] == ['198.18.101.12/24', '198.18.102.12/24',
-                                                                                 '198.18.103.12/24']
+        assert [n['address'] for n in hostvars['worker2']['multihome_nics']] == [
+            '198.18.101.12/24',
+            '198.18.102.12/24',
+            '198.18.103.12/24',
+        ]
         links = other.links()
         # 4 bridges, and a veth on each for each of the 2 nodes
         assert len(links) == 4 + 4 * 2, links

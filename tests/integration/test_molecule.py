@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The molecule scenarios of tests/molecule/ run for real, one after another: ``molecule test -s <scenario>``.
 
@@ -20,7 +19,6 @@ The idempotence step counts reported changes: a role that missed drift on the no
 Needs root with rootful podman (tests/lab/bootstrap-podman.sh, run by `make test`) and molecule in the venv
 (tests/requirements.txt); fails otherwise.
 """
-
 
 import glob
 import os
@@ -52,23 +50,36 @@ def lab_layout(scenario):
 
 def leftovers(prefix):
     """(containers, networks) podman has under ``prefix``."""
-    containers = sorted(c['Names'][0] for c in podman_json('ps', '-a', '--format', 'json')
-                        if c['Names'] and c['Names'][0].startswith(prefix + '-'))
-    networks = sorted(n['name'] for n in podman_json('network', 'ls', '--format', 'json') if n['name'].startswith(prefix + '-'))
+    containers = sorted(
+        c['Names'][0]
+        for c in podman_json('ps', '-a', '--format', 'json')
+        if c['Names'] and c['Names'][0].startswith(prefix + '-')
+    )
+    networks = sorted(
+        n['name'] for n in podman_json('network', 'ls', '--format', 'json') if n['name'].startswith(prefix + '-')
+    )
     return containers, networks
 
 
 def idempotence_recaps(output, scenario):
     """The PLAY RECAP lines of the idempotence step (``{host: changed}``), or None when the step did not pass."""
-    match = re.search(r'\[%s > idempotence\] Executing\n(.*?)\n[^\n]*\[%s > idempotence\] Executed: Successful'
-                      % (re.escape(scenario), re.escape(scenario)), output, re.S)
+    match = re.search(
+        r'\[%s > idempotence\] Executing\n(.*?)\n[^\n]*\[%s > idempotence\] Executed: Successful'
+        % (re.escape(scenario), re.escape(scenario)),
+        output,
+        re.S,
+    )
     if not match:
         return None
-    return dict((host, int(changed)) for host, changed in re.findall(r'^(\S+)\s+: ok=\d+\s+changed=(\d+)', match.group(1), re.M))
+    return dict(
+        (host, int(changed)) for host, changed in re.findall(r'^(\S+)\s+: ok=\d+\s+changed=(\d+)', match.group(1), re.M)
+    )
 
 
 def test_the_scenarios_are_these_and_their_labs_do_not_overlap():
-    found = sorted(os.path.basename(os.path.dirname(path)) for path in glob.glob(os.path.join(MOLECULE_DIR, '*', 'molecule.yml')))
+    found = sorted(
+        os.path.basename(os.path.dirname(path)) for path in glob.glob(os.path.join(MOLECULE_DIR, '*', 'molecule.yml'))
+    )
     assert found == sorted(SCENARIOS)
     used = {}
     for scenario in SCENARIOS:
@@ -98,13 +109,26 @@ def test_molecule_scenario(scenario):
     nodes = ['worker%d' % i for i in range(1, layout['lab_nodes'] + 1)]
     # The default callback (molecule's idempotence step reads its recap), no colours, and molecule's own
     # ephemeral directory per scenario; unbuffered, so that molecule's log and ansible's output keep their order.
-    env = ansible_env(MOLECULE_GLOB=MOLECULE_GLOB, NO_COLOR='1', PY_COLORS='0', PYTHONUNBUFFERED='1',
-                      ANSIBLE_STDOUT_CALLBACK='ansible.builtin.default')
+    env = ansible_env(
+        MOLECULE_GLOB=MOLECULE_GLOB,
+        NO_COLOR='1',
+        PY_COLORS='0',
+        PYTHONUNBUFFERED='1',
+        ANSIBLE_STDOUT_CALLBACK='ansible.builtin.default',
+    )
     env.pop('MOLECULE_EPHEMERAL_DIRECTORY', None)
     with lab_lock(prefix):
         start = time.time()
-        proc = subprocess.run([molecule, 'test', '-s', scenario], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT, check=False)
+        proc = subprocess.run(
+            [molecule, 'test', '-s', scenario],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
         took = time.time() - start
         left = leftovers(prefix)
     print('\nmolecule test -s %s: rc %d in %.0fs' % (scenario, proc.returncode, took))
@@ -114,8 +138,9 @@ def test_molecule_scenario(scenario):
     recaps = idempotence_recaps(output, scenario)
     assert recaps is not None, 'the idempotence step did not run or did not pass:\n%s' % tail
     # Every lab node in the second converge's recap (localhost too where converge plans there first), none changed.
-    assert set(nodes) <= set(recaps) and set(recaps.values()) == set([0]), \
+    assert set(nodes) <= set(recaps) and set(recaps.values()) == set([0]), (
         'idempotence recap %r, expected changed=0 on %s' % (recaps, nodes)
+    )
     assert '%s > idempotence: Executed: Successful' % scenario in output, tail
     assert '%s > verify: Executed: Successful' % scenario in output, tail
     assert left == ([], []), 'left after molecule test -s %s: containers %s, networks %s' % ((scenario,) + left)

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """playbooks/multihome_routing.yml on a lab of its own, judged by behaviour: which pings get answered.
 
@@ -28,7 +27,6 @@ entries and the matrix is the before-matrix again.
 Needs root with rootful podman (tests/lab/bootstrap-podman.sh, run by `make test`); fails otherwise.
 """
 
-
 import json
 import shlex
 import time
@@ -55,7 +53,7 @@ FOREIGN_RULE = ['from', '198.51.100.1', 'table', '1001', 'priority', '1001']
 TIMINGS = {}
 
 
-class Shared(object):
+class Shared:
     """The lab and what the steps hand on to each other."""
 
     def __init__(self, lab):
@@ -84,7 +82,12 @@ def timed(name, func, *args, **kwargs):
 
 def must(lab, node, *argv):
     proc = lab.exec(node, *argv)
-    assert proc.returncode == 0, '%s: %s failed (rc=%d): %s' % (node, ' '.join(argv), proc.returncode, proc.stderr or proc.stdout)
+    assert proc.returncode == 0, '%s: %s failed (rc=%d): %s' % (
+        node,
+        ' '.join(argv),
+        proc.returncode,
+        proc.stderr or proc.stdout,
+    )
     return proc.stdout
 
 
@@ -96,8 +99,18 @@ def each_node(lab, func):
 
 def set_strict_rp_filter(lab):
     """rp_filter=1 on all and on every data NIC of every node (the effective value is the larger of all's and the NIC's)."""
-    each_node(lab, lambda node: must(lab, node, 'sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=1',
-                                     'net.ipv4.conf.nic1.rp_filter=1', 'net.ipv4.conf.nic2.rp_filter=1'))
+    each_node(
+        lab,
+        lambda node: must(
+            lab,
+            node,
+            'sysctl',
+            '-qw',
+            'net.ipv4.conf.all.rp_filter=1',
+            'net.ipv4.conf.nic1.rp_filter=1',
+            'net.ipv4.conf.nic2.rp_filter=1',
+        ),
+    )
 
 
 def ping_matrix(lab):
@@ -107,13 +120,28 @@ def ping_matrix(lab):
     podman exec that is slow on a busy host). A ping that fails is tried once more, with -W2: a first ARP lost
     under load is no routing result.
     """
+
     def node_pings(node):
-        pairs = [(src, peer, dst) for src in sorted(lab.nics[node].values())
-                 for peer in lab.nodes if peer != node for dst in sorted(lab.nics[peer].values())]
-        script = ' '.join('(if ping -c 1 -W 1 -I %s %s >/dev/null 2>&1 || ping -c 1 -W 2 -I %s %s >/dev/null 2>&1; '
-                          'then echo "ok %s %s"; else echo "no %s %s"; fi) &' % ((src, dst) * 4) for src, _peer, dst in pairs) + ' wait'
+        pairs = [
+            (src, peer, dst)
+            for src in sorted(lab.nics[node].values())
+            for peer in lab.nodes
+            if peer != node
+            for dst in sorted(lab.nics[peer].values())
+        ]
+        script = (
+            ' '.join(
+                '(if ping -c 1 -W 1 -I %s %s >/dev/null 2>&1 || ping -c 1 -W 2 -I %s %s >/dev/null 2>&1; '
+                'then echo "ok %s %s"; else echo "no %s %s"; fi) &' % ((src, dst) * 4)
+                for src, _peer, dst in pairs
+            )
+            + ' wait'
+        )
         proc = lab.exec(node, 'sh', '-c', script)
-        got = dict(((fields[1], fields[2]), fields[0] == 'ok') for fields in (line.split() for line in proc.stdout.splitlines()))
+        got = dict(
+            ((fields[1], fields[2]), fields[0] == 'ok')
+            for fields in (line.split() for line in proc.stdout.splitlines())
+        )
         assert len(got) == len(pairs), (node, proc.stdout, proc.stderr)
         return dict(((node, src, peer, dst), got[(src, dst)]) for src, peer, dst in pairs)
 
@@ -129,18 +157,22 @@ def failed_pairs(matrix):
 
 def snapshot(lab, node):
     """What the role may change on ``node``: rules, routes of every table, its files, the NICs' sysctls."""
-    script = ('ip -j rule show; echo; ip -j route show table all; echo; '
-              'for f in %s %s %s %s %s %s; do echo "== $f"; cat "$f" 2>/dev/null; done; ls /etc/netplumb-multihome 2>&1; '
-              'sysctl net.ipv4.conf.nic1 net.ipv4.conf.nic2 | grep -E "rp_filter|arp_ignore|arp_announce"'
-              % (OUR_RT, OTHER_RT, BATCH, UNIT, WANTS, SYSCTL_FILE))
+    script = (
+        'ip -j rule show; echo; ip -j route show table all; echo; '
+        'for f in %s %s %s %s %s %s; do echo "== $f"; cat "$f" 2>/dev/null; done; ls /etc/netplumb-multihome 2>&1; '
+        'sysctl net.ipv4.conf.nic1 net.ipv4.conf.nic2 | grep -E "rp_filter|arp_ignore|arp_announce"'
+        % (OUR_RT, OTHER_RT, BATCH, UNIT, WANTS, SYSCTL_FILE)
+    )
     return must(lab, node, 'sh', '-c', script)
 
 
 def our_tables(lab, node):
     """``{nic: number}`` from the role's rt_tables.d file on ``node``."""
     text = must(lab, node, 'cat', OUR_RT)
-    return dict((name[len('multihome-'):], int(number)) for number, name in
-                (line.split() for line in text.splitlines() if line.strip() and not line.startswith('#')))
+    return dict(
+        (name[len('multihome-') :], int(number))
+        for number, name in (line.split() for line in text.splitlines() if line.strip() and not line.startswith('#'))
+    )
 
 
 def failures_text(run):
@@ -157,7 +189,9 @@ def test_an_interface_of_the_connection_or_default_route_is_refused_before_any_c
     must(lab, 'worker3', 'ip', 'route', 'add', 'default', 'via', lab.gateways['nic1'], 'dev', 'nic1')
     try:
         before = each_node(lab, lambda node: snapshot(lab, node))
-        with_eth0 = json.dumps({'multihome_routing_interfaces': "{{ multihome_nics + [{'name': 'eth0', 'address': node_ip ~ '/24'}] }}"})
+        with_eth0 = json.dumps(
+            {'multihome_routing_interfaces': "{{ multihome_nics + [{'name': 'eth0', 'address': node_ip ~ '/24'}] }}"}
+        )
         run = timed('refused run', run_playbook, PLAYBOOK, lab.inventory, '-e', with_eth0, **lab.env)
         after = each_node(lab, lambda node: snapshot(lab, node))
     finally:
@@ -196,7 +230,7 @@ def test_check_mode_on_a_fresh_node_changes_nothing(rt, run_playbook):
     assert lab.exec('worker3', 'test', '-e', OUR_RT).returncode != 0, 'worker3 is not fresh'
     run = timed('--check', run_playbook, PLAYBOOK, lab.inventory, '--check', '--limit', 'worker3', **lab.env)
     assert run.rc == 0, failures_text(run)
-    assert run.stats('worker3')['changed'] > 0      # it would change the node
+    assert run.stats('worker3')['changed'] > 0  # it would change the node
     assert each_node(lab, lambda node: snapshot(lab, node)) == before
 
 
@@ -206,23 +240,38 @@ def test_role_sets_tables_avoiding_the_hosts_own_and_a_second_run_changes_nothin
     assert run.rc == 0, failures_text(run)
     assert all(changed(run, lab).values()), changed(run, lab)
     tables = each_node(lab, lambda node: our_tables(lab, node))
-    assert tables['worker1'] == {'nic1': 1001, 'nic2': 1002}       # 1000 is "other"'s
-    assert tables['worker2'] == {'nic1': 1000, 'nic2': 1002}       # 1001 is a rule's priority and table
+    assert tables['worker1'] == {'nic1': 1001, 'nic2': 1002}  # 1000 is "other"'s
+    assert tables['worker2'] == {'nic1': 1000, 'nic2': 1002}  # 1001 is a rule's priority and table
     assert tables['worker3'] == {'nic1': 1000, 'nic2': 1001}
     for node in lab.nodes:
         rules = json.loads(must(lab, node, 'ip', '-j', 'rule', 'show'))
         for nic, number in tables[node].items():
             assert {'priority': number, 'src': lab.nics[node][nic], 'table': 'multihome-' + nic} in rules, (node, rules)
         unit = must(lab, node, 'cat', UNIT)
-        assert 'After=network-online.target' in unit and 'Wants=network-online.target' in unit and 'Type=oneshot' in unit
+        assert (
+            'After=network-online.target' in unit and 'Wants=network-online.target' in unit and 'Type=oneshot' in unit
+        )
         assert must(lab, node, 'readlink', WANTS).strip() == UNIT
-        assert must(lab, node, 'sysctl', '-n', 'net.ipv4.conf.nic1.rp_filter', 'net.ipv4.conf.nic2.arp_ignore',
-                    'net.ipv4.conf.nic2.arp_announce').split() == ['2', '1', '2']
-    assert [line.split('#')[0].split() for line in must(lab, 'worker1', 'cat', OTHER_RT).splitlines()] == [['1000', 'other']]
+        assert must(
+            lab,
+            node,
+            'sysctl',
+            '-n',
+            'net.ipv4.conf.nic1.rp_filter',
+            'net.ipv4.conf.nic2.arp_ignore',
+            'net.ipv4.conf.nic2.arp_announce',
+        ).split() == ['2', '1', '2']
+    assert [line.split('#')[0].split() for line in must(lab, 'worker1', 'cat', OTHER_RT).splitlines()] == [
+        ['1000', 'other']
+    ]
     again = timed('second run', run_playbook, PLAYBOOK, lab.inventory, **lab.env)
     assert again.rc == 0, failures_text(again)
     assert changed(again, lab) == dict((node, 0) for node in lab.nodes), [
-        t['task']['name'] for p in again.data['plays'] for t in p['tasks'] if any(h.get('changed') for h in t['hosts'].values())]
+        t['task']['name']
+        for p in again.data['plays']
+        for t in p['tasks']
+        if any(h.get('changed') for h in t['hosts'].values())
+    ]
 
 
 def test_after_the_role_every_pair_answers_with_strict_rp_filter_everywhere(rt):
@@ -240,10 +289,12 @@ def test_the_units_command_sets_it_all_again_after_a_flush(rt):
         for number in our_tables(lab, node).values():
             must(lab, node, 'ip', 'rule', 'del', 'table', str(number), 'priority', str(number))
             must(lab, node, 'ip', 'route', 'flush', 'table', str(number))
-        assert [r for r in json.loads(must(lab, node, 'ip', '-j', 'rule', 'show')) if r['table'].startswith('multihome-')] == []
+        assert [
+            r for r in json.loads(must(lab, node, 'ip', '-j', 'rule', 'show')) if r['table'].startswith('multihome-')
+        ] == []
         exec_start = [line for line in must(lab, node, 'cat', UNIT).splitlines() if line.startswith('ExecStart=')]
         assert len(exec_start) == 1, exec_start
-        argv = shlex.split(exec_start[0][len('ExecStart='):])
+        argv = shlex.split(exec_start[0][len('ExecStart=') :])
         assert argv[1:3] == ['-force', '-batch'] and argv[3] == BATCH, argv
         return argv
 
@@ -269,10 +320,15 @@ def test_absent_removes_it_all_and_the_pings_are_as_before(rt, run_playbook):
         routes = json.loads(must(lab, node, 'ip', '-j', 'route', 'show', 'table', 'all'))
         assert [r for r in routes if r.get('table') in numbers] == [], (node, routes)
         for path in (OUR_RT, BATCH, '/etc/netplumb-multihome', UNIT, WANTS, SYSCTL_FILE):
-            assert lab.exec(node, 'test', '-e', path).returncode != 0 and lab.exec(node, 'test', '-L', path).returncode != 0, (node, path)
+            assert (
+                lab.exec(node, 'test', '-e', path).returncode != 0
+                and lab.exec(node, 'test', '-L', path).returncode != 0
+            ), (node, path)
     # What was someone else's stays.
     assert must(lab, 'worker1', 'cat', OTHER_RT).strip() == '1000 other'
-    assert {'priority': 1001, 'src': '198.51.100.1', 'table': '1001'} in json.loads(must(lab, 'worker2', 'ip', '-j', 'rule', 'show'))
+    assert {'priority': 1001, 'src': '198.51.100.1', 'table': '1001'} in json.loads(
+        must(lab, 'worker2', 'ip', '-j', 'rule', 'show')
+    )
     matrix = timed('pings', ping_matrix, lab)
     # Without the role, exactly the cross-subnet pairs fail (strict rp_filter drops them) and every same-subnet pair
     # answers: derived from the layout, not from the before-snapshot, where a same-subnet ping lost under load would

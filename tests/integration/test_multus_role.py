@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Role netplumb.multihome.multus through playbooks/install_multus.yml, for real with ansible-playbook.
 
@@ -7,7 +6,6 @@ prove: the objects are stored as sent, with no admission or schema validation, a
 runs, so the DaemonSet "rolls out" only when the test says so (kube.auto_rollout()); whether Multus
 really starts on a node is out of reach here. Render mode writes real files and is checked as such.
 """
-
 
 import os
 
@@ -24,12 +22,14 @@ pytestmark = pytest.mark.cluster
 
 INVENTORY = os.path.join(REPO, 'inventory', 'hosts.ini')
 OURS = 'app.kubernetes.io/managed-by=netplumb.multihome'
-KINDS = [('apiextensions.k8s.io/v1', 'CustomResourceDefinition', None),
-         ('v1', 'ServiceAccount', 'kube-system'),
-         ('rbac.authorization.k8s.io/v1', 'ClusterRole', None),
-         ('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', None),
-         ('v1', 'ConfigMap', 'kube-system'),
-         ('apps/v1', 'DaemonSet', 'kube-system')]
+KINDS = [
+    ('apiextensions.k8s.io/v1', 'CustomResourceDefinition', None),
+    ('v1', 'ServiceAccount', 'kube-system'),
+    ('rbac.authorization.k8s.io/v1', 'ClusterRole', None),
+    ('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', None),
+    ('v1', 'ConfigMap', 'kube-system'),
+    ('apps/v1', 'DaemonSet', 'kube-system'),
+]
 
 
 def rendered(directory):
@@ -48,7 +48,9 @@ def snapshot(kube):
     out = {}
     for api_version, kind, namespace in KINDS:
         for obj in kube.objects(api_version, kind, namespace, OURS):
-            meta = {k: v for k, v in obj['metadata'].items() if k not in ('resourceVersion', 'managedFields', 'generation')}
+            meta = {
+                k: v for k, v in obj['metadata'].items() if k not in ('resourceVersion', 'managedFields', 'generation')
+            }
             out[(kind, obj['metadata']['name'])] = dict(obj, metadata=meta)
     return out
 
@@ -65,7 +67,14 @@ def test_render_mode_writes_thick_manifests_and_is_idempotent(run_playbook, tmp_
     files = rendered(out)
     kinds = [o['kind'] for o in files.values()]
     # Applied in this order: the CRD before anything that could use it, the DaemonSet last.
-    assert kinds == ['CustomResourceDefinition', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet']
+    assert kinds == [
+        'CustomResourceDefinition',
+        'ServiceAccount',
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'ConfigMap',
+        'DaemonSet',
+    ]
     ds = daemonset(files.values())
     [container] = ds['spec']['template']['spec']['containers']
     assert container['image'] == 'ghcr.io/k8snetworkplumbingwg/multus-cni:v4.2.4-thick'
@@ -87,18 +96,32 @@ def test_render_mode_writes_thick_manifests_and_is_idempotent(run_playbook, tmp_
     second = run_playbook('install_multus.yml', INVENTORY, '-e', 'multus_render_dir=%s' % out, K8S_AUTH_KUBECONFIG='')
     assert second.rc == 0 and second.stats()['changed'] == 0, second.failures()
 
-    gone = run_playbook('install_multus.yml', INVENTORY, '-e', 'multus_render_dir=%s' % out, '-e', 'multus_state=absent',
-                        K8S_AUTH_KUBECONFIG='')
+    gone = run_playbook(
+        'install_multus.yml',
+        INVENTORY,
+        '-e',
+        'multus_render_dir=%s' % out,
+        '-e',
+        'multus_state=absent',
+        K8S_AUTH_KUBECONFIG='',
+    )
     assert gone.rc == 0, gone.failures()
     assert os.listdir(str(out)) == []
 
 
 def test_render_thin_with_overrides(run_playbook, tmp_path):
     out = tmp_path / 'thin'
-    run = run_playbook('install_multus.yml', INVENTORY, '-e', 'multus_render_dir=%s' % out, '-e',
-                       '{"multus_flavor": "thin", "multus_image": "registry.lab:5000/multus-cni:v4.2.4",'
-                       ' "multus_resources": {"limits": {"memory": "300Mi"}}, "multus_namespace": "multus",'
-                       ' "multus_node_selector": {"node-role.kubernetes.io/worker": ""}}', K8S_AUTH_KUBECONFIG='')
+    run = run_playbook(
+        'install_multus.yml',
+        INVENTORY,
+        '-e',
+        'multus_render_dir=%s' % out,
+        '-e',
+        '{"multus_flavor": "thin", "multus_image": "registry.lab:5000/multus-cni:v4.2.4",'
+        ' "multus_resources": {"limits": {"memory": "300Mi"}}, "multus_namespace": "multus",'
+        ' "multus_node_selector": {"node-role.kubernetes.io/worker": ""}}',
+        K8S_AUTH_KUBECONFIG='',
+    )
     assert run.rc == 0, run.failures()
     objects = list(rendered(out).values())
     assert 'ConfigMap' not in [o['kind'] for o in objects]
@@ -138,7 +161,9 @@ def test_apply_waits_is_idempotent_and_removes_in_order(run_playbook, kube):
     deletes = [w['resource'].split('/')[-1] for w in kube.writes() if w['method'] == 'DELETE']
     assert deletes == ['daemonsets', 'configmaps', 'clusterrolebindings', 'clusterroles', 'serviceaccounts']
     # The CRD stays: deleting it would delete every NetworkAttachmentDefinition.
-    assert kube.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'network-attachment-definitions.k8s.cni.cncf.io')
+    assert kube.get(
+        'apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'network-attachment-definitions.k8s.cni.cncf.io'
+    )
 
 
 def test_check_mode_stores_nothing(run_playbook, kube):
@@ -149,10 +174,15 @@ def test_check_mode_stores_nothing(run_playbook, kube):
 
 
 def test_rollout_timeout_names_the_pods_not_ready(run_playbook, kube):
-    kube.create({'apiVersion': 'v1', 'kind': 'Pod',
-                 'metadata': {'name': 'kube-multus-ds-abcde', 'namespace': 'kube-system', 'labels': {'name': 'multus'}},
-                 'spec': {'nodeName': 'worker2', 'containers': [{'name': 'kube-multus', 'image': 'x'}]},
-                 'status': {'phase': 'Pending', 'conditions': [{'type': 'Ready', 'status': 'False'}]}})
+    kube.create(
+        {
+            'apiVersion': 'v1',
+            'kind': 'Pod',
+            'metadata': {'name': 'kube-multus-ds-abcde', 'namespace': 'kube-system', 'labels': {'name': 'multus'}},
+            'spec': {'nodeName': 'worker2', 'containers': [{'name': 'kube-multus', 'image': 'x'}]},
+            'status': {'phase': 'Pending', 'conditions': [{'type': 'Ready', 'status': 'False'}]},
+        }
+    )
     run = run_playbook('install_multus.yml', INVENTORY, '-e', 'multus_wait_timeout=3', **kube.env())
     assert run.rc != 0
     msg = run.failures()[-1][1]
@@ -161,12 +191,24 @@ def test_rollout_timeout_names_the_pods_not_ready(run_playbook, kube):
 
 
 def test_existing_multus_is_reported_and_left_alone(run_playbook, kube):
-    kube.create({'apiVersion': 'apps/v1', 'kind': 'DaemonSet',
-                 'metadata': {'name': 'kube-multus-ds', 'namespace': 'kube-system', 'labels': {'app': 'multus'}},
-                 'spec': {'selector': {'matchLabels': {'name': 'multus'}},
-                          'template': {'metadata': {'labels': {'name': 'multus'}},
-                                       'spec': {'containers': [{'name': 'kube-multus',
-                                                                'image': 'ghcr.io/k8snetworkplumbingwg/multus-cni:v4.1.0-thick'}]}}}})
+    kube.create(
+        {
+            'apiVersion': 'apps/v1',
+            'kind': 'DaemonSet',
+            'metadata': {'name': 'kube-multus-ds', 'namespace': 'kube-system', 'labels': {'app': 'multus'}},
+            'spec': {
+                'selector': {'matchLabels': {'name': 'multus'}},
+                'template': {
+                    'metadata': {'labels': {'name': 'multus'}},
+                    'spec': {
+                        'containers': [
+                            {'name': 'kube-multus', 'image': 'ghcr.io/k8snetworkplumbingwg/multus-cni:v4.1.0-thick'}
+                        ]
+                    },
+                },
+            },
+        }
+    )
     before = kube.get('apps/v1', 'DaemonSet', 'kube-multus-ds', 'kube-system')
     run = run_playbook('install_multus.yml', INVENTORY, **kube.env())
     assert run.rc == 0, run.failures()
@@ -195,17 +237,36 @@ def test_bad_settings_fail_before_anything_is_applied(run_playbook, kube):
 
 def test_render_non_default_cni_directories(run_playbook, tmp_path):
     dirs = '{"multus_cni_bin_dir": "/var/lib/cni/bin", "multus_cni_conf_dir": "/etc/kubernetes/cni/net.d"}'
-    thick = run_playbook('install_multus.yml', INVENTORY, '-e', 'multus_render_dir=%s' % (tmp_path / 'thick'), '-e', dirs,
-                         K8S_AUTH_KUBECONFIG='')
+    thick = run_playbook(
+        'install_multus.yml',
+        INVENTORY,
+        '-e',
+        'multus_render_dir=%s' % (tmp_path / 'thick'),
+        '-e',
+        dirs,
+        K8S_AUTH_KUBECONFIG='',
+    )
     assert thick.rc == 0, thick.failures()
     objects = list(rendered(tmp_path / 'thick').values())
     config = [o for o in objects if o['kind'] == 'ConfigMap'][0]
     assert yaml.safe_load(config['data']['daemon-config.json'])['binDir'] == '/var/lib/cni/bin'
     volumes = {v['name']: v for v in daemonset(objects)['spec']['template']['spec']['volumes']}
-    assert volumes['cnibin']['hostPath']['path'] == '/var/lib/cni/bin' and volumes['cni']['hostPath']['path'] == '/etc/kubernetes/cni/net.d'
+    assert (
+        volumes['cnibin']['hostPath']['path'] == '/var/lib/cni/bin'
+        and volumes['cni']['hostPath']['path'] == '/etc/kubernetes/cni/net.d'
+    )
 
-    thin = run_playbook('install_multus.yml', INVENTORY, '-e', 'multus_render_dir=%s' % (tmp_path / 'thin'), '-e', dirs,
-                        '-e', 'multus_flavor=thin', K8S_AUTH_KUBECONFIG='')
+    thin = run_playbook(
+        'install_multus.yml',
+        INVENTORY,
+        '-e',
+        'multus_render_dir=%s' % (tmp_path / 'thin'),
+        '-e',
+        dirs,
+        '-e',
+        'multus_flavor=thin',
+        K8S_AUTH_KUBECONFIG='',
+    )
     assert thin.rc == 0, thin.failures()
     args = daemonset(rendered(tmp_path / 'thin').values())['spec']['template']['spec']['containers'][0]['args']
     # The generated 00-multus.conf must name the kubeconfig where the host has it, and the plugins' directory.

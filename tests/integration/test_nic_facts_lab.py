@@ -1,7 +1,5 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """nic_facts on the lab nodes' real interfaces (podman containers: eth0 + nic1..nicM, veths with no PCI device)."""
-
 
 import json
 import os
@@ -18,9 +16,24 @@ pytestmark = pytest.mark.lab
 
 def run_nic_facts(lab, args):
     """{node: module result} of an ad-hoc nic_facts run on every lab node."""
-    proc = subprocess.run([os.path.join(BIN, 'ansible'), 'k8s_cluster', '-i', lab.inventory, '-o',
-                           '-m', 'netplumb.multihome.nic_facts', '-a', json.dumps(args)],
-                          env=lab.ansible_env(), capture_output=True, text=True, timeout=600, check=False)
+    proc = subprocess.run(
+        [
+            os.path.join(BIN, 'ansible'),
+            'k8s_cluster',
+            '-i',
+            lab.inventory,
+            '-o',
+            '-m',
+            'netplumb.multihome.nic_facts',
+            '-a',
+            json.dumps(args),
+        ],
+        env=lab.ansible_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     results = {}
     for line in proc.stdout.splitlines():
         node, sep, rest = line.partition(' | ')

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """nic_facts run for real with ``ansible localhost -m netplumb.multihome.nic_facts``.
 
@@ -10,7 +9,6 @@
     (which also mounts that namespace's /sys). The namespace, and every link in it, is
     deleted in the fixture's teardown, also on failure. Needs root.
 """
-
 
 import json
 import os
@@ -47,8 +45,15 @@ def nic_facts(args=None, netns=None, **env):
         cmd += ['-a', json.dumps(args)]
     if netns:
         cmd = ['ip', 'netns', 'exec', netns] + cmd
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=180, check=False,
-                          env=ansible_env(ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json', **env))
+    proc = subprocess.run(
+        cmd,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env=ansible_env(ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json', **env),
+    )
     try:
         data = json.loads(proc.stdout)
     except ValueError:
@@ -69,8 +74,17 @@ def default_route_devs(*prefix):
 
 def snapshot():
     """What must not change on this machine: each link's MTU, state and addresses, and the default routes."""
-    links = dict((link['ifname'], (link['mtu'], link['operstate'], sorted('%s/%s' % (a['local'], a['prefixlen']) for a in link.get('addr_info', []))))
-                 for link in json.loads(must('ip', '-j', 'addr', 'show')))
+    links = dict(
+        (
+            link['ifname'],
+            (
+                link['mtu'],
+                link['operstate'],
+                sorted('%s/%s' % (a['local'], a['prefixlen']) for a in link.get('addr_info', [])),
+            ),
+        )
+        for link in json.loads(must('ip', '-j', 'addr', 'show'))
+    )
     return links, sorted(default_route_devs())
 
 
@@ -80,6 +94,7 @@ def read(path):
 
 
 # ------------------------------------------------------------------------------ (a) this machine's eth0
+
 
 @pytest.mark.skipif(not os.path.exists(ETH0 + '/device'), reason='needs an eth0 with a device (a NIC, not a veth)')
 def test_this_machines_eth0_read_only():
@@ -92,8 +107,12 @@ def test_this_machines_eth0_read_only():
     else:
         expected_pci = os.path.basename(device)
     assert PCI_FUNCTION.match(expected_pci), 'eth0 is not on PCI here: %s' % device
-    eth0_v4 = [a['local'] for link in json.loads(must('ip', '-j', 'addr', 'show', 'dev', 'eth0'))
-               for a in link.get('addr_info', []) if a['family'] == 'inet']
+    eth0_v4 = [
+        a['local']
+        for link in json.loads(must('ip', '-j', 'addr', 'show', 'dev', 'eth0'))
+        for a in link.get('addr_info', [])
+        if a['family'] == 'inet'
+    ]
     env = {}
     if eth0_v4:
         # As sshd would set it had Ansible connected to eth0's address.
@@ -122,6 +141,7 @@ def test_this_machines_eth0_read_only():
 
 # ------------------------------------------------------------------------------ (b) veths in a namespace
 
+
 def _cannot_netns():
     if not hasattr(os, 'geteuid') or os.geteuid() != 0:
         return 'needs root to create a network namespace'
@@ -147,8 +167,10 @@ def veth_ns():
     if probe.returncode != 0:
         pytest.skip('cannot create network namespaces here: %s' % probe.stderr.strip())
     try:
+
         def nsip(*args):
             return must('ip', '-n', ns, *args)
+
         nsip('link', 'add', 'nfv0', 'type', 'veth', 'peer', 'name', 'nfv1')
         nsip('link', 'add', 'nfv2', 'type', 'veth', 'peer', 'name', 'nfv3')
         nsip('link', 'add', 'nfbr0', 'type', 'bridge')
@@ -171,8 +193,11 @@ def veth_ns():
 def test_veths_in_a_namespace(veth_ns):
     links = dict((link['ifname'], link) for link in json.loads(must('ip', '-n', veth_ns, '-j', 'link', 'show')))
     # The connection "came in" on nfv0's address: nfv0 is the management interface.
-    rc, result = nic_facts({'select': {'name': ['nfv*'], 'count': 2, 'exclude_management': True}}, netns=veth_ns,
-                           SSH_CONNECTION='198.18.200.99 40022 198.18.200.10 22')
+    rc, result = nic_facts(
+        {'select': {'name': ['nfv*'], 'count': 2, 'exclude_management': True}},
+        netns=veth_ns,
+        SSH_CONNECTION='198.18.200.99 40022 198.18.200.10 22',
+    )
     assert rc == 0, result
     nics = result['ansible_facts']['nic_facts']
     # Only this namespace's links, loopback left out.

@@ -1,7 +1,5 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """playbooks/plan_addresses.yml (the main job until the lab exists), run for real with ansible-playbook."""
-
 
 import json
 import os
@@ -31,8 +29,12 @@ def test_plans_the_example_inventory_and_is_stable(run_playbook, inventory):
     assert first.rc == 0, first.failures() or first.stderr
     # vars/addressing.yml: 198.18.128.0/17 with 2 interface bits (/19 per NIC network) and 6 host bits (/25 per host).
     assert blocks(first) == {
-        ('worker1', 'nic1'): '198.18.128.0/25', ('worker2', 'nic1'): '198.18.128.128/25', ('worker3', 'nic1'): '198.18.129.0/25',
-        ('worker1', 'nic2'): '198.18.160.0/25', ('worker2', 'nic2'): '198.18.160.128/25', ('worker3', 'nic2'): '198.18.161.0/25',
+        ('worker1', 'nic1'): '198.18.128.0/25',
+        ('worker2', 'nic1'): '198.18.128.128/25',
+        ('worker3', 'nic1'): '198.18.129.0/25',
+        ('worker1', 'nic2'): '198.18.160.0/25',
+        ('worker2', 'nic2'): '198.18.160.128/25',
+        ('worker3', 'nic2'): '198.18.161.0/25',
     }
     # vlan_mode l3: each node routes to both peers on both NICs.
     routes = first.results('Plan Multi-NIC CNI blocks')['routes']
@@ -54,12 +56,16 @@ def test_plans_the_example_inventory_and_is_stable(run_playbook, inventory):
 def test_removing_a_host_keeps_the_others(run_playbook, inventory):
     run_playbook('plan_addresses.yml', str(inventory / 'hosts.ini'))
     hosts = (inventory / 'hosts.ini').read_text()
-    (inventory / 'hosts.ini').write_text('\n'.join(line for line in hosts.splitlines() if not line.startswith('worker2')) + '\n')
+    (inventory / 'hosts.ini').write_text(
+        '\n'.join(line for line in hosts.splitlines() if not line.startswith('worker2')) + '\n'
+    )
     run = run_playbook('plan_addresses.yml', str(inventory / 'hosts.ini'))
     assert run.rc == 0, run.failures()
     assert blocks(run) == {
-        ('worker1', 'nic1'): '198.18.128.0/25', ('worker3', 'nic1'): '198.18.129.0/25',
-        ('worker1', 'nic2'): '198.18.160.0/25', ('worker3', 'nic2'): '198.18.161.0/25',
+        ('worker1', 'nic1'): '198.18.128.0/25',
+        ('worker3', 'nic1'): '198.18.129.0/25',
+        ('worker1', 'nic2'): '198.18.160.0/25',
+        ('worker3', 'nic2'): '198.18.161.0/25',
     }
     kept = json.loads((inventory / '.plan' / 'multinic_blocks.json').read_text())
     assert 'worker2' not in json.dumps(kept)
@@ -86,8 +92,12 @@ def test_nic_outside_every_master_net_fails_before_writing(run_playbook, invento
 
 
 def test_overlap_between_schemes_fails(run_playbook, inventory):
-    run = run_playbook('plan_addresses.yml', str(inventory / 'hosts.ini'),
-                       '-e', '{"addressing_node_subnets": {"subnets": "198.18.160.0/19/24"}}')
+    run = run_playbook(
+        'plan_addresses.yml',
+        str(inventory / 'hosts.ini'),
+        '-e',
+        '{"addressing_node_subnets": {"subnets": "198.18.160.0/19/24"}}',
+    )
     assert run.rc != 0
     [(task, msg)] = run.failures()
     assert task.endswith(' : Check the three plans against each other'), task
@@ -108,15 +118,23 @@ def test_the_plan_is_one_fact_for_later_roles(run_playbook, inventory):
 def test_an_ais_guide_inventory_without_host_vars(run_playbook, inventory):
     """additional_hosts only, the interfaces named by the guide's network_interface: the NICs are derived."""
     shutil.rmtree(str(inventory / 'host_vars'))
-    (inventory / 'hosts.ini').write_text('[k8s_cluster]\n' + ''.join(
-        'worker%d ansible_host=198.18.0.1%d additional_hosts=198.18.1.1%d,198.18.2.1%d\n' % (i, i, i, i) for i in (1, 2, 3)))
+    (inventory / 'hosts.ini').write_text(
+        '[k8s_cluster]\n'
+        + ''.join(
+            'worker%d ansible_host=198.18.0.1%d additional_hosts=198.18.1.1%d,198.18.2.1%d\n' % (i, i, i, i)
+            for i in (1, 2, 3)
+        )
+    )
     run = run_playbook('plan_addresses.yml', str(inventory / 'hosts.ini'), '-e', 'network_interface=nic1,nic2')
     assert run.rc == 0, run.failures()
     assert blocks(run)[('worker2', 'nic2')] == '198.18.160.128/25'
     # Without the interface names, the Multi-NIC plan cannot know the NICs: the host is named.
     unnamed = run_playbook('plan_addresses.yml', str(inventory / 'hosts.ini'))
     assert unnamed.rc != 0
-    assert 'host worker1 has additional_hosts (198.18.1.11,198.18.2.11) but its data NICs are not named' in unnamed.failures()[-1][1]
+    assert (
+        'host worker1 has additional_hosts (198.18.1.11,198.18.2.11) but its data NICs are not named'
+        in unnamed.failures()[-1][1]
+    )
 
 
 def test_additional_hosts_and_multihome_nics_that_disagree_stop_the_play(run_playbook, inventory):
@@ -126,6 +144,8 @@ def test_additional_hosts_and_multihome_nics_that_disagree_stop_the_play(run_pla
     run = run_playbook('plan_addresses.yml', str(inventory / 'hosts.ini'))
     assert run.rc != 0
     msg = run.failures()[-1][1]
-    assert msg.startswith('host worker2: additional_hosts 198.18.1.12,198.18.2.99 disagrees with multihome_nics '
-                          '(nic1 198.18.1.12/24, nic2 198.18.2.12/24)'), msg
+    assert msg.startswith(
+        'host worker2: additional_hosts 198.18.1.12,198.18.2.99 disagrees with multihome_nics '
+        '(nic1 198.18.1.12/24, nic2 198.18.2.12/24)'
+    ), msg
     assert not (inventory / '.plan').exists()

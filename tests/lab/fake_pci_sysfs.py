@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run inside a lab node: ``python3 -c "$(cat fake_pci_sysfs.py)" ROOT LAYOUT_JSON``.
 
@@ -8,7 +7,6 @@ subsystem links (a virtio device under it for virtio NICs), and ``class/net/<nam
 address, MTU, state and type copied from /sys. Loads and binds nothing. Used by
 tests/integration/test_dpdk_vpp_host.py and the molecule scenario dpdk_vpp_host (prepare.yml).
 """
-
 
 import json
 import os

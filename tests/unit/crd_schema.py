@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Validate custom resources against the real upstream CRDs of ../shared/crds/ (see its README).
 
@@ -22,16 +21,15 @@ What this does not prove: admission webhooks (Spiderpool's rules, the AIS operat
 webhook) and defaulting. The real API server of the lab proves the rest.
 """
 
-
 import copy
 import glob
 import os
 import re
 
 import celpy
-from celpy import celtypes
 import jsonschema
 import yaml
+from celpy import celtypes
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CRD_DIR = os.environ.get('NETPLUMB_CRDS') or os.path.join(os.path.dirname(REPO), 'shared', 'crds')
@@ -45,7 +43,9 @@ def _load():
     out = {}
     paths = sorted(glob.glob(os.path.join(CRD_DIR, '*.yaml')))
     if not paths:
-        raise RuntimeError('no CRDs in %s: set NETPLUMB_CRDS to the folder of the upstream CRDs (shared/crds)' % CRD_DIR)
+        raise RuntimeError(
+            'no CRDs in %s: set NETPLUMB_CRDS to the folder of the upstream CRDs (shared/crds)' % CRD_DIR
+        )
     for path in paths:
         with open(path) as handle:
             for crd in yaml.safe_load_all(handle):
@@ -54,8 +54,13 @@ def _load():
                 spec = crd['spec']
                 for version in spec['versions']:
                     key = ('%s/%s' % (spec['group'], version['name']), spec['names']['kind'])
-                    out[key] = {'crd': crd['metadata']['name'], 'scope': spec['scope'], 'served': version.get('served'),
-                                'schema': version['schema']['openAPIV3Schema'], 'file': os.path.basename(path)}
+                    out[key] = {
+                        'crd': crd['metadata']['name'],
+                        'scope': spec['scope'],
+                        'served': version.get('served'),
+                        'schema': version['schema']['openAPIV3Schema'],
+                        'file': os.path.basename(path),
+                    }
     return out
 
 
@@ -83,8 +88,12 @@ def _json_schema(node):
         out['anyOf'] = out.get('anyOf', []) + [{'type': 'integer'}, {'type': 'string'}]
     if node.get('nullable') and 'type' in out:
         out['type'] = [out['type'], 'null']
-    if (node.get('type') == 'object' and 'properties' in node and 'additionalProperties' not in node
-            and not node.get('x-kubernetes-preserve-unknown-fields')):
+    if (
+        node.get('type') == 'object'
+        and 'properties' in node
+        and 'additionalProperties' not in node
+        and not node.get('x-kubernetes-preserve-unknown-fields')
+    ):
         out['additionalProperties'] = False
     return out
 
@@ -140,8 +149,10 @@ def crd_for(obj):
     """The CRD entry of ``obj``'s apiVersion and kind; raises KeyError naming what is known."""
     key = (obj.get('apiVersion'), obj.get('kind'))
     if key not in CRDS:
-        raise KeyError('no CRD in %s serves %s %s; known: %s'
-                       % (CRD_DIR, key[0], key[1], ', '.join(sorted('%s %s' % k for k in CRDS))))
+        raise KeyError(
+            'no CRD in %s serves %s %s; known: %s'
+            % (CRD_DIR, key[0], key[1], ', '.join(sorted('%s %s' % k for k in CRDS)))
+        )
     return CRDS[key]
 
 
@@ -177,5 +188,9 @@ def assert_accepted(obj):
     """Fail naming every problem when the API server would refuse ``obj``."""
     problems = errors(obj)
     assert not problems, '%s %s/%s would be refused (%s):\n  %s' % (
-        obj.get('kind'), (obj.get('metadata') or {}).get('namespace'), (obj.get('metadata') or {}).get('name'),
-        crd_for(obj)['file'], '\n  '.join(problems))
+        obj.get('kind'),
+        (obj.get('metadata') or {}).get('namespace'),
+        (obj.get('metadata') or {}).get('name'),
+        crd_for(obj)['file'],
+        '\n  '.join(problems),
+    )

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A scripted host for the tests of modules that run commands: each command answered from a table of cases.
 
@@ -7,7 +6,6 @@ A case lists the commands a run must make IN THAT ORDER, each with what it answe
 the command got, a run of entries marked ``unordered`` may come in any order (commands run side by side),
 ``delay`` makes an answer slow. Used as hostcmd.Runner's ``run_command`` or as AnsibleModule.run_command.
 """
-
 
 import json
 import re
@@ -36,14 +34,18 @@ def contained(actual, expected, path='result'):
             assert key in actual, '%s: no %r in %r' % (path, key, sorted(actual))
             contained(actual[key], value, '%s.%s' % (path, key))
     elif isinstance(expected, list):
-        assert isinstance(actual, list) and len(actual) == len(expected), '%s: %r, expected %d items' % (path, actual, len(expected))
+        assert isinstance(actual, list) and len(actual) == len(expected), '%s: %r, expected %d items' % (
+            path,
+            actual,
+            len(expected),
+        )
         for i, (got, want) in enumerate(zip(actual, expected)):
             contained(got, want, '%s[%d]' % (path, i))
     else:
         assert actual == expected, '%s: %r, expected %r' % (path, actual, expected)
 
 
-class ScriptedHost(object):
+class ScriptedHost:
     """``run_command`` answering from a table of expected commands, in order (``unordered`` runs in any order)."""
 
     def __init__(self, commands):
@@ -78,7 +80,12 @@ class ScriptedHost(object):
         entry = self.expected[index]
         try:
             for key, value in (entry.get('env') or {}).items():
-                assert (environ_update or {}).get(key) == value, '%r: %s=%r, expected %r' % (argv, key, (environ_update or {}).get(key), value)
+                assert (environ_update or {}).get(key) == value, '%r: %s=%r, expected %r' % (
+                    argv,
+                    key,
+                    (environ_update or {}).get(key),
+                    value,
+                )
             if 'stdin' in entry:
                 contained(json.loads(data), entry['stdin'], 'stdin of %s' % argv[0])
             time.sleep(entry.get('delay', 0))

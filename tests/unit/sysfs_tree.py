@@ -1,7 +1,5 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Build sysfs-like trees in a temporary directory, for the nic_facts tests."""
-
 
 import os
 

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Every custom resource the collection renders is accepted by the upstream CRDs of ../shared/crds/.
 
@@ -12,7 +11,6 @@ What the CRD schema cannot prove is said in crd_schema.py: admission webhooks (S
 are checked by nad_objects itself, see test_nad.py) and what the controllers do with the objects.
 """
 
-
 import glob
 import json
 import os
@@ -24,6 +22,7 @@ import yaml
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.nad import build_objects, check_cni_config
 from ansible_collections.netplumb.multihome.plugins.module_utils.range_plan import plan_ranges
+
 from crd_schema import CRDS, REPO, assert_accepted
 
 _BLOCK = re.compile(r'^```yaml\n(.*?)^```', re.M | re.S)
@@ -42,8 +41,12 @@ def inventory_nodes():
 def main_job_plan():
     """The network_ranges plan playbooks/plan_addresses.yml makes from vars/addressing.yml (no AIS guide variables)."""
     ranges = load('vars/addressing.yml')['addressing_network_ranges']
-    return plan_ranges(ranges['supernet'], ranges['networks'], nodes=inventory_nodes(),
-                       reserved=load('vars/addressing.yml')['addressing_reserved'])['plan']
+    return plan_ranges(
+        ranges['supernet'],
+        ranges['networks'],
+        nodes=inventory_nodes(),
+        reserved=load('vars/addressing.yml')['addressing_reserved'],
+    )['plan']
 
 
 def doc_blocks():
@@ -70,7 +73,11 @@ def network_items(data):
     """Network items of the network_attachments role in ``data``: a list of them, or the role's variable."""
     if isinstance(data, dict) and 'network_attachments_networks' in data:
         data = data['network_attachments_networks']
-    if isinstance(data, list) and data and all(isinstance(i, dict) and 'name' in i and 'apiVersion' not in i for i in data):
+    if (
+        isinstance(data, list)
+        and data
+        and all(isinstance(i, dict) and 'name' in i and 'apiVersion' not in i for i in data)
+    ):
         if any('type' in i or i.get('kind') in ('spiderpool', 'multinicnetwork') for i in data):
             return data
     return []
@@ -100,9 +107,11 @@ def test_every_custom_resource_in_the_docs_is_accepted():
         assert_accepted(obj)
 
 
-@pytest.mark.parametrize('page, number, items', [
-    (page, number, network_items(data)) for page, number, data in DOC_BLOCKS if network_items(data)],
-    ids=lambda v: v if isinstance(v, (str, int)) else None)
+@pytest.mark.parametrize(
+    'page, number, items',
+    [(page, number, network_items(data)) for page, number, data in DOC_BLOCKS if network_items(data)],
+    ids=lambda v: v if isinstance(v, (str, int)) else None,
+)
 def test_every_network_example_in_the_docs_builds_accepted_objects(page, number, items):
     defaults = {'namespace': 'ais'}
     objects = build_objects(items, defaults=defaults, plan=main_job_plan())
@@ -119,8 +128,12 @@ def test_the_docs_show_each_kind_of_network():
 
 def test_the_main_jobs_objects_are_accepted():
     data = load('vars/network_attachments.yml')
-    objects = build_objects(data['network_attachments_networks'], defaults=data['network_attachments_defaults'],
-                            plan=main_job_plan(), reserved=load('vars/addressing.yml')['addressing_reserved'])
+    objects = build_objects(
+        data['network_attachments_networks'],
+        defaults=data['network_attachments_defaults'],
+        plan=main_job_plan(),
+        reserved=load('vars/addressing.yml')['addressing_reserved'],
+    )
     assert check_objects(objects) == len(data['network_attachments_networks'])
     names = sorted(json.loads(e['object']['spec']['config'])['name'] for e in objects)
     assert names == ['replication-net', 'storage-net', 'tenant-blue']

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Validate an inventory list of secondary networks and build their Kubernetes objects.
@@ -40,7 +39,6 @@ One module per concept; this file only gathers the public names, so that callers
 Standard library only (json, re, ipaddress) plus this collection's own helpers. Imports are
 absolute, so that Ansible ships the submodules a module needs with it.
 """
-
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.nad.annotations import (
     pod_networks_annotation,
@@ -95,12 +93,47 @@ from ansible_collections.netplumb.multihome.plugins.module_utils.nad.values impo
 )
 
 __all__ = (
-    'CNI_VERSIONS', 'COMMON_KEYS', 'DEFAULT_CNI_VERSION', 'DEFAULT_KEYS', 'IPAM_KEYS', 'IPAM_TYPES', 'IPVLAN_MODES',
-    'KINDS', 'MACVLAN_MODES', 'MTU_MAX', 'MTU_MIN', 'MULTINIC_API_VERSION', 'MULTINIC_KEYS', 'MULTINIC_STRATEGIES',
-    'MULTINIC_VLAN_MODES', 'NAD_API_VERSION', 'NAD_KIND', 'NAD_TYPES', 'NETWORKS_ANNOTATION', 'OVNK',
-    'OVNK_CNI_VERSION', 'OVNK_RESERVED_NAMES', 'OVNK_ROLES', 'PRIMARY_UDN_LABEL', 'RESOURCE_NAME_ANNOTATION',
-    'SPIDERPOOL_API_VERSION', 'SPIDERPOOL_IPPOOLS_ANNOTATION', 'SPIDERPOOL_KEYS', 'SPIDERPOOL_POOL_KEYS',
-    'SPIDERPOOL_SUBNETS_ANNOTATION', 'SRIOV_LINK_STATES', 'STATES', 'TYPE_KEYS',
-    'NadError', 'build_objects', 'check_cni_config', 'check_dns_label', 'check_dns_subdomain', 'check_ifname',
-    'pod_networks_annotation', 'primary_namespaces', 'spiderpool_annotations', 'summarize',
+    'CNI_VERSIONS',
+    'COMMON_KEYS',
+    'DEFAULT_CNI_VERSION',
+    'DEFAULT_KEYS',
+    'IPAM_KEYS',
+    'IPAM_TYPES',
+    'IPVLAN_MODES',
+    'KINDS',
+    'MACVLAN_MODES',
+    'MTU_MAX',
+    'MTU_MIN',
+    'MULTINIC_API_VERSION',
+    'MULTINIC_KEYS',
+    'MULTINIC_STRATEGIES',
+    'MULTINIC_VLAN_MODES',
+    'NAD_API_VERSION',
+    'NAD_KIND',
+    'NAD_TYPES',
+    'NETWORKS_ANNOTATION',
+    'OVNK',
+    'OVNK_CNI_VERSION',
+    'OVNK_RESERVED_NAMES',
+    'OVNK_ROLES',
+    'PRIMARY_UDN_LABEL',
+    'RESOURCE_NAME_ANNOTATION',
+    'SPIDERPOOL_API_VERSION',
+    'SPIDERPOOL_IPPOOLS_ANNOTATION',
+    'SPIDERPOOL_KEYS',
+    'SPIDERPOOL_POOL_KEYS',
+    'SPIDERPOOL_SUBNETS_ANNOTATION',
+    'SRIOV_LINK_STATES',
+    'STATES',
+    'TYPE_KEYS',
+    'NadError',
+    'build_objects',
+    'check_cni_config',
+    'check_dns_label',
+    'check_dns_subdomain',
+    'check_ifname',
+    'pod_networks_annotation',
+    'primary_namespaces',
+    'spiderpool_annotations',
+    'summarize',
 )

@@ -1,10 +1,8 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pod annotations, checked against the NADs they name: Multus' ``k8s.v1.cni.cncf.io/networks`` and
 Spiderpool's ``ipam.spidernet.io/ippools`` / ``ipam.spidernet.io/subnets``.
 """
-
 
 import json
 
@@ -84,7 +82,9 @@ def pod_networks_annotation(attachments, default_namespace=None, nads=None):
     if is_text(attachments):
         attachments = [a for a in attachments.split(',') if a.strip()]
     if isinstance(attachments, dict) or not isinstance(attachments, (list, tuple)):
-        raise NadError("attachments %r is not a list: expected e.g. ['storage-net', 'aistore/repl-net@net2']" % (attachments,))
+        raise NadError(
+            "attachments %r is not a list: expected e.g. ['storage-net', 'aistore/repl-net@net2']" % (attachments,)
+        )
     if default_namespace is not None:
         check_dns_label(default_namespace, 'default_namespace')
     known = _nad_index(nads)
@@ -118,12 +118,18 @@ def pod_networks_annotation(attachments, default_namespace=None, nads=None):
             ips = []
             for j, value in enumerate(_check_list(entry['ips'], '%s ips' % what, ['198.18.0.5/24'])):
                 if not is_text(value) or '/' not in value:
-                    _fail("%s ips[%d] %r has no prefix: expected an address with prefix such as '198.18.0.5/24' (the "
-                          "static IPAM plugin that serves Multus' ips reads CIDR notation)" % (what, j, value))
-                iface = _check_host_address(cidr.parse_interface(value, '%s ips[%d]' % (what, j)), '%s ips[%d]' % (what, j))
+                    _fail(
+                        "%s ips[%d] %r has no prefix: expected an address with prefix such as '198.18.0.5/24' (the "
+                        "static IPAM plugin that serves Multus' ips reads CIDR notation)" % (what, j, value)
+                    )
+                iface = _check_host_address(
+                    cidr.parse_interface(value, '%s ips[%d]' % (what, j)), '%s ips[%d]' % (what, j)
+                )
                 if iface.ip in seen_ips:
-                    _fail("%s ips[%d] %s is also requested by %s: two interfaces of one pod cannot share an address"
-                          % (what, j, iface.ip, seen_ips[iface.ip]))
+                    _fail(
+                        "%s ips[%d] %s is also requested by %s: two interfaces of one pod cannot share an address"
+                        % (what, j, iface.ip, seen_ips[iface.ip])
+                    )
                 seen_ips[iface.ip] = what
                 ips.append(str(iface))
             if ips:
@@ -132,16 +138,31 @@ def pod_networks_annotation(attachments, default_namespace=None, nads=None):
                 element['mac'] = _check_mac(entry['mac'], '%s mac' % what)
             key = (namespace, name, ifname)
             if key in seen_attachment:
-                _fail("%s attaches %s%s%s again (as %s did): expected each attachment once; give each an interface "
-                      "name to attach one network twice" % (what, '%s/' % namespace if namespace else '', name,
-                                                            '@%s' % ifname if ifname else '', seen_attachment[key]))
+                _fail(
+                    "%s attaches %s%s%s again (as %s did): expected each attachment once; give each an interface "
+                    "name to attach one network twice"
+                    % (
+                        what,
+                        '%s/' % namespace if namespace else '',
+                        name,
+                        '@%s' % ifname if ifname else '',
+                        seen_attachment[key],
+                    )
+                )
             seen_attachment[key] = what
             effective = ifname or 'net%d' % (i + 1)
             if effective in seen_ifname:
                 owner = seen_ifname[effective]
-                _fail("%s interface %r is %s: expected a distinct interface name per attachment"
-                      % (what, effective, 'the cluster network interface of the pod' if owner is None
-                         else 'also used by %s (Multus names an unnamed attachment net<position>)' % owner))
+                _fail(
+                    "%s interface %r is %s: expected a distinct interface name per attachment"
+                    % (
+                        what,
+                        effective,
+                        'the cluster network interface of the pod'
+                        if owner is None
+                        else 'also used by %s (Multus names an unnamed attachment net<position>)' % owner,
+                    )
+                )
             seen_ifname[effective] = what
             _check_against_nad(element, known, what, out)
         except PlanError as exc:
@@ -161,18 +182,27 @@ def _check_against_nad(element, known, what, previous):
     caps = conf.get('capabilities') or {}
     if conf.get('type') == OVNK:
         if any((p.get('namespace'), p['name']) == key for p in previous):
-            _fail("%s attaches OVN-Kubernetes NAD %s a second time: OVN-Kubernetes refuses the same NAD twice in one pod" % (what, where))
+            _fail(
+                "%s attaches OVN-Kubernetes NAD %s a second time: OVN-Kubernetes refuses the same NAD twice in one pod"
+                % (what, where)
+            )
         if element.get('ips') and (conf.get('topology') == 'layer3' or conf.get('subnets')):
             subnets = ', subnets %s' % conf['subnets'] if conf.get('subnets') else ''
-            _fail("%s requests ips on OVN-Kubernetes NAD %s (topology %s%s): static IPs are only for layer2 or "
-                  "localnet networks without subnets" % (what, where, conf.get('topology'), subnets))
+            _fail(
+                "%s requests ips on OVN-Kubernetes NAD %s (topology %s%s): static IPs are only for layer2 or "
+                "localnet networks without subnets" % (what, where, conf.get('topology'), subnets)
+            )
         return
     if element.get('ips') and not caps.get('ips'):
-        _fail("%s requests ips but NAD %s has no capabilities.ips: Multus passes ips to the plugin only when the "
-              "NAD enables that capability" % (what, where))
+        _fail(
+            "%s requests ips but NAD %s has no capabilities.ips: Multus passes ips to the plugin only when the "
+            "NAD enables that capability" % (what, where)
+        )
     if element.get('mac') and not caps.get('mac'):
-        _fail("%s requests mac but NAD %s has no capabilities.mac: Multus passes mac to the plugin only when the "
-              "NAD enables that capability" % (what, where))
+        _fail(
+            "%s requests mac but NAD %s has no capabilities.mac: Multus passes mac to the plugin only when the "
+            "NAD enables that capability" % (what, where)
+        )
 
 
 def spiderpool_annotations(items, kind='ippools', objects=None):
@@ -194,8 +224,10 @@ def spiderpool_annotations(items, kind='ippools', objects=None):
         for entry in objects or []:
             obj = entry.get('object', entry) if isinstance(entry, dict) else {}
             if isinstance(obj, dict) and obj.get('apiVersion') == SPIDERPOOL_API_VERSION:
-                declared[(obj.get('kind'), obj['metadata']['name'])] = (entry.get('state', 'present'),
-                                                                        (obj.get('spec') or {}).get('ipVersion'))
+                declared[(obj.get('kind'), obj['metadata']['name'])] = (
+                    entry.get('state', 'present'),
+                    (obj.get('spec') or {}).get('ipVersion'),
+                )
         want_kind = 'SpiderIPPool' if kind == 'ippools' else 'SpiderSubnet'
         other_kind = 'SpiderSubnet' if kind == 'ippools' else 'SpiderIPPool'
         keys = ('interface', 'ipv4', 'ipv6', 'cleangateway') if kind == 'ippools' else ('interface', 'ipv4', 'ipv6')
@@ -211,22 +243,32 @@ def spiderpool_annotations(items, kind='ippools', objects=None):
             elif len(entries) > 1:
                 _fail("%s has no interface: with several items each names the pod interface it is for" % what)
             if element.get('interface') in seen:
-                _fail("%s interface %r is also used by %s: expected one item per interface" % (what, element['interface'], seen[element['interface']]))
+                _fail(
+                    "%s interface %r is also used by %s: expected one item per interface"
+                    % (what, element['interface'], seen[element['interface']])
+                )
             seen[element.get('interface')] = what
             for family, version in (('ipv4', 4), ('ipv6', 6)):
                 names = _check_list(item.get(family), '%s %s' % (what, family), ['storage-v4'])
                 for j, name in enumerate(names):
                     check_dns_subdomain(name, '%s %s[%d]' % (what, family, j))
                     if (other_kind, name) in declared and (want_kind, name) not in declared:
-                        _fail("%s %s[%d] %r is a %s, not a %s: expected the %s annotation to name %ss"
-                              % (what, family, j, name, other_kind, want_kind, kind, want_kind))
+                        _fail(
+                            "%s %s[%d] %r is a %s, not a %s: expected the %s annotation to name %ss"
+                            % (what, family, j, name, other_kind, want_kind, kind, want_kind)
+                        )
                     if (want_kind, name) in declared:
                         state, ip_version = declared[(want_kind, name)]
                         if state == 'absent':
-                            _fail("%s %s[%d] %r is a %s the networks list removes (state absent)" % (what, family, j, name, want_kind))
+                            _fail(
+                                "%s %s[%d] %r is a %s the networks list removes (state absent)"
+                                % (what, family, j, name, want_kind)
+                            )
                         if ip_version is not None and ip_version != version:
-                            _fail("%s %s[%d] %r is an IPv%d %s: expected IPv%d ones under %s"
-                                  % (what, family, j, name, ip_version, want_kind, version, family))
+                            _fail(
+                                "%s %s[%d] %r is an IPv%d %s: expected IPv%d ones under %s"
+                                % (what, family, j, name, ip_version, want_kind, version, family)
+                            )
                 if len(set(names)) != len(names):
                     _fail("%s %s %r names a pool twice" % (what, family, names))
                 if names:

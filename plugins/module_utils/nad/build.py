@@ -1,11 +1,9 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """:func:`build_objects`: every item of a networks list checked and built, then the checks across
 items (an object defined twice, OVN-Kubernetes NADs sharing a network name, overlapping ranges);
 and what a play prints or needs from the result (:func:`summarize`, :func:`primary_namespaces`).
 """
-
 
 import json
 
@@ -111,8 +109,10 @@ def _check_duplicates(records, problems):
             kind, ns, name = key
             if key in seen and seen[key] != record['index']:
                 where = '%s/%s' % (ns, name) if ns else name
-                problems.append("%s: %s %s is also defined by networks[%d]: expected each object once"
-                                % (record['what'], kind, where, seen[key]))
+                problems.append(
+                    "%s: %s %s is also defined by networks[%d]: expected each object once"
+                    % (record['what'], kind, where, seen[key])
+                )
                 repeats.add(record['index'])
             seen.setdefault(key, record['index'])
     return repeats
@@ -131,9 +131,11 @@ def _check_ovnk_networks(records, problems):
         differ = sorted(k for k in set(config) | set(other_config) if config.get(k) != other_config.get(k))
         if differ:
             detail = '; '.join('%s %r vs %r' % (k, other_config.get(k), config.get(k)) for k in differ)
-            problems.append("%s: OVN-Kubernetes network %r is already defined differently by %s (%s): NADs sharing "
-                            "a network name must be identical apart from netAttachDefName"
-                            % (record['what'], network_name, other['what'], detail))
+            problems.append(
+                "%s: OVN-Kubernetes network %r is already defined differently by %s (%s): NADs sharing "
+                "a network name must be identical apart from netAttachDefName"
+                % (record['what'], network_name, other['what'], detail)
+            )
 
 
 def _check_range_overlaps(records, problems, skip):
@@ -150,9 +152,11 @@ def _check_range_overlaps(records, problems, skip):
         if not found:
             return
         label_a, net_a, label_b, net_b = found
-        problems.append("%s %s overlaps %s %s: expected every network its own range (plan them with "
-                        "netplumb.multihome.cidr_plan scheme network_ranges and use ipam.from_plan)"
-                        % (label_a, net_a, label_b, net_b))
+        problems.append(
+            "%s %s overlaps %s %s: expected every network its own range (plan them with "
+            "netplumb.multihome.cidr_plan scheme network_ranges and use ipam.from_plan)"
+            % (label_a, net_a, label_b, net_b)
+        )
         named = [(label, net) for label, net in named if not (label == label_b and net == net_b)]
 
 
@@ -247,8 +251,11 @@ def summarize(objects):
                     parts.append('%s=%s' % (key, conf[key]))
             ipam = conf.get('ipam')
             if ipam:
-                ranges = ipam.get('range') or ','.join(r['subnet'] for s in ipam.get('ranges', []) for r in s) \
+                ranges = (
+                    ipam.get('range')
+                    or ','.join(r['subnet'] for s in ipam.get('ranges', []) for r in s)
                     or ','.join(a['address'] for a in ipam.get('addresses', []))
+                )
                 parts.append('ipam=%s%s' % (ipam.get('type'), ' %s' % ranges if ranges else ''))
             line += '  ' + ' '.join(parts)
         elif spec.get('subnet'):

@@ -1,13 +1,10 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What a networks list may say: API versions and annotations, CNI versions, plugin types and
 modes, and the keys each kind of item accepts.
 """
 
-
 from ansible_collections.netplumb.multihome.plugins.module_utils import cni_config
-
 
 NAD_API_VERSION = 'k8s.cni.cncf.io/v1'
 NAD_KIND = 'NetworkAttachmentDefinition'
@@ -40,31 +37,120 @@ MULTINIC_VLAN_MODES = ('l2', 'l3', 'l3s')
 MULTINIC_STRATEGIES = ('none', 'costOpt', 'perfOpt', 'devClass', 'topology')
 MTU_MIN, MTU_MAX = 68, 65535
 
-COMMON_KEYS = ('kind', 'name', 'namespace', 'namespaces', 'state', 'type', 'cni_version', 'ipam',
-               'labels', 'annotations', 'capabilities', 'extra_config')
+COMMON_KEYS = (
+    'kind',
+    'name',
+    'namespace',
+    'namespaces',
+    'state',
+    'type',
+    'cni_version',
+    'ipam',
+    'labels',
+    'annotations',
+    'capabilities',
+    'extra_config',
+)
 TYPE_KEYS = {
     'macvlan': ('master', 'mode', 'mtu'),
     'ipvlan': ('master', 'mode', 'mtu'),
-    'bridge': ('bridge', 'mtu', 'vlan', 'is_gateway', 'is_default_gateway', 'force_address', 'ip_masq',
-               'hairpin_mode', 'promisc_mode'),
+    'bridge': (
+        'bridge',
+        'mtu',
+        'vlan',
+        'is_gateway',
+        'is_default_gateway',
+        'force_address',
+        'ip_masq',
+        'hairpin_mode',
+        'promisc_mode',
+    ),
     'host-device': ('device', 'hwaddr', 'kernelpath', 'pci_bus_id'),
-    'sriov': ('resource_name', 'vlan', 'vlan_qos', 'spoofchk', 'trust', 'link_state', 'mac', 'min_tx_rate',
-              'max_tx_rate'),
-    OVNK: ('topology', 'subnets', 'exclude_subnets', 'join_subnet', 'mtu', 'vlan_id', 'physical_network_name',
-           'allow_persistent_ips', 'role', 'network_name'),
+    'sriov': (
+        'resource_name',
+        'vlan',
+        'vlan_qos',
+        'spoofchk',
+        'trust',
+        'link_state',
+        'mac',
+        'min_tx_rate',
+        'max_tx_rate',
+    ),
+    OVNK: (
+        'topology',
+        'subnets',
+        'exclude_subnets',
+        'join_subnet',
+        'mtu',
+        'vlan_id',
+        'physical_network_name',
+        'allow_persistent_ips',
+        'role',
+        'network_name',
+    ),
 }
-SPIDERPOOL_KEYS = ('kind', 'name', 'state', 'labels', 'annotations', 'subnet', 'ips', 'exclude_ips', 'gateway',
-                   'routes', 'create_subnet', 'ippools')
-SPIDERPOOL_POOL_KEYS = ('name', 'ips', 'exclude_ips', 'gateway', 'routes', 'namespace_name', 'node_name',
-                        'multus_name', 'default', 'labels', 'annotations')
-MULTINIC_KEYS = ('kind', 'name', 'state', 'labels', 'annotations', 'subnet', 'ipam', 'multi_nic_ipam', 'plugin',
-                 'attach_policy', 'namespaces', 'master_nets', 'cni_version')
+SPIDERPOOL_KEYS = (
+    'kind',
+    'name',
+    'state',
+    'labels',
+    'annotations',
+    'subnet',
+    'ips',
+    'exclude_ips',
+    'gateway',
+    'routes',
+    'create_subnet',
+    'ippools',
+)
+SPIDERPOOL_POOL_KEYS = (
+    'name',
+    'ips',
+    'exclude_ips',
+    'gateway',
+    'routes',
+    'namespace_name',
+    'node_name',
+    'multus_name',
+    'default',
+    'labels',
+    'annotations',
+)
+MULTINIC_KEYS = (
+    'kind',
+    'name',
+    'state',
+    'labels',
+    'annotations',
+    'subnet',
+    'ipam',
+    'multi_nic_ipam',
+    'plugin',
+    'attach_policy',
+    'namespaces',
+    'master_nets',
+    'cni_version',
+)
 DEFAULT_KEYS = tuple(k for k in COMMON_KEYS if k not in ('kind', 'name')) + tuple(
-    sorted(set(k for keys in TYPE_KEYS.values() for k in keys)))
+    sorted(set(k for keys in TYPE_KEYS.values() for k in keys))
+)
 
 IPAM_KEYS = {
-    'whereabouts': ('type', 'range', 'range_start', 'range_end', 'exclude', 'gateway', 'routes',
-                    'enable_overlapping_ranges', 'network_name', 'node_slice_size', 'from_plan', 'node_slices'),
+    'whereabouts': (
+        'type',
+        'range',
+        'range_start',
+        'range_end',
+        'exclude',
+        'gateway',
+        'routes',
+        'enable_overlapping_ranges',
+        'network_name',
+        'node_slice_size',
+        'from_plan',
+        'node_slices',
+    ),
     'host-local': ('type', 'subnet', 'range_start', 'range_end', 'gateway', 'ranges', 'routes', 'from_plan'),
     'static': ('type', 'addresses', 'routes', 'dns'),
     'dhcp': ('type',),

@@ -1,11 +1,9 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The ``ipam`` block of a NAD or MultiNicNetwork: whereabouts, host-local, static, dhcp, spiderpool or none.
 
 Each builder returns the CNI ``ipam`` dict and the networks it hands out, for the overlap check.
 """
-
 
 import ipaddress
 
@@ -59,7 +57,10 @@ def _ipam_whereabouts(spec, ctx):
     excludes = cidr.parse_networks(spec.get('exclude'), '%s exclude' % what)
     for i, excl in enumerate(excludes):
         if excl.version != network.version or not excl.subnet_of(network):
-            _fail("%s exclude[%d] %s is not inside the range %s: expected each excluded CIDR inside it" % (what, i, excl, network))
+            _fail(
+                "%s exclude[%d] %s is not inside the range %s: expected each excluded CIDR inside it"
+                % (what, i, excl, network)
+            )
     if excludes:
         out['exclude'] = [str(e) for e in excludes]
     if spec.get('gateway') is not None:
@@ -68,7 +69,9 @@ def _ipam_whereabouts(spec, ctx):
     if routes:
         out['routes'] = routes
     if spec.get('enable_overlapping_ranges') is not None:
-        out['enable_overlapping_ranges'] = _check_bool(spec['enable_overlapping_ranges'], '%s enable_overlapping_ranges' % what)
+        out['enable_overlapping_ranges'] = _check_bool(
+            spec['enable_overlapping_ranges'], '%s enable_overlapping_ranges' % what
+        )
     if spec.get('network_name') is not None:
         out['network_name'] = _check_text(spec['network_name'], '%s network_name' % what, 'storage')
     size = spec.get('node_slice_size')
@@ -84,21 +87,30 @@ def _ipam_whereabouts(spec, ctx):
             _fail("%s node_slice_size %r is not a prefix length: expected e.g. '/28'" % (what, size))
         prefix = int(text)
         if network.version != 4:
-            _fail("%s node_slice_size %r on the IPv6 range %s: whereabouts slices IPv4 ranges only" % (what, size, network))
+            _fail(
+                "%s node_slice_size %r on the IPv6 range %s: whereabouts slices IPv4 ranges only"
+                % (what, size, network)
+            )
         if prefix < network.prefixlen or prefix > network.max_prefixlen:
-            _fail("%s node_slice_size %r does not fit the range %s: expected /%d to /%d"
-                  % (what, size, network, network.prefixlen, network.max_prefixlen))
+            _fail(
+                "%s node_slice_size %r does not fit the range %s: expected /%d to /%d"
+                % (what, size, network, network.prefixlen, network.max_prefixlen)
+            )
         # whereabouts hands each node its slice's first to last usable address and reads neither range_start,
         # range_end nor exclude then (pkg/storage/kubernetes/ipam.go): given, they would be ignored silently.
         if spec.get('from_plan') is None:
             ignored = [key for key in ('range_start', 'range_end', 'exclude') if spec.get(key) not in (None, [], '')]
             if ignored:
-                _fail("%s gives node_slice_size %r and %s: whereabouts ignores %s when it slices the range per node "
-                      "(each node gets its slice's first to last usable address); expected one or the other"
-                      % (what, size, ' and '.join(ignored), 'them' if len(ignored) > 1 else 'it'))
+                _fail(
+                    "%s gives node_slice_size %r and %s: whereabouts ignores %s when it slices the range per node "
+                    "(each node gets its slice's first to last usable address); expected one or the other"
+                    % (what, size, ' and '.join(ignored), 'them' if len(ignored) > 1 else 'it')
+                )
         elif excludes:
-            _fail("%s gives node_slices and exclude %s: whereabouts ignores exclude when it slices the range per node; "
-                  "expected one or the other" % (what, ', '.join(str(e) for e in excludes)))
+            _fail(
+                "%s gives node_slices and exclude %s: whereabouts ignores exclude when it slices the range per node; "
+                "expected one or the other" % (what, ', '.join(str(e) for e in excludes))
+            )
         # The plan's range_start/range_end are the range's first and last usable address: the slices
         # already keep to them, so they are left out rather than written and ignored.
         out.pop('range_start', None)
@@ -153,7 +165,10 @@ def _ipam_host_local(spec, ctx):
         families = set(net.version for _entry, net in built)
         if len(families) > 1:
             # host-local: one address per range set, so a set holds one family ("mixed address families").
-            _fail("%s mixes IPv4 and IPv6: host-local gives one address per range set, so each set holds one family" % swhat)
+            _fail(
+                "%s mixes IPv4 and IPv6: host-local gives one address per range set, so each set holds one family"
+                % swhat
+            )
         found = cidr.find_overlaps([('%s[%d] subnet' % (swhat, j), net) for j, (_entry, net) in enumerate(built)])
         if found:
             _fail("%s %s overlaps %s %s: expected distinct subnets in one range set" % found)
@@ -172,11 +187,15 @@ def _ipam_static(spec, ctx):
     addresses = []
     named = []
     per_family = {}
-    for i, entry in enumerate(_check_list(spec.get('addresses'), '%s addresses' % what, [{'address': '198.18.0.5/24'}])):
+    for i, entry in enumerate(
+        _check_list(spec.get('addresses'), '%s addresses' % what, [{'address': '198.18.0.5/24'}])
+    ):
         awhat = '%s addresses[%d]' % (what, i)
         _check_dict(entry, awhat)
         _check_keys(entry, ('address', 'gateway'), awhat)
-        iface = _check_host_address(cidr.parse_interface(entry.get('address'), '%s address' % awhat), '%s address' % awhat)
+        iface = _check_host_address(
+            cidr.parse_interface(entry.get('address'), '%s address' % awhat), '%s address' % awhat
+        )
         net = iface.network
         item = {'address': str(iface)}
         if entry.get('gateway') is not None:
@@ -188,13 +207,17 @@ def _ipam_static(spec, ctx):
         addresses.append(item)
         named.append(('static address', ipaddress.ip_network(iface.ip)))
     if ctx['cni_version'] in _ONE_ADDRESS_PER_FAMILY and any(n > 1 for n in per_family.values()):
-        _fail("%s has several addresses of one family but cniVersion %s allows one per family: expected cniVersion "
-              "0.3.0 or later" % (what, ctx['cni_version']))
+        _fail(
+            "%s has several addresses of one family but cniVersion %s allows one per family: expected cniVersion "
+            "0.3.0 or later" % (what, ctx['cni_version'])
+        )
     if addresses:
         out['addresses'] = addresses
     elif not ctx['capabilities'].get('ips'):
-        _fail("%s has no addresses and capabilities.ips is not true: the interface would get no address; expected "
-              "addresses, or capabilities: {ips: true} so that the pod annotation's ips reach the plugin" % what)
+        _fail(
+            "%s has no addresses and capabilities.ips is not true: the interface would get no address; expected "
+            "addresses, or capabilities: {ips: true} so that the pod annotation's ips reach the plugin" % what
+        )
     routes = _check_routes(spec.get('routes'), '%s routes' % what)
     if routes:
         out['routes'] = routes
@@ -231,12 +254,18 @@ def _build_ipam(spec, ctx):
     _check_keys(spec, IPAM_KEYS[ipam_type], '%s (type %s)' % (what, ipam_type))
     if ipam_type == 'dhcp' and ctx['type'] == 'ipvlan':
         # ipvlan interfaces share the master's MAC; the dhcp plugin has no client-id support (ipvlan README).
-        _fail("%s type 'dhcp' cannot be used with ipvlan: ipvlan interfaces share the master's MAC address and the "
-              "dhcp plugin does not support a client ID; expected whereabouts, host-local or static" % what)
+        _fail(
+            "%s type 'dhcp' cannot be used with ipvlan: ipvlan interfaces share the master's MAC address and the "
+            "dhcp plugin does not support a client ID; expected whereabouts, host-local or static" % what
+        )
     if ipam_type == 'none':
         return {}, []
     if ipam_type == 'dhcp':
         return {'type': 'dhcp'}, []
-    builder = {'whereabouts': _ipam_whereabouts, 'host-local': _ipam_host_local, 'static': _ipam_static,
-               'spiderpool': _ipam_spiderpool}[ipam_type]
+    builder = {
+        'whereabouts': _ipam_whereabouts,
+        'host-local': _ipam_host_local,
+        'static': _ipam_static,
+        'spiderpool': _ipam_spiderpool,
+    }[ipam_type]
     return builder(spec, ctx)

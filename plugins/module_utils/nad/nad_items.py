@@ -1,10 +1,8 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One ``kind: nad`` item: the plugin configuration of its type (macvlan, ipvlan, bridge, host-device,
 sriov, OVN-Kubernetes) and its NetworkAttachmentDefinitions, one per namespace.
 """
-
 
 import ipaddress
 import json
@@ -57,7 +55,10 @@ from ansible_collections.netplumb.multihome.plugins.module_utils.ovnk_subnets im
 
 def _namespaces(item):
     if item.get('namespace') is not None and item.get('namespaces') is not None:
-        _fail("both namespace %r and namespaces %r are given: expected one of them" % (item['namespace'], item['namespaces']))
+        _fail(
+            "both namespace %r and namespaces %r are given: expected one of them"
+            % (item['namespace'], item['namespaces'])
+        )
     if item.get('namespaces') is not None:
         values = _check_list(item['namespaces'], 'namespaces', ['aistore'])
     elif item.get('namespace') is not None:
@@ -79,8 +80,10 @@ def _plugin_macvlan_ipvlan(item, kind):
     out = {}
     if item.get('master') is None:
         # Upstream falls back to the node's default-route interface: never what a secondary network wants.
-        _fail("%s needs master, the node interface to attach to (without it the plugin picks the node's "
-              "default-route interface)" % kind)
+        _fail(
+            "%s needs master, the node interface to attach to (without it the plugin picks the node's "
+            "default-route interface)" % kind
+        )
     out['master'] = check_ifname(item['master'], 'master')
     if item.get('mode') is not None:
         modes = MACVLAN_MODES if kind == 'macvlan' else IPVLAN_MODES
@@ -93,11 +96,17 @@ def _plugin_macvlan_ipvlan(item, kind):
 def _plugin_bridge(item):
     if item.get('bridge') is None:
         # The plugin default is cni0, the bridge of the cluster network on flannel-style nodes.
-        _fail("bridge type needs bridge, the name of the node bridge (the plugin default cni0 is often the cluster "
-              "network's own bridge)")
+        _fail(
+            "bridge type needs bridge, the name of the node bridge (the plugin default cni0 is often the cluster "
+            "network's own bridge)"
+        )
     out = {'bridge': check_ifname(item['bridge'], 'bridge')}
-    flags = (('is_gateway', 'isGateway'), ('is_default_gateway', 'isDefaultGateway'), ('force_address', 'forceAddress'),
-             ('ip_masq', 'ipMasq'))
+    flags = (
+        ('is_gateway', 'isGateway'),
+        ('is_default_gateway', 'isDefaultGateway'),
+        ('force_address', 'forceAddress'),
+        ('ip_masq', 'ipMasq'),
+    )
     for key, out_key in flags:
         if item.get(key) is not None:
             out[out_key] = _check_bool(item[key], key)
@@ -114,8 +123,10 @@ def _plugin_bridge(item):
 def _plugin_host_device(item):
     given = [k for k in ('device', 'hwaddr', 'kernelpath', 'pci_bus_id') if item.get(k) is not None]
     if len(given) != 1:
-        _fail("host-device needs exactly one of device, hwaddr, kernelpath or pci_bus_id to find the device; got %s"
-              % (', '.join('%s %r' % (k, item[k]) for k in given) or 'none'))
+        _fail(
+            "host-device needs exactly one of device, hwaddr, kernelpath or pci_bus_id to find the device; got %s"
+            % (', '.join('%s %r' % (k, item[k]) for k in given) or 'none')
+        )
     key = given[0]
     value = item[key]
     if key == 'device':
@@ -139,7 +150,9 @@ def _plugin_sriov(item):
         qos = _check_int(item['vlan_qos'], 'vlan_qos', 0, 7)
         if qos and not out.get('vlan'):
             # sriov-cni (pkg/config: "non-zero vlan QoS must be set together with non-zero vlan") allows 0 with 0.
-            _fail("vlan_qos %r needs a non-zero vlan: sriov-cni refuses a VLAN QoS without a VLAN" % (item['vlan_qos'],))
+            _fail(
+                "vlan_qos %r needs a non-zero vlan: sriov-cni refuses a VLAN QoS without a VLAN" % (item['vlan_qos'],)
+            )
         out['vlanQoS'] = qos
     for key in ('spoofchk', 'trust'):
         if item.get(key) is not None:
@@ -150,9 +163,12 @@ def _plugin_sriov(item):
         out['mac'] = _check_mac(item['mac'], 'mac')
     for key in ('min_tx_rate', 'max_tx_rate'):
         if item.get(key) is not None:
-            out[key] = _check_int(item[key], key, 0, 10 ** 7)
+            out[key] = _check_int(item[key], key, 0, 10**7)
     if 'min_tx_rate' in out and 'max_tx_rate' in out and out['max_tx_rate'] and out['min_tx_rate'] > out['max_tx_rate']:
-        _fail("min_tx_rate %d is above max_tx_rate %d: expected min_tx_rate <= max_tx_rate" % (out['min_tx_rate'], out['max_tx_rate']))
+        _fail(
+            "min_tx_rate %d is above max_tx_rate %d: expected min_tx_rate <= max_tx_rate"
+            % (out['min_tx_rate'], out['max_tx_rate'])
+        )
     return out
 
 
@@ -165,16 +181,29 @@ def _plugin_ovnk(item, name, ctx):
     network_name = name if item.get('network_name') is None else item['network_name']
     network_name = _check_text(network_name, 'network_name', 'l2-network')
     if network_name in OVNK_RESERVED_NAMES:
-        _fail("network_name %r is reserved by OVN-Kubernetes (%s): expected another name"
-              % (network_name, ' and '.join(OVNK_RESERVED_NAMES)))
+        _fail(
+            "network_name %r is reserved by OVN-Kubernetes (%s): expected another name"
+            % (network_name, ' and '.join(OVNK_RESERVED_NAMES))
+        )
     if any(c.isspace() or c in '/,' for c in network_name):
-        _fail("network_name %r contains whitespace, '/' or ',': expected a plain name such as 'l2-network'" % network_name)
+        _fail(
+            "network_name %r contains whitespace, '/' or ',': expected a plain name such as 'l2-network'" % network_name
+        )
     if item.get('join_subnet') is not None and topology == 'localnet':
-        _fail("join_subnet %r given for topology localnet: OVN-Kubernetes refuses a join subnet on localnet "
-              "(services are not supported there)" % (item['join_subnet'],))
+        _fail(
+            "join_subnet %r given for topology localnet: OVN-Kubernetes refuses a join subnet on localnet "
+            "(services are not supported there)" % (item['join_subnet'],)
+        )
     try:
-        plan = plan_node_subnets(item.get('subnets'), [], topology=topology, exclude_subnets=item.get('exclude_subnets'),
-                                 reserved=ctx['reserved'], internal=ctx['ovnk_internal'], join_subnet=item.get('join_subnet'))
+        plan = plan_node_subnets(
+            item.get('subnets'),
+            [],
+            topology=topology,
+            exclude_subnets=item.get('exclude_subnets'),
+            reserved=ctx['reserved'],
+            internal=ctx['ovnk_internal'],
+            join_subnet=item.get('join_subnet'),
+        )
     except PlanError as exc:
         raise NadError('%s' % exc)
     subnets = plan['plan']['subnets']
@@ -187,31 +216,45 @@ def _plugin_ovnk(item, name, ctx):
     if item.get('join_subnet') is not None:
         joins = cidr.parse_networks(item['join_subnet'], 'join_subnet')
         if len(set(n.version for n in joins)) != len(joins):
-            _fail("join_subnet %r has two subnets of one family: expected at most one IPv4 and one IPv6" % (item['join_subnet'],))
+            _fail(
+                "join_subnet %r has two subnets of one family: expected at most one IPv4 and one IPv6"
+                % (item['join_subnet'],)
+            )
         out['joinSubnet'] = ','.join(str(n) for n in joins)
     if item.get('mtu') is not None:
         out['mtu'] = _check_mtu(item['mtu'])
     if item.get('vlan_id') is not None:
         if topology != 'localnet':
-            _fail("vlan_id %r given for topology %s: OVN-Kubernetes applies vlanID only to localnet" % (item['vlan_id'], topology))
+            _fail(
+                "vlan_id %r given for topology %s: OVN-Kubernetes applies vlanID only to localnet"
+                % (item['vlan_id'], topology)
+            )
         out['vlanID'] = _check_int(item['vlan_id'], 'vlan_id', 1, 4094)
     if item.get('physical_network_name') is not None:
         if topology != 'localnet':
-            _fail("physical_network_name %r given for topology %s: only localnet maps to a physical network"
-                  % (item['physical_network_name'], topology))
+            _fail(
+                "physical_network_name %r given for topology %s: only localnet maps to a physical network"
+                % (item['physical_network_name'], topology)
+            )
         out['physicalNetworkName'] = _check_text(item['physical_network_name'], 'physical_network_name', 'physnet')
     if item.get('allow_persistent_ips') is not None:
         if _check_bool(item['allow_persistent_ips'], 'allow_persistent_ips') and topology == 'layer3':
-            _fail("allow_persistent_ips is true on topology layer3: OVN-Kubernetes refuses persistent IPs on layer3 "
-                  "(expected layer2 or localnet)")
+            _fail(
+                "allow_persistent_ips is true on topology layer3: OVN-Kubernetes refuses persistent IPs on layer3 "
+                "(expected layer2 or localnet)"
+            )
         out['allowPersistentIPs'] = item['allow_persistent_ips']
     if item.get('role') is not None:
         role = _check_choice(item['role'], 'role', OVNK_ROLES)
         if topology == 'localnet' and role != 'secondary':
-            _fail("role %r given for topology localnet: OVN-Kubernetes only allows a localnet network as secondary" % role)
+            _fail(
+                "role %r given for topology localnet: OVN-Kubernetes only allows a localnet network as secondary" % role
+            )
         if role == 'primary' and topology == 'layer2' and not subnets:
-            _fail("role 'primary' on topology layer2 without subnets: OVN-Kubernetes needs subnets on a layer2 "
-                  "primary network")
+            _fail(
+                "role 'primary' on topology layer2 without subnets: OVN-Kubernetes needs subnets on a layer2 "
+                "primary network"
+            )
         out['role'] = role
     ranges = [('OVN-Kubernetes subnet', ipaddress.ip_network(s['cidr'])) for s in subnets]
     return network_name, out, ranges
@@ -238,11 +281,21 @@ def _nad_item(item, ctx):
     namespaces = _namespaces(item)
     labels = _check_metadata_map(item.get('labels'), 'labels', True)
     annotations = _check_metadata_map(item.get('annotations'), 'annotations', False)
-    record = {'kind': 'nad', 'name': name, 'type': net_type, 'state': state, 'ranges': [], 'ovnk': None,
-              'keys': [(NAD_KIND, ns, name) for ns in namespaces], 'objects': []}
+    record = {
+        'kind': 'nad',
+        'name': name,
+        'type': net_type,
+        'state': state,
+        'ranges': [],
+        'ovnk': None,
+        'keys': [(NAD_KIND, ns, name) for ns in namespaces],
+        'objects': [],
+    }
     if state == 'absent':
-        record['objects'] = [{'apiVersion': NAD_API_VERSION, 'kind': NAD_KIND, 'metadata': {'name': name, 'namespace': ns}}
-                             for ns in namespaces]
+        record['objects'] = [
+            {'apiVersion': NAD_API_VERSION, 'kind': NAD_KIND, 'metadata': {'name': name, 'namespace': ns}}
+            for ns in namespaces
+        ]
         return record
 
     is_ovnk = net_type == OVNK
@@ -255,9 +308,11 @@ def _nad_item(item, ctx):
     if is_ovnk:
         if 'ipam' in item:
             ipam_type = item['ipam'].get('type') if isinstance(item['ipam'], dict) else item['ipam']
-            _fail("ipam %r given for %s: OVN-Kubernetes networks take no ipam block (OVN-Kubernetes refuses an ipam "
-                  "type%s); their addresses come from subnets" % (item['ipam'], OVNK,
-                                                                  ", and dhcp is never available there" if ipam_type == 'dhcp' else ''))
+            _fail(
+                "ipam %r given for %s: OVN-Kubernetes networks take no ipam block (OVN-Kubernetes refuses an ipam "
+                "type%s); their addresses come from subnets"
+                % (item['ipam'], OVNK, ", and dhcp is never available there" if ipam_type == 'dhcp' else '')
+            )
         network_name, plugin, ranges = _plugin_ovnk(item, name, ctx)
         config_name = network_name
         ipam = None
@@ -272,24 +327,39 @@ def _nad_item(item, ctx):
             plugin = _plugin_sriov(item)
         if net_type == 'sriov':
             if item.get('resource_name') is None:
-                _fail("sriov needs resource_name, the device plugin resource (e.g. 'intel.com/sriov_netdevice') that "
-                      "Multus reads from the %s annotation to find the VF" % RESOURCE_NAME_ANNOTATION)
+                _fail(
+                    "sriov needs resource_name, the device plugin resource (e.g. 'intel.com/sriov_netdevice') that "
+                    "Multus reads from the %s annotation to find the VF" % RESOURCE_NAME_ANNOTATION
+                )
             resource = _check_text(item['resource_name'], 'resource_name', 'intel.com/sriov_netdevice')
             if not re.match(r'^[A-Za-z0-9][-A-Za-z0-9_.]*(/[-A-Za-z0-9_.]+)?$', resource):
-                _fail("resource_name %r is not a device plugin resource name: expected e.g. 'intel.com/sriov_netdevice'" % resource)
+                _fail(
+                    "resource_name %r is not a device plugin resource name: expected e.g. 'intel.com/sriov_netdevice'"
+                    % resource
+                )
             if annotations.get(RESOURCE_NAME_ANNOTATION, resource) != resource:
-                _fail("annotations %s %r disagrees with resource_name %r: expected only resource_name"
-                      % (RESOURCE_NAME_ANNOTATION, annotations[RESOURCE_NAME_ANNOTATION], resource))
+                _fail(
+                    "annotations %s %r disagrees with resource_name %r: expected only resource_name"
+                    % (RESOURCE_NAME_ANNOTATION, annotations[RESOURCE_NAME_ANNOTATION], resource)
+                )
             annotations[RESOURCE_NAME_ANNOTATION] = resource
         config_name = name
         if 'ipam' not in item:
             if net_type != 'host-device':
-                _fail("ipam is missing: expected an ipam block (type %s), or ipam: {type: none} for an attachment "
-                      "without addresses" % '/'.join(t for t in IPAM_TYPES if t != 'none'))
+                _fail(
+                    "ipam is missing: expected an ipam block (type %s), or ipam: {type: none} for an attachment "
+                    "without addresses" % '/'.join(t for t in IPAM_TYPES if t != 'none')
+                )
             ipam, ranges = None, []
         else:
-            ipam_ctx = {'what': 'ipam', 'name': name, 'plan': ctx['plan'], 'type': net_type, 'cni_version': cni_version,
-                        'capabilities': capabilities}
+            ipam_ctx = {
+                'what': 'ipam',
+                'name': name,
+                'plan': ctx['plan'],
+                'type': net_type,
+                'cni_version': cni_version,
+                'capabilities': capabilities,
+            }
             ipam, ranges = _build_ipam(item['ipam'], ipam_ctx)
 
     config = {'cniVersion': cni_version, 'name': config_name, 'type': net_type}
@@ -299,8 +369,10 @@ def _nad_item(item, ctx):
     extra = _plain_dict(item.get('extra_config'), 'extra_config')
     for key in extra:
         if key in config or key in ('ipam', 'netAttachDefName'):
-            _fail("extra_config key %r is set from the network's own options: expected only keys the module does "
-                  "not manage" % (key,))
+            _fail(
+                "extra_config key %r is set from the network's own options: expected only keys the module does "
+                "not manage" % (key,)
+            )
         try:
             json.dumps(extra[key])
         except (TypeError, ValueError):
@@ -316,9 +388,14 @@ def _nad_item(item, ctx):
             conf['netAttachDefName'] = '%s/%s' % (ns, name)
         text = _compact(conf)
         check_cni_config(text, 'spec.config of %s/%s' % (ns, name))
-        objects.append({'apiVersion': NAD_API_VERSION, 'kind': NAD_KIND,
-                        'metadata': _metadata(name, ns, labels, annotations),
-                        'spec': {'config': text}})
+        objects.append(
+            {
+                'apiVersion': NAD_API_VERSION,
+                'kind': NAD_KIND,
+                'metadata': _metadata(name, ns, labels, annotations),
+                'spec': {'config': text},
+            }
+        )
     record['objects'] = objects
     record['ranges'] = ranges
     record['range_owner'] = ('ovnk', config_name) if is_ovnk else ('item', ctx['index'])

@@ -1,9 +1,6 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""``ipam.from_plan``: a network's range taken from a cidr_plan ``network_ranges`` plan.
-"""
-
+"""``ipam.from_plan``: a network's range taken from a cidr_plan ``network_ranges`` plan."""
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import cidr
 from ansible_collections.netplumb.multihome.plugins.module_utils.checks import is_text
@@ -31,13 +28,18 @@ def _from_plan(ref, own_name, plan, what):
     """``(range network, first, last, node slice prefix or None)`` of ``ref`` in ``plan``."""
     name = own_name if ref is True else ref
     if not is_text(name) or not name:
-        _fail("%s from_plan %r is not a network name: expected the name of a network in the plan, or true for %r"
-              % (what, ref, own_name))
+        _fail(
+            "%s from_plan %r is not a network name: expected the name of a network in the plan, or true for %r"
+            % (what, ref, own_name)
+        )
     if plan is None:
         _fail("%s from_plan %r needs a plan: pass the 'plan' of a cidr_plan network_ranges result" % (what, name))
     networks = _plan_networks(plan)
     if name not in networks:
-        _fail("%s from_plan %r is not in the plan: expected one of %s" % (what, name, ', '.join(sorted(networks)) or '(none)'))
+        _fail(
+            "%s from_plan %r is not in the plan: expected one of %s"
+            % (what, name, ', '.join(sorted(networks)) or '(none)')
+        )
     entry = networks[name]
     pwhat = 'plan network %r' % name
     network = cidr.parse_network(entry.get('range'), '%s range' % pwhat)

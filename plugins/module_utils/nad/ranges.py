@@ -1,9 +1,6 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Routes, address ranges and gateways inside a network, for the IPAM blocks and Spiderpool.
-"""
-
+"""Routes, address ranges and gateways inside a network, for the IPAM blocks and Spiderpool."""
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import cidr
 from ansible_collections.netplumb.multihome.plugins.module_utils.checks import is_text
@@ -29,7 +26,10 @@ def _check_routes(routes, what, gateway_required=False, within=None):
         if route.get('gw') is not None:
             gw = _address(route['gw'], '%s gw' % rwhat)
             if gw.version != dst.version:
-                _fail("%s gw %s is IPv%d but dst %s is IPv%d: expected the same family" % (rwhat, gw, gw.version, dst, dst.version))
+                _fail(
+                    "%s gw %s is IPv%d but dst %s is IPv%d: expected the same family"
+                    % (rwhat, gw, gw.version, dst, dst.version)
+                )
             if within is not None and not _inside(gw, within):
                 _fail("%s gw %s is outside %s: expected a next hop inside it" % (rwhat, gw, within))
             entry['gw'] = str(gw)

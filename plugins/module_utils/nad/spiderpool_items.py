@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One ``kind: spiderpool`` item: a SpiderSubnet and its SpiderIPPools.
@@ -9,7 +8,6 @@ pkg/subnetmanager/subnet_validate.go) refuse what the CRD schema lets through: a
 unless excludeIPs holds it, and a pool whose addresses (ips less excludeIPs) are not all among
 those of the SpiderSubnet that controls it (the subnet of the same CIDR). Checked here first.
 """
-
 
 import ipaddress
 
@@ -47,11 +45,15 @@ def _spider_routes(routes, what, network):
     seen = {}
     for i, route in enumerate(out):
         if cidr.parse_network(route['dst'], what).prefixlen == 0:
-            _fail("%s[%d] dst %s is the default route: Spiderpool refuses it (\"please specify 'spec.gateway' to configure "
-                  "the default route\"); set gateway instead" % (what, i, route['dst']))
+            _fail(
+                "%s[%d] dst %s is the default route: Spiderpool refuses it (\"please specify 'spec.gateway' to configure "
+                "the default route\"); set gateway instead" % (what, i, route['dst'])
+            )
         if route['dst'] in seen:
-            _fail("%s[%d] dst %s is also the dst of %s[%d]: Spiderpool refuses two routes with the same dst"
-                  % (what, i, route['dst'], what, seen[route['dst']]))
+            _fail(
+                "%s[%d] dst %s is also the dst of %s[%d]: Spiderpool refuses two routes with the same dst"
+                % (what, i, route['dst'], what, seen[route['dst']])
+            )
         seen[route['dst']] = i
     return out
 
@@ -92,8 +94,10 @@ def _check_spider_gateway(gateway, intervals, excluded, what):
         return
     for first, last, text in intervals:
         if first <= value <= last:
-            _fail("%s gateway %s is inside ips %r: Spiderpool refuses a gateway it could hand out to a pod; add it to "
-                  "exclude_ips or keep it out of ips" % (what, gateway, text))
+            _fail(
+                "%s gateway %s is inside ips %r: Spiderpool refuses a gateway it could hand out to a pod; add it to "
+                "exclude_ips or keep it out of ips" % (what, gateway, text)
+            )
 
 
 def _spider_ips(values, what, network):
@@ -110,26 +114,38 @@ def _spiderpool_item(item, ctx):
     name = ctx['name']
     check_dns_subdomain(name, 'name')
     if 'vlan' in item:
-        _fail("vlan %r: Spiderpool v1.0.0 removed spec.vlan from SpiderSubnet and SpiderIPPool (the CRD no longer has "
-              "it); put the VLAN on the attachment instead (e.g. a macvlan master such as ens1f0.100)" % (item['vlan'],))
+        _fail(
+            "vlan %r: Spiderpool v1.0.0 removed spec.vlan from SpiderSubnet and SpiderIPPool (the CRD no longer has "
+            "it); put the VLAN on the attachment instead (e.g. a macvlan master such as ens1f0.100)" % (item['vlan'],)
+        )
     _check_keys(item, SPIDERPOOL_KEYS, 'kind spiderpool')
     state = _check_choice(item.get('state', 'present'), 'state', STATES)
     labels = _check_metadata_map(item.get('labels'), 'labels', True)
     annotations = _check_metadata_map(item.get('annotations'), 'annotations', False)
     create_subnet = _check_bool(item.get('create_subnet', True), 'create_subnet')
-    pools = _check_list(item.get('ippools'), 'ippools', [{'name': 'storage-v4-a', 'ips': ['198.18.40.10-198.18.40.50']}])
+    pools = _check_list(
+        item.get('ippools'), 'ippools', [{'name': 'storage-v4-a', 'ips': ['198.18.40.10-198.18.40.50']}]
+    )
     pool_names = []
     for i, pool in enumerate(pools):
         _check_dict(pool, 'ippools[%d]' % i)
         pool_names.append(check_dns_subdomain(pool.get('name'), 'ippools[%d] name' % i))
     keys = ([('SpiderSubnet', None, name)] if create_subnet else []) + [('SpiderIPPool', None, n) for n in pool_names]
-    record = {'kind': 'spiderpool', 'name': name, 'state': state, 'ranges': [], 'ovnk': None, 'keys': keys,
-              'range_owner': ('item', ctx['index'])}
+    record = {
+        'kind': 'spiderpool',
+        'name': name,
+        'state': state,
+        'ranges': [],
+        'ovnk': None,
+        'keys': keys,
+        'range_owner': ('item', ctx['index']),
+    }
     if not create_subnet and not pools:
         _fail("create_subnet is false and there are no ippools: nothing to create")
     if state == 'absent':
-        record['objects'] = [{'apiVersion': SPIDERPOOL_API_VERSION, 'kind': kind, 'metadata': {'name': n}}
-                             for kind, _ns, n in keys]
+        record['objects'] = [
+            {'apiVersion': SPIDERPOOL_API_VERSION, 'kind': kind, 'metadata': {'name': n}} for kind, _ns, n in keys
+        ]
         return record
 
     if item.get('subnet') is None:
@@ -156,11 +172,19 @@ def _spiderpool_item(item, ctx):
     objects = []
     if create_subnet:
         if pools and not ips:
-            _fail("the SpiderSubnet %s has no ips but %d ippools: a SpiderSubnet controls the pools of its subnet, and "
-                  "Spiderpool refuses a pool whose addresses the SpiderSubnet does not hold; expected ips covering the "
-                  "pools' ips, or create_subnet: false" % (name, len(pools)))
-        objects.append({'apiVersion': SPIDERPOOL_API_VERSION, 'kind': 'SpiderSubnet',
-                        'metadata': _metadata(name, None, labels, annotations), 'spec': spec})
+            _fail(
+                "the SpiderSubnet %s has no ips but %d ippools: a SpiderSubnet controls the pools of its subnet, and "
+                "Spiderpool refuses a pool whose addresses the SpiderSubnet does not hold; expected ips covering the "
+                "pools' ips, or create_subnet: false" % (name, len(pools))
+            )
+        objects.append(
+            {
+                'apiVersion': SPIDERPOOL_API_VERSION,
+                'kind': 'SpiderSubnet',
+                'metadata': _metadata(name, None, labels, annotations),
+                'spec': spec,
+            }
+        )
     subnet_total = _minus(intervals, excl_intervals)
 
     seen = {}
@@ -179,11 +203,21 @@ def _spiderpool_item(item, ctx):
             outside = _minus(_minus(p_intervals, pe_intervals), subnet_total)
             if outside:
                 first, last = outside[0]
-                addresses = str(ipaddress.ip_address(first)) if first == last else '%s-%s' % (
-                    ipaddress.ip_address(first), ipaddress.ip_address(last))
-                _fail("%s ips %s hold %s, outside the subnet's ips %s%s: a pool takes its addresses from the SpiderSubnet"
-                      % (pwhat, ', '.join(pool_ips), addresses, ', '.join(ips),
-                         ' less its exclude_ips %s' % ', '.join(exclude) if exclude else ''))
+                addresses = (
+                    str(ipaddress.ip_address(first))
+                    if first == last
+                    else '%s-%s' % (ipaddress.ip_address(first), ipaddress.ip_address(last))
+                )
+                _fail(
+                    "%s ips %s hold %s, outside the subnet's ips %s%s: a pool takes its addresses from the SpiderSubnet"
+                    % (
+                        pwhat,
+                        ', '.join(pool_ips),
+                        addresses,
+                        ', '.join(ips),
+                        ' less its exclude_ips %s' % ', '.join(exclude) if exclude else '',
+                    )
+                )
         for first, last, text in p_intervals:
             pool_intervals.append((first, last, '%s ips %r' % (pwhat, text)))
         pspec = {'ipVersion': network.version, 'subnet': str(network), 'ips': pool_ips}
@@ -191,17 +225,23 @@ def _spiderpool_item(item, ctx):
             pspec['excludeIPs'] = pool_exclude
         pool_gateway = _check_gateway(pool['gateway'], network, pwhat) if pool.get('gateway') is not None else gateway
         if pool_gateway is not None:
-            _check_spider_gateway(pool_gateway, p_intervals, pe_intervals,
-                                  pwhat if pool.get('gateway') is not None else '%s (from the subnet)' % pwhat)
+            _check_spider_gateway(
+                pool_gateway,
+                p_intervals,
+                pe_intervals,
+                pwhat if pool.get('gateway') is not None else '%s (from the subnet)' % pwhat,
+            )
             pspec['gateway'] = str(pool_gateway)
         proutes = _spider_routes(pool.get('routes'), '%s routes' % pwhat, network)
         if proutes:
             pspec['routes'] = proutes
         elif routes:
             pspec['routes'] = routes
-        for key, out_key, check in (('namespace_name', 'namespaceName', check_dns_label),
-                                    ('node_name', 'nodeName', check_dns_subdomain),
-                                    ('multus_name', 'multusName', _check_multus_name)):
+        for key, out_key, check in (
+            ('namespace_name', 'namespaceName', check_dns_label),
+            ('node_name', 'nodeName', check_dns_subdomain),
+            ('multus_name', 'multusName', _check_multus_name),
+        ):
             values = _check_names(pool.get(key), '%s %s' % (pwhat, key), ['aistore'], check)
             if values:
                 pspec[out_key] = values
@@ -211,8 +251,14 @@ def _spiderpool_item(item, ctx):
         plabels.update(_check_metadata_map(pool.get('labels'), '%s labels' % pwhat, True))
         pannotations = dict(annotations)
         pannotations.update(_check_metadata_map(pool.get('annotations'), '%s annotations' % pwhat, False))
-        objects.append({'apiVersion': SPIDERPOOL_API_VERSION, 'kind': 'SpiderIPPool',
-                        'metadata': _metadata(pool_names[i], None, plabels, pannotations), 'spec': pspec})
+        objects.append(
+            {
+                'apiVersion': SPIDERPOOL_API_VERSION,
+                'kind': 'SpiderIPPool',
+                'metadata': _metadata(pool_names[i], None, plabels, pannotations),
+                'spec': pspec,
+            }
+        )
     found = _intervals_overlap(pool_intervals)
     if found:
         _fail("%s overlaps %s: two SpiderIPPools cannot hand out the same addresses" % (found[0][2], found[1][2]))

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Checks of single values that every part of the NAD builder uses, and the :class:`NadError` they raise.
@@ -7,7 +6,6 @@ Names, numbers, choices, lists, Kubernetes label and annotation maps, addresses 
 DNS-1123 and interface name rules are the collection's (``module_utils/checks.py``); here they
 raise :class:`NadError`.
 """
-
 
 import json
 import re
@@ -145,14 +143,21 @@ def _check_metadata_map(values, what, labels):
         if not is_text(key) or not key:
             _fail("%s key %r is not a string" % (what, key))
         prefix, slash, name = key.rpartition('/')
-        if (slash and (len(prefix) > 253 or not DNS_SUBDOMAIN.match(prefix))) or len(name) > 63 \
-                or not _QUALIFIED_NAME.match(name):
-            _fail("%s key %r is not a valid Kubernetes key: expected [prefix/]name with a DNS subdomain prefix and "
-                  "a name of at most 63 letters, digits, '-', '_' or '.'" % (what, key))
+        if (
+            (slash and (len(prefix) > 253 or not DNS_SUBDOMAIN.match(prefix)))
+            or len(name) > 63
+            or not _QUALIFIED_NAME.match(name)
+        ):
+            _fail(
+                "%s key %r is not a valid Kubernetes key: expected [prefix/]name with a DNS subdomain prefix and "
+                "a name of at most 63 letters, digits, '-', '_' or '.'" % (what, key)
+            )
         if labels:
             if not is_text(value) or (value and (len(value) > 63 or not _QUALIFIED_NAME.match(value))):
-                _fail("%s %r value %r is not a valid label value: expected at most 63 letters, digits, '-', '_' "
-                      "or '.', starting and ending with a letter or digit" % (what, key, value))
+                _fail(
+                    "%s %r value %r is not a valid label value: expected at most 63 letters, digits, '-', '_' "
+                    "or '.', starting and ending with a letter or digit" % (what, key, value)
+                )
         elif not is_text(value):
             _fail("%s %r value %r is not a string: annotation values are strings" % (what, key, value))
         out[key] = value
@@ -188,7 +193,10 @@ def _check_mac(value, what):
         _fail("%s %r is not a MAC address: expected six hex octets such as '02:00:c6:12:00:05'" % (what, value))
     octets = re.split('[:-]', value.strip().lower())
     if int(octets[0], 16) & 1:
-        _fail("%s %r is a multicast address (low bit of the first octet set): an interface needs a unicast MAC" % (what, value))
+        _fail(
+            "%s %r is a multicast address (low bit of the first octet set): an interface needs a unicast MAC"
+            % (what, value)
+        )
     if all(o == '00' for o in octets):
         _fail("%s %r is all zeros: expected a real unicast MAC" % (what, value))
     return ':'.join(octets)

@@ -1,13 +1,10 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The AIStore resource the aistore role applies: accepted by the operator's real CRD, and refused
 when the operator would silently ignore hostnameMap."""
 
-
 import copy
 
 import pytest
-
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.netplumb.multihome.plugins.filter.aistore import aistore_resource
@@ -16,19 +13,33 @@ from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_resourc
     build_resource,
     multihome_conflicts,
 )
+
 from crd_schema import assert_accepted, errors
 
 # The role's defaults (roles/aistore/defaults/main.yml) for a three-node inventory with two attachments.
 SETTINGS = {
-    'name': 'ais', 'namespace': 'ais', 'node_image': 'aistorage/aisnode:v4.4', 'init_image': 'aistorage/ais-init:v4.4',
-    'hostname_map': {'198.18.0.11': '198.18.0.11,198.18.1.11,198.18.2.11',
-                     '198.18.0.12': '198.18.0.12,198.18.1.12,198.18.2.12'},
+    'name': 'ais',
+    'namespace': 'ais',
+    'node_image': 'aistorage/aisnode:v4.4',
+    'init_image': 'aistorage/ais-init:v4.4',
+    'hostname_map': {
+        '198.18.0.11': '198.18.0.11,198.18.1.11,198.18.2.11',
+        '198.18.0.12': '198.18.0.12,198.18.1.12,198.18.2.12',
+    },
     'attachments': ['macvlan-nic1', 'macvlan-nic2'],
-    'proxy_size': 2, 'target_size': 2, 'proxy_port': 51080, 'target_port': 51081,
-    'proxy_service_port': '51080', 'target_service_port': '51081',
-    'intra_control_port': 51082, 'intra_data_port': 51083, 'host_port': True,
-    'mounts': [{'path': '/ais1', 'size': '10Gi'}], 'state_storage': {'hostPath': {'prefix': '/etc/ais'}},
-    'hostpath_prefix': '', 'extra_spec': {},
+    'proxy_size': 2,
+    'target_size': 2,
+    'proxy_port': 51080,
+    'target_port': 51081,
+    'proxy_service_port': '51080',
+    'target_service_port': '51081',
+    'intra_control_port': 51082,
+    'intra_data_port': 51083,
+    'host_port': True,
+    'mounts': [{'path': '/ais1', 'size': '10Gi'}],
+    'state_storage': {'hostPath': {'prefix': '/etc/ais'}},
+    'hostpath_prefix': '',
+    'extra_spec': {},
 }
 
 
@@ -42,8 +53,14 @@ def test_the_default_resource_is_accepted_by_the_operator_crd():
     resource = build_resource(settings())
     assert_accepted(resource)
     spec = resource['spec']
-    assert spec['proxySpec'] == {'size': 2, 'servicePort': 51080, 'portPublic': 51080, 'portIntraControl': 51082,
-                                 'portIntraData': 51083, 'hostPort': 51080}
+    assert spec['proxySpec'] == {
+        'size': 2,
+        'servicePort': 51080,
+        'portPublic': 51080,
+        'portIntraControl': 51082,
+        'portIntraData': 51083,
+        'hostPort': 51080,
+    }
     assert spec['targetSpec']['servicePort'] == 51081 and spec['targetSpec']['hostPort'] == 51081
     assert spec['networkAttachment'] == 'macvlan-nic1,macvlan-nic2'
     assert spec['stateStorage'] == {'hostPath': {'prefix': '/etc/ais'}} and 'hostpathPrefix' not in spec
@@ -69,8 +86,15 @@ def test_old_operator_layout_has_hostpath_prefix_and_enable_external_lb():
 
 
 def test_extra_spec_merges_recursively_and_replaces_lists():
-    resource = build_resource(settings(extra_spec={'proxySpec': {'size': 1}, 'targetSpec': {'mounts': [{'path': '/d'}]},
-                                                   'configToUpdate': {'net': {'http': {'use_https': True}}}}))
+    resource = build_resource(
+        settings(
+            extra_spec={
+                'proxySpec': {'size': 1},
+                'targetSpec': {'mounts': [{'path': '/d'}]},
+                'configToUpdate': {'net': {'http': {'use_https': True}}},
+            }
+        )
+    )
     spec = resource['spec']
     assert spec['proxySpec']['size'] == 1 and spec['proxySpec']['portPublic'] == 51080
     assert spec['targetSpec']['mounts'] == [{'path': '/d'}]
@@ -79,16 +103,30 @@ def test_extra_spec_merges_recursively_and_replaces_lists():
     assert_accepted(resource)
 
 
-@pytest.mark.parametrize('changes, expected', [
-    ({'host_port': False}, 'proxySpec has no hostPort (aistore_host_port is false'),
-    ({'extra_spec': {'publicNetDNSMode': 'Node'}}, "publicNetDNSMode Node (aistore_extra_spec): ais-init then looks the node's name up"),
-    ({'extra_spec': {'publicNetDNSMode': 'Pod'}}, "publicNetDNSMode Pod (aistore_extra_spec): ais-init then uses the pod's DNS name"),
-    ({'extra_spec': {'targetSpec': {'hostNetwork': True}}}, "targetSpec.hostNetwork is true (aistore_extra_spec): in IP mode"),
-    ({'extra_spec': {'enableExternalLB': True}}, 'targets have external access (enableExternalLB'),
-    ({'extra_spec': {'targetSpec': {'externalAccess': {'type': 'LoadBalancer'}}}},
-     'targets have external access (targetSpec.externalAccess'),
-    ({'extra_spec': {'targetSpec': {'hostPort': None}}}, 'targetSpec has no hostPort'),
-])
+@pytest.mark.parametrize(
+    'changes, expected',
+    [
+        ({'host_port': False}, 'proxySpec has no hostPort (aistore_host_port is false'),
+        (
+            {'extra_spec': {'publicNetDNSMode': 'Node'}},
+            "publicNetDNSMode Node (aistore_extra_spec): ais-init then looks the node's name up",
+        ),
+        (
+            {'extra_spec': {'publicNetDNSMode': 'Pod'}},
+            "publicNetDNSMode Pod (aistore_extra_spec): ais-init then uses the pod's DNS name",
+        ),
+        (
+            {'extra_spec': {'targetSpec': {'hostNetwork': True}}},
+            "targetSpec.hostNetwork is true (aistore_extra_spec): in IP mode",
+        ),
+        ({'extra_spec': {'enableExternalLB': True}}, 'targets have external access (enableExternalLB'),
+        (
+            {'extra_spec': {'targetSpec': {'externalAccess': {'type': 'LoadBalancer'}}}},
+            'targets have external access (targetSpec.externalAccess',
+        ),
+        ({'extra_spec': {'targetSpec': {'hostPort': None}}}, 'targetSpec has no hostPort'),
+    ],
+)
 def test_settings_that_make_the_operator_ignore_hostname_map_are_refused(changes, expected):
     with pytest.raises(AisResourceError) as err:
         build_resource(settings(**changes))
@@ -98,8 +136,14 @@ def test_settings_that_make_the_operator_ignore_hostname_map_are_refused(changes
 
 def test_the_same_settings_are_fine_when_no_node_has_extra_ips():
     single = {'198.18.0.11': '198.18.0.11', '198.18.0.12': '198.18.0.12'}
-    resource = build_resource(settings(hostname_map=single, attachments=[], host_port=False,
-                                       extra_spec={'publicNetDNSMode': 'Node', 'targetSpec': {'hostNetwork': True}}))
+    resource = build_resource(
+        settings(
+            hostname_map=single,
+            attachments=[],
+            host_port=False,
+            extra_spec={'publicNetDNSMode': 'Node', 'targetSpec': {'hostNetwork': True}},
+        )
+    )
     assert 'hostPort' not in resource['spec']['proxySpec']
     assert_accepted(resource)
     assert multihome_conflicts(resource['spec']) == []
@@ -115,12 +159,18 @@ def test_node_mode_with_host_network_names_only_the_mode():
     assert len(problems) == 1 and problems[0].startswith('publicNetDNSMode Node')
 
 
-@pytest.mark.parametrize('changes, expected', [
-    ({'proxy_service_port': 8080}, 'aistore_proxy_service_port 8080 differs from aistore_proxy_port 51080 while aistore_host_port is true'),
-    ({'target_port': 70000}, 'aistore_target_port 70000 is not a port'),
-    ({'target_service_port': 'http'}, "aistore_target_service_port 'http' is not a port"),
-    ({'extra_spec': ['x']}, "aistore_extra_spec ['x'] is not a dict"),
-])
+@pytest.mark.parametrize(
+    'changes, expected',
+    [
+        (
+            {'proxy_service_port': 8080},
+            'aistore_proxy_service_port 8080 differs from aistore_proxy_port 51080 while aistore_host_port is true',
+        ),
+        ({'target_port': 70000}, 'aistore_target_port 70000 is not a port'),
+        ({'target_service_port': 'http'}, "aistore_target_service_port 'http' is not a port"),
+        ({'extra_spec': ['x']}, "aistore_extra_spec ['x'] is not a dict"),
+    ],
+)
 def test_bad_ports_and_extra_spec_are_named(changes, expected):
     with pytest.raises(AisResourceError, match=expected.replace('[', r'\[').replace(']', r'\]')):
         build_resource(settings(**changes))

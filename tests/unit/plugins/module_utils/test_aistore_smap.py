@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """module_utils/aistore_smap: cluster maps built here in AIStore's JSON shape, checked against a plan.
 
@@ -9,15 +8,22 @@ intra_control_net, daemon_type, daemon_id, pub_extra (omitempty), flags, id_dige
 protocol of the node (ais/htrun.go), which is what a correct map looks like.
 """
 
-
 import copy
 import json
 
 import pytest
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_smap import (
-    FetchError, SmapError, check_node_ips, hostname_map, normalize_expected, parse_smap, smap_version,
-    verify_smap, wait_for_smap)
+    FetchError,
+    SmapError,
+    check_node_ips,
+    hostname_map,
+    normalize_expected,
+    parse_smap,
+    smap_version,
+    verify_smap,
+    wait_for_smap,
+)
 
 PUB_PORT = '51081'
 NS = 'ais'
@@ -76,17 +82,27 @@ def by_id(result):
 
 # ---------------------------------------------------------------- parse_smap
 
+
 def test_parse_normalizes_every_node():
     nodes = parse_smap(json.dumps(k8s_map()))
     assert [(n['daemon_type'], n['daemon_id']) for n in nodes] == [
-        ('proxy', 'p0'), ('proxy', 'p1'), ('target', 't0'), ('target', 't1')]
+        ('proxy', 'p0'),
+        ('proxy', 'p1'),
+        ('target', 't0'),
+        ('target', 't1'),
+    ]
     p0 = nodes[0]
     assert p0['node_ip'] == '10.51.248.68'
     assert p0['port'] == '51081'
     assert p0['direct_url'] == 'http://10.51.248.68:51081'
-    assert p0['pub_extra'] == [{'node_ip': '10.51.248.116', 'port': '51081', 'direct_url': 'http://10.51.248.116:51081'}]
-    assert p0['intra_control'] == {'node_ip': 'ais-proxy-0.ais-proxy.ais.svc.cluster.local', 'port': '51082',
-                                   'direct_url': 'http://ais-proxy-0.ais-proxy.ais.svc.cluster.local:51082'}
+    assert p0['pub_extra'] == [
+        {'node_ip': '10.51.248.116', 'port': '51081', 'direct_url': 'http://10.51.248.116:51081'}
+    ]
+    assert p0['intra_control'] == {
+        'node_ip': 'ais-proxy-0.ais-proxy.ais.svc.cluster.local',
+        'port': '51082',
+        'direct_url': 'http://ais-proxy-0.ais-proxy.ais.svc.cluster.local:51082',
+    }
     assert p0['intra_data']['port'] == '51083'
     assert p0['primary'] is True
     assert [n['primary'] for n in nodes[1:]] == [False, False, False]
@@ -109,15 +125,18 @@ def test_version_is_a_json_string():
     assert verify_smap(data, PLAN)['version'] == 42
 
 
-@pytest.mark.parametrize('text, fragments', [
-    ('{"pmap": {"p0": ', ['not valid JSON', 'line 1 column 17']),
-    ('{"pmap": {}}\n{"tmap": {}}', ['not valid JSON', 'line 2 column 1']),
-    ('', ['empty']),
-    ('[1, 2]', ['JSON array', 'pmap']),
-    ('{"tmap": {}}', ["no 'pmap'", 'tmap']),
-    ('{"pmap": [], "tmap": {}}', ["'pmap' is a JSON array"]),
-    ('{"pmap": {}, "tmap": "x"}', ["'tmap' is a JSON string"]),
-])
+@pytest.mark.parametrize(
+    'text, fragments',
+    [
+        ('{"pmap": {"p0": ', ['not valid JSON', 'line 1 column 17']),
+        ('{"pmap": {}}\n{"tmap": {}}', ['not valid JSON', 'line 2 column 1']),
+        ('', ['empty']),
+        ('[1, 2]', ['JSON array', 'pmap']),
+        ('{"tmap": {}}', ["no 'pmap'", 'tmap']),
+        ('{"pmap": [], "tmap": {}}', ["'pmap' is a JSON array"]),
+        ('{"pmap": {}, "tmap": "x"}', ["'tmap' is a JSON string"]),
+    ],
+)
 def test_malformed_maps_say_what_and_where(text, fragments):
     with pytest.raises(SmapError) as exc:
         parse_smap(text)
@@ -125,15 +144,21 @@ def test_malformed_maps_say_what_and_where(text, fragments):
         assert fragment in str(exc.value)
 
 
-@pytest.mark.parametrize('mutate, fragments', [
-    (lambda d: d['pmap']['p0'].pop('public_net'), ["pmap['p0'].public_net", 'null']),
-    (lambda d: d['pmap']['p0']['public_net'].update(node_ip_addr=5), ["pmap['p0'].public_net.node_ip_addr", '5']),
-    (lambda d: d['tmap']['t1']['public_net'].update(daemon_port=[51081]), ["tmap['t1'].public_net.daemon_port", 'array']),
-    (lambda d: d['tmap']['t1'].update(pub_extra={'node_ip_addr': '1.2.3.4'}), ["tmap['t1'].pub_extra", 'object']),
-    (lambda d: d['tmap']['t1']['pub_extra'].append('10.1.1.1'), ["tmap['t1'].pub_extra[1]", 'string']),
-    (lambda d: d['tmap']['t0'].update(daemon_type='proxy'), ["tmap['t0'].daemon_type", "'target'"]),
-    (lambda d: d['pmap'].update(p9=[]), ["pmap['p9']", 'array']),
-])
+@pytest.mark.parametrize(
+    'mutate, fragments',
+    [
+        (lambda d: d['pmap']['p0'].pop('public_net'), ["pmap['p0'].public_net", 'null']),
+        (lambda d: d['pmap']['p0']['public_net'].update(node_ip_addr=5), ["pmap['p0'].public_net.node_ip_addr", '5']),
+        (
+            lambda d: d['tmap']['t1']['public_net'].update(daemon_port=[51081]),
+            ["tmap['t1'].public_net.daemon_port", 'array'],
+        ),
+        (lambda d: d['tmap']['t1'].update(pub_extra={'node_ip_addr': '1.2.3.4'}), ["tmap['t1'].pub_extra", 'object']),
+        (lambda d: d['tmap']['t1']['pub_extra'].append('10.1.1.1'), ["tmap['t1'].pub_extra[1]", 'string']),
+        (lambda d: d['tmap']['t0'].update(daemon_type='proxy'), ["tmap['t0'].daemon_type", "'target'"]),
+        (lambda d: d['pmap'].update(p9=[]), ["pmap['p9']", 'array']),
+    ],
+)
 def test_wrong_types_name_the_path(mutate, fragments):
     data = k8s_map()
     mutate(data)
@@ -144,6 +169,7 @@ def test_wrong_types_name_the_path(mutate, fragments):
 
 
 # ---------------------------------------------------------------- verify_smap
+
 
 def test_all_good():
     result = verify_smap(json.dumps(k8s_map()), PLAN, proxies=2, targets=2)
@@ -183,19 +209,24 @@ def test_extra_ip_with_the_wrong_port():
     assert result['ok'] is False and '51082' in result['summary']
 
 
-@pytest.mark.parametrize('url', [
-    'http://10.51.248.68:51081',        # points at the primary IP
-    'https://10.51.248.116:51081',      # another protocol than the node's public URL
-    'http://10.51.248.116:51081/',      # not what aisnode writes
-    '',
-])
+@pytest.mark.parametrize(
+    'url',
+    [
+        'http://10.51.248.68:51081',  # points at the primary IP
+        'https://10.51.248.116:51081',  # another protocol than the node's public URL
+        'http://10.51.248.116:51081/',  # not what aisnode writes
+        '',
+    ],
+)
 def test_wrong_direct_url(url):
     data = k8s_map()
     data['pmap']['p0']['pub_extra'][0]['direct_url'] = url
     result = verify_smap(data, PLAN)
     p0 = by_id(result)['p0']
     assert p0['status'] == 'mismatch'
-    assert p0['wrong_url'] == [{'node_ip': '10.51.248.116', 'direct_url': url, 'expected': 'http://10.51.248.116:51081'}]
+    assert p0['wrong_url'] == [
+        {'node_ip': '10.51.248.116', 'direct_url': url, 'expected': 'http://10.51.248.116:51081'}
+    ]
     assert p0['wrong_port'] == []
     assert result['ok'] is False
 
@@ -208,13 +239,20 @@ def test_https_cluster_urls_are_https():
 
 def test_ipv6_urls_are_bracketed():
     plan = {'fd00::10': ['fd00:1::10']}
-    node = {'public_net': {'node_ip_addr': 'fd00::10', 'daemon_port': '51081', 'direct_url': 'http://[fd00::10]:51081'},
-            'pub_extra': [{'node_ip_addr': 'fd00:1::10', 'daemon_port': '51081', 'direct_url': 'http://[fd00:1::10]:51081'}],
-            'daemon_type': 'target', 'daemon_id': 't0'}
+    node = {
+        'public_net': {'node_ip_addr': 'fd00::10', 'daemon_port': '51081', 'direct_url': 'http://[fd00::10]:51081'},
+        'pub_extra': [
+            {'node_ip_addr': 'fd00:1::10', 'daemon_port': '51081', 'direct_url': 'http://[fd00:1::10]:51081'}
+        ],
+        'daemon_type': 'target',
+        'daemon_id': 't0',
+    }
     assert verify_smap({'pmap': {}, 'tmap': {'t0': node}}, plan)['ok'] is True
     node['pub_extra'][0]['direct_url'] = 'http://fd00:1::10:51081'
-    assert verify_smap({'pmap': {}, 'tmap': {'t0': node}}, plan)['nodes'][0]['wrong_url'][0]['expected'] == \
-        'http://[fd00:1::10]:51081'
+    assert (
+        verify_smap({'pmap': {}, 'tmap': {'t0': node}}, plan)['nodes'][0]['wrong_url'][0]['expected']
+        == 'http://[fd00:1::10]:51081'
+    )
 
 
 def test_unexpected_node():
@@ -245,9 +283,20 @@ def test_node_absent():
     assert result['ok'] is False
     assert result['absent'] == ['10.51.248.90']
     missing = [r for r in result['nodes'] if r['status'] == 'missing']
-    assert missing == [{'daemon_id': None, 'daemon_type': None, 'node_ip': '10.51.248.90', 'port': None, 'pub_extra': [],
-                        'status': 'missing', 'missing_extra': ['10.51.248.190'], 'unexpected_extra': [],
-                        'wrong_port': [], 'wrong_url': []}]
+    assert missing == [
+        {
+            'daemon_id': None,
+            'daemon_type': None,
+            'node_ip': '10.51.248.90',
+            'port': None,
+            'pub_extra': [],
+            'status': 'missing',
+            'missing_extra': ['10.51.248.190'],
+            'unexpected_extra': [],
+            'wrong_port': [],
+            'wrong_url': [],
+        }
+    ]
     assert result['counts']['missing'] == 1
     assert '10.51.248.90 is not in the map' in result['summary']
 
@@ -290,10 +339,13 @@ def test_map_without_tmap_is_valid_but_reported():
     assert '0 targets, expected 2' in verify_smap(data, PLAN, targets=2)['summary']
 
 
-@pytest.mark.parametrize('proxies, targets, fragment', [
-    (3, None, '2 proxies, expected 3'),
-    (None, 1, '2 targets, expected 1'),
-])
+@pytest.mark.parametrize(
+    'proxies, targets, fragment',
+    [
+        (3, None, '2 proxies, expected 3'),
+        (None, 1, '2 targets, expected 1'),
+    ],
+)
 def test_counts_mismatch(proxies, targets, fragment):
     result = verify_smap(k8s_map(), PLAN, proxies=proxies, targets=targets)
     assert result['ok'] is False
@@ -308,13 +360,21 @@ def test_expected_values_may_be_hostname_map_strings():
     assert verify_smap(k8s_map(), expected)['ok'] is True
 
 
-@pytest.mark.parametrize('expected, fragment', [
-    ({}, 'non-empty dict'),
-    ({'10.0.0.300': []}, "'10.0.0.300' is not a valid IP"),
-    ({'10.0.0.1': ['nope']}, "'nope' is not a valid IP"),
-    ({'10.0.0.1': ['10.0.1.1'], '10.0.0.2': ['10.0.1.1']}, 'also an extra IP of expected node 10.0.0.1'),
-    ({'10.0.0.1': [''], }, 'empty'),
-])
+@pytest.mark.parametrize(
+    'expected, fragment',
+    [
+        ({}, 'non-empty dict'),
+        ({'10.0.0.300': []}, "'10.0.0.300' is not a valid IP"),
+        ({'10.0.0.1': ['nope']}, "'nope' is not a valid IP"),
+        ({'10.0.0.1': ['10.0.1.1'], '10.0.0.2': ['10.0.1.1']}, 'also an extra IP of expected node 10.0.0.1'),
+        (
+            {
+                '10.0.0.1': [''],
+            },
+            'empty',
+        ),
+    ],
+)
 def test_bad_expectations_are_refused(expected, fragment):
     with pytest.raises(SmapError) as exc:
         verify_smap(k8s_map(), expected)
@@ -334,7 +394,8 @@ def test_summary_is_one_line_and_bounded():
 
 # ---------------------------------------------------------------- wait_for_smap
 
-class FakeClock(object):
+
+class FakeClock:
     def __init__(self):
         self.now = 100.0
         self.sleeps = []
@@ -362,11 +423,13 @@ def test_wait_until_the_nodes_have_joined():
 
 def scripted(answers):
     """A fetch() that gives ``answers`` in turn, raising the exceptions among them."""
+
     def fetch():
         answer = answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
         return answer
+
     return fetch
 
 
@@ -376,8 +439,14 @@ def _raise(exc):
 
 def test_wait_gives_up_after_the_timeout_with_the_last_error():
     clock = FakeClock()
-    result = wait_for_smap(lambda: _raise(FetchError('HTTP 500 Internal Server Error')), PLAN,
-                           timeout=3, interval=1, clock=clock.clock, sleep=clock.sleep)
+    result = wait_for_smap(
+        lambda: _raise(FetchError('HTTP 500 Internal Server Error')),
+        PLAN,
+        timeout=3,
+        interval=1,
+        clock=clock.clock,
+        sleep=clock.sleep,
+    )
     assert result['ok'] is False
     assert result['report'] is None
     assert result['attempts'] == 4  # at 0, 1, 2 and 3 s
@@ -418,8 +487,10 @@ INVENTORY = [
 def test_hostname_map_of_the_operator_doc_example():
     result = hostname_map(INVENTORY, ['macvlan-conf'])
     # The shape of spec.hostnameMap in the AIS operator's multihome doc: primary -> "primary,extra".
-    assert result['hostname_map'] == {'10.51.248.68': '10.51.248.68,10.51.248.116',
-                                      '10.51.248.77': '10.51.248.77,10.51.248.105'}
+    assert result['hostname_map'] == {
+        '10.51.248.68': '10.51.248.68,10.51.248.116',
+        '10.51.248.77': '10.51.248.77,10.51.248.105',
+    }
     assert result['expected'] == PLAN
     assert result['single_homed'] == []
     assert verify_smap(k8s_map(), result['expected'])['ok'] is True
@@ -439,29 +510,64 @@ def test_host_without_additional_hosts_maps_to_itself():
     assert result['single_homed'] == ['worker3']
 
 
-@pytest.mark.parametrize('hosts, attachments, fragments', [
-    ([{'name': 'w1', 'primary_ip': '10.0.0.1', 'additional_hosts': '10.0.1.256'}], ['n'],
-     ['host w1', "'10.0.1.256' is not a valid IP"]),
-    ([{'name': 'w1', 'primary_ip': 'worker1.lab', 'additional_hosts': '10.0.1.1'}], ['n'],
-     ['host w1 primary_ip', 'worker1.lab']),
-    ([{'name': 'w1', 'primary_ip': '10.0.0.1', 'additional_hosts': '10.0.1.1'},
-      {'name': 'w2', 'primary_ip': '10.0.0.2', 'additional_hosts': '10.0.1.1'}], ['n'],
-     ['host w2', '10.0.1.1', "host w1's additional_hosts", 'unique']),
-    ([{'name': 'w1', 'primary_ip': '10.0.0.1', 'additional_hosts': '10.0.1.1'},
-      {'name': 'w2', 'primary_ip': '10.0.1.1', 'additional_hosts': '10.0.1.2'}], ['n'],
-     ['host w2 primary IP 10.0.1.1', "host w1's additional_hosts"]),
-    ([{'name': 'w1', 'primary_ip': '10.0.0.1', 'additional_hosts': '10.0.0.1'}], ['n'],
-     ['host w1 additional_hosts 10.0.0.1', 'its own primary IP']),
-    ([{'name': 'w1', 'primary_ip': '10.0.0.1', 'additional_hosts': '10.0.1.1,10.0.2.1'}], ['n'],
-     ['host w1 has 2 extra IPs (10.0.1.1, 10.0.2.1) but 1 network attachment (n)']),
-    ([{'name': 'w1', 'primary_ip': '10.0.0.1', 'additional_hosts': '10.0.1.1'}], [],
-     ['host w1 has 1 extra IP', '0 network attachments (none)']),
-    ([{'name': 'w1', 'primary_ip': '10.0.0.1', 'additional_hosts': '10.0.1.1,'}], ['n'],
-     ['host w1 additional_hosts', 'empty']),
-    ([{'name': 'w1', 'primary_ip': '10.0.0.1'}, {'name': 'w1', 'primary_ip': '10.0.0.2'}], [], ['host w1 is listed twice']),
-    ([], ['n'], ['non-empty list']),
-    ([{'name': 'w1', 'primary_ip': '10.0.0.1'}], ['n', 'n'], ["'n' is listed twice"]),
-])
+@pytest.mark.parametrize(
+    'hosts, attachments, fragments',
+    [
+        (
+            [{'name': 'w1', 'primary_ip': '10.0.0.1', 'additional_hosts': '10.0.1.256'}],
+            ['n'],
+            ['host w1', "'10.0.1.256' is not a valid IP"],
+        ),
+        (
+            [{'name': 'w1', 'primary_ip': 'worker1.lab', 'additional_hosts': '10.0.1.1'}],
+            ['n'],
+            ['host w1 primary_ip', 'worker1.lab'],
+        ),
+        (
+            [
+                {'name': 'w1', 'primary_ip': '10.0.0.1', 'additional_hosts': '10.0.1.1'},
+                {'name': 'w2', 'primary_ip': '10.0.0.2', 'additional_hosts': '10.0.1.1'},
+            ],
+            ['n'],
+            ['host w2', '10.0.1.1', "host w1's additional_hosts", 'unique'],
+        ),
+        (
+            [
+                {'name': 'w1', 'primary_ip': '10.0.0.1', 'additional_hosts': '10.0.1.1'},
+                {'name': 'w2', 'primary_ip': '10.0.1.1', 'additional_hosts': '10.0.1.2'},
+            ],
+            ['n'],
+            ['host w2 primary IP 10.0.1.1', "host w1's additional_hosts"],
+        ),
+        (
+            [{'name': 'w1', 'primary_ip': '10.0.0.1', 'additional_hosts': '10.0.0.1'}],
+            ['n'],
+            ['host w1 additional_hosts 10.0.0.1', 'its own primary IP'],
+        ),
+        (
+            [{'name': 'w1', 'primary_ip': '10.0.0.1', 'additional_hosts': '10.0.1.1,10.0.2.1'}],
+            ['n'],
+            ['host w1 has 2 extra IPs (10.0.1.1, 10.0.2.1) but 1 network attachment (n)'],
+        ),
+        (
+            [{'name': 'w1', 'primary_ip': '10.0.0.1', 'additional_hosts': '10.0.1.1'}],
+            [],
+            ['host w1 has 1 extra IP', '0 network attachments (none)'],
+        ),
+        (
+            [{'name': 'w1', 'primary_ip': '10.0.0.1', 'additional_hosts': '10.0.1.1,'}],
+            ['n'],
+            ['host w1 additional_hosts', 'empty'],
+        ),
+        (
+            [{'name': 'w1', 'primary_ip': '10.0.0.1'}, {'name': 'w1', 'primary_ip': '10.0.0.2'}],
+            [],
+            ['host w1 is listed twice'],
+        ),
+        ([], ['n'], ['non-empty list']),
+        ([{'name': 'w1', 'primary_ip': '10.0.0.1'}], ['n', 'n'], ["'n' is listed twice"]),
+    ],
+)
 def test_hostname_map_refuses_bad_inventories(hosts, attachments, fragments):
     with pytest.raises(SmapError) as exc:
         hostname_map(hosts, attachments)
@@ -470,6 +576,7 @@ def test_hostname_map_refuses_bad_inventories(hosts, attachments, fragments):
 
 
 # ---------------------------------------------------------------- check_node_ips
+
 
 def k8s_node(name, internal, external=None):
     """A Node object as the API returns it: status.addresses with InternalIP and Hostname."""

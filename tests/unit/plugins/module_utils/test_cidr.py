@@ -1,7 +1,5 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Shared CIDR math: parsing, blocks and the overlap sweep."""
-
 
 import ipaddress
 import random
@@ -12,14 +10,17 @@ from ansible_collections.netplumb.multihome.plugins.module_utils import cidr
 from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError
 
 
-@pytest.mark.parametrize('value, fragments', [
-    ('10.0.4.0/20', ["'10.0.4.0/20'", 'host bits', '10.0.0.0/20']),
-    ('10.0.0.0', ["'10.0.0.0'", 'prefix length']),
-    ('10.0.0.0/33', ["'10.0.0.0/33'", 'not a valid CIDR']),
-    ('banana/8', ["'banana/8'"]),
-    (None, ['None']),
-    ('fd00::1/64', ["'fd00::1/64'", 'fd00::/64']),
-])
+@pytest.mark.parametrize(
+    'value, fragments',
+    [
+        ('10.0.4.0/20', ["'10.0.4.0/20'", 'host bits', '10.0.0.0/20']),
+        ('10.0.0.0', ["'10.0.0.0'", 'prefix length']),
+        ('10.0.0.0/33', ["'10.0.0.0/33'", 'not a valid CIDR']),
+        ('banana/8', ["'banana/8'"]),
+        (None, ['None']),
+        ('fd00::1/64', ["'fd00::1/64'", 'fd00::/64']),
+    ],
+)
 def test_parse_network_errors(value, fragments):
     with pytest.raises(PlanError) as exc:
         cidr.parse_network(value, 'subnet')
@@ -36,12 +37,15 @@ def test_block_and_index_are_inverse():
         assert cidr.block_index(net, 8, sub) == index
 
 
-@pytest.mark.parametrize('net, bits, index, fragment', [
-    ('10.0.0.0/30', 3, 0, '/33'),
-    ('10.0.0.0/24', 2, 4, '0 to 3'),
-    ('10.0.0.0/24', 2, -1, '-1'),
-    ('fd00::/64', 65, 0, '128 bits'),
-])
+@pytest.mark.parametrize(
+    'net, bits, index, fragment',
+    [
+        ('10.0.0.0/30', 3, 0, '/33'),
+        ('10.0.0.0/24', 2, 4, '0 to 3'),
+        ('10.0.0.0/24', 2, -1, '-1'),
+        ('fd00::/64', 65, 0, '128 bits'),
+    ],
+)
 def test_block_limits(net, bits, index, fragment):
     with pytest.raises(PlanError, match=fragment):
         cidr.block(net, bits, index)
@@ -56,8 +60,8 @@ def test_check_bits():
 
 def brute_force_overlap(named, reserved):
     planned = [(label, net, False) for label, net in named] + [(label, net, True) for label, net in reserved]
-    for i, (dummy, a, ra) in enumerate(planned):
-        for dummy, b, rb in planned[i + 1:]:
+    for i, (_label_a, a, ra) in enumerate(planned):
+        for _label_b, b, rb in planned[i + 1 :]:
             if a.version == b.version and a.overlaps(b) and not (ra and rb):
                 return True
     return False
@@ -65,16 +69,25 @@ def brute_force_overlap(named, reserved):
 
 def test_find_overlaps_agrees_with_brute_force():
     rng = random.Random(20261123)
-    for dummy in range(400):
+    for _dummy in range(400):
         named = []
         for k in range(rng.randint(0, 12)):
             prefix = rng.randint(20, 28)
             base = ipaddress.ip_network('198.18.0.0/20')
-            net = ipaddress.ip_network((int(base.network_address) + (rng.randrange(1 << 12) >> (32 - prefix) << (32 - prefix)), prefix),
-                                       strict=False)
+            net = ipaddress.ip_network(
+                (int(base.network_address) + (rng.randrange(1 << 12) >> (32 - prefix) << (32 - prefix)), prefix),
+                strict=False,
+            )
             named.append(('n%d' % k, net))
-        reserved = [('r%d' % k, ipaddress.ip_network((int(ipaddress.ip_address('198.18.0.0')) + rng.randrange(1 << 12), 26), strict=False))
-                    for k in range(rng.randint(0, 3))]
+        reserved = [
+            (
+                'r%d' % k,
+                ipaddress.ip_network(
+                    (int(ipaddress.ip_address('198.18.0.0')) + rng.randrange(1 << 12), 26), strict=False
+                ),
+            )
+            for k in range(rng.randint(0, 3))
+        ]
         found = cidr.find_overlaps(named, reserved)
         assert (found is not None) == brute_force_overlap(named, reserved), (named, reserved)
         if found:
@@ -83,8 +96,10 @@ def test_find_overlaps_agrees_with_brute_force():
 
 def test_check_overlaps_names_both_and_puts_planned_first():
     with pytest.raises(PlanError) as exc:
-        cidr.check_overlaps([('pod block of h1', ipaddress.ip_network('10.128.4.0/24'))],
-                            cidr.named_reserved({'pod_network': '10.128.0.0/14'}))
+        cidr.check_overlaps(
+            [('pod block of h1', ipaddress.ip_network('10.128.4.0/24'))],
+            cidr.named_reserved({'pod_network': '10.128.0.0/14'}),
+        )
     assert str(exc.value) == 'pod block of h1 10.128.4.0/24 overlaps reserved pod_network 10.128.0.0/14'
 
 
@@ -92,13 +107,16 @@ def test_ipv4_and_ipv6_never_overlap():
     assert cidr.find_overlaps([('a', ipaddress.ip_network('0.0.0.0/0')), ('b', ipaddress.ip_network('::/0'))]) is None
 
 
-@pytest.mark.parametrize('reserved, labels', [
-    (['10.0.0.0/8'], ['reserved[0]']),
-    ([{'name': 'svc', 'cidr': '172.30.0.0/16'}], ['reserved svc']),
-    ({'pod_network': '10.128.0.0/14,fd01::/48'}, ['reserved pod_network[0]', 'reserved pod_network[1]']),
-    ({'node_network': ['198.18.0.0/24']}, ['reserved node_network']),
-    (None, []),
-])
+@pytest.mark.parametrize(
+    'reserved, labels',
+    [
+        (['10.0.0.0/8'], ['reserved[0]']),
+        ([{'name': 'svc', 'cidr': '172.30.0.0/16'}], ['reserved svc']),
+        ({'pod_network': '10.128.0.0/14,fd01::/48'}, ['reserved pod_network[0]', 'reserved pod_network[1]']),
+        ({'node_network': ['198.18.0.0/24']}, ['reserved node_network']),
+        (None, []),
+    ],
+)
 def test_named_reserved_forms(reserved, labels):
     assert [pair[0] for pair in cidr.named_reserved(reserved)] == labels
 

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """module_utils/cni_config: the one parse and check of a CNI configuration, its chain and attachment type.
 
@@ -7,7 +6,6 @@ Expected values follow the CNI specification and libcni: a configuration names i
 run in order, each given the list's ``name`` and ``cniVersion``.
 """
 
-
 import json
 import re
 
@@ -15,14 +13,31 @@ import pytest
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import cni_config, nad
 from ansible_collections.netplumb.multihome.plugins.module_utils.cni_config import (
-    CNI_VERSIONS, CniConfigError, attachment_type, ipam_index, main_plugin, parse_config, plugin_chain)
+    CNI_VERSIONS,
+    CniConfigError,
+    attachment_type,
+    ipam_index,
+    main_plugin,
+    parse_config,
+    plugin_chain,
+)
 
-MACVLAN = {'cniVersion': '0.3.1', 'name': 'storage-net', 'type': 'macvlan', 'master': 'nic1', 'mode': 'bridge',
-           'ipam': {'type': 'whereabouts', 'range': '198.18.61.0/24'}}
-CONFLIST = {'cniVersion': '1.0.0', 'name': 'chained', 'plugins': [
-    {'type': 'macvlan', 'master': 'nic1', 'ipam': {'type': 'whereabouts', 'range': '198.18.70.0/24'}},
-    {'type': 'tuning', 'sysctl': {'net.ipv4.conf.net1.arp_notify': '1'}},
-]}
+MACVLAN = {
+    'cniVersion': '0.3.1',
+    'name': 'storage-net',
+    'type': 'macvlan',
+    'master': 'nic1',
+    'mode': 'bridge',
+    'ipam': {'type': 'whereabouts', 'range': '198.18.61.0/24'},
+}
+CONFLIST = {
+    'cniVersion': '1.0.0',
+    'name': 'chained',
+    'plugins': [
+        {'type': 'macvlan', 'master': 'nic1', 'ipam': {'type': 'whereabouts', 'range': '198.18.70.0/24'}},
+        {'type': 'tuning', 'sysctl': {'net.ipv4.conf.net1.arp_notify': '1'}},
+    ],
+}
 
 
 def test_parse_config_takes_the_nad_json_text_or_a_dict():
@@ -31,21 +46,24 @@ def test_parse_config_takes_the_nad_json_text_or_a_dict():
     assert parse_config(CONFLIST) is CONFLIST
 
 
-@pytest.mark.parametrize('config, message', [
-    ('{"cniVersion": ', 'is not valid JSON'),
-    ('[1, 2]', 'is not a JSON object'),
-    ({'name': 'x', 'type': 'macvlan'}, 'has no cniVersion'),
-    ({'cniVersion': '', 'name': 'x', 'type': 'macvlan'}, "has no cniVersion (cniVersion '')"),
-    ({'cniVersion': '0.5.0', 'type': 'macvlan'}, "has cniVersion '0.5.0': expected one of 0.1.0, 0.2.0"),
-    ({'cniVersion': '0.3.1', 'name': 'x'}, "neither 'type' nor 'plugins'"),
-    ({'cniVersion': '0.3.1', 'plugins': []}, 'is not a non-empty list'),
-    ({'cniVersion': '0.3.1', 'plugins': [{'master': 'nic1'}]}, 'plugins[0]'),
-    # The type names a binary in the CNI directory: a path would run anything.
-    ({'cniVersion': '0.3.1', 'type': '../../bin/sh'}, 'is not a plugin name'),
-    ({'cniVersion': '0.3.1', 'type': '/usr/bin/id'}, 'is not a plugin name'),
-    ({'cniVersion': '0.3.1', 'type': 7}, 'config type 7 is not a plugin name'),
-    ({'cniVersion': '0.3.1', 'plugins': [{'type': 'macvlan'}, {'type': '.hidden'}]}, 'plugins[1] type'),
-])
+@pytest.mark.parametrize(
+    'config, message',
+    [
+        ('{"cniVersion": ', 'is not valid JSON'),
+        ('[1, 2]', 'is not a JSON object'),
+        ({'name': 'x', 'type': 'macvlan'}, 'has no cniVersion'),
+        ({'cniVersion': '', 'name': 'x', 'type': 'macvlan'}, "has no cniVersion (cniVersion '')"),
+        ({'cniVersion': '0.5.0', 'type': 'macvlan'}, "has cniVersion '0.5.0': expected one of 0.1.0, 0.2.0"),
+        ({'cniVersion': '0.3.1', 'name': 'x'}, "neither 'type' nor 'plugins'"),
+        ({'cniVersion': '0.3.1', 'plugins': []}, 'is not a non-empty list'),
+        ({'cniVersion': '0.3.1', 'plugins': [{'master': 'nic1'}]}, 'plugins[0]'),
+        # The type names a binary in the CNI directory: a path would run anything.
+        ({'cniVersion': '0.3.1', 'type': '../../bin/sh'}, 'is not a plugin name'),
+        ({'cniVersion': '0.3.1', 'type': '/usr/bin/id'}, 'is not a plugin name'),
+        ({'cniVersion': '0.3.1', 'type': 7}, 'config type 7 is not a plugin name'),
+        ({'cniVersion': '0.3.1', 'plugins': [{'type': 'macvlan'}, {'type': '.hidden'}]}, 'plugins[1] type'),
+    ],
+)
 def test_parse_config_refuses_what_a_runtime_could_not_run(config, message):
     with pytest.raises(CniConfigError, match=re.escape(message)):
         parse_config(config, 'config')

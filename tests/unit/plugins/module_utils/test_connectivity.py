@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """module_utils/connectivity: probe planning, ping and iperf3 parsing, the bounded runner, the matrix and its table.
 
@@ -8,7 +7,6 @@ nobody holds, from an address the node does not have, across a link set down hal
 ``iperf3 -c DST -B SRC -t 1 -J`` against a server, a busy server and no server.
 """
 
-
 import json
 import threading
 import time
@@ -16,10 +14,29 @@ import time
 import pytest
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity import (
-    NOT_MEASURED, ConnectivityError, address_sets, build_matrix, describe_broken, error_result, evaluate,
-    format_bandwidth, iperf3_argv, parse_iperf3, plan_probes, render_table, run_probes, to_json, validate_probes,
-    validate_settings)
-from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import Gauge, parse_ping, ping_argv, ping_result
+    NOT_MEASURED,
+    ConnectivityError,
+    address_sets,
+    build_matrix,
+    describe_broken,
+    error_result,
+    evaluate,
+    format_bandwidth,
+    iperf3_argv,
+    parse_iperf3,
+    plan_probes,
+    render_table,
+    run_probes,
+    to_json,
+    validate_probes,
+    validate_settings,
+)
+from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import (
+    Gauge,
+    parse_ping,
+    ping_argv,
+    ping_result,
+)
 
 # --- real outputs (lab node worker1 of netplumb-cm) -------------------------------------------------
 
@@ -78,13 +95,41 @@ rtt min/avg/max/mdev = 0.065/0.150/0.236/0.085 ms
 """
 
 # iperf3 -J, the keys the parser reads (the real output also has intervals and streams).
-IPERF3_OK = json.dumps({
-    'start': {'connected': [{'socket': 5, 'local_host': '198.18.81.11', 'local_port': 44369, 'remote_host': '198.18.81.12',
-                             'remote_port': 5301}], 'version': 'iperf 3.12'},
-    'end': {'sum_sent': {'start': 0, 'end': 1.000934, 'seconds': 1.000934, 'bytes': 1194459136,
-                         'bits_per_second': 9546756417.50605, 'retransmits': 2102, 'sender': True},
-            'sum_received': {'start': 0, 'end': 1.00198, 'seconds': 1.00198, 'bytes': 1194459136,
-                             'bits_per_second': 9536790243.31823, 'sender': True}}})
+IPERF3_OK = json.dumps(
+    {
+        'start': {
+            'connected': [
+                {
+                    'socket': 5,
+                    'local_host': '198.18.81.11',
+                    'local_port': 44369,
+                    'remote_host': '198.18.81.12',
+                    'remote_port': 5301,
+                }
+            ],
+            'version': 'iperf 3.12',
+        },
+        'end': {
+            'sum_sent': {
+                'start': 0,
+                'end': 1.000934,
+                'seconds': 1.000934,
+                'bytes': 1194459136,
+                'bits_per_second': 9546756417.50605,
+                'retransmits': 2102,
+                'sender': True,
+            },
+            'sum_received': {
+                'start': 0,
+                'end': 1.00198,
+                'seconds': 1.00198,
+                'bytes': 1194459136,
+                'bits_per_second': 9536790243.31823,
+                'sender': True,
+            },
+        },
+    }
+)
 IPERF3_REFUSED = """{
 \t"start":\t{
 \t\t"connected":\t[],
@@ -97,7 +142,10 @@ IPERF3_REFUSED = """{
 \t"error":\t"unable to connect to server: Connection refused"
 }
 """
-IPERF3_BUSY = IPERF3_REFUSED.replace('unable to connect to server: Connection refused', 'the server is busy running a test. try again later')
+IPERF3_BUSY = IPERF3_REFUSED.replace(
+    'unable to connect to server: Connection refused', 'the server is busy running a test. try again later'
+)
+
 
 def probe_result(probe, rc, stdout, stderr):
     """A probe's result as connectivity_probe makes it: the probe with the ping's result."""
@@ -109,23 +157,31 @@ def probe_result(probe, rc, stdout, stderr):
 
 def lab_nodes(count=3, nics=2, offset=0):
     """{node: multihome_nics} as tests/integration/lab.py's inventory gives it."""
-    return dict(('worker%d' % i, [{'name': 'nic%d' % k, 'address': '198.18.%d.%d/24' % (offset + k, 10 + i)}
-                                  for k in range(1, nics + 1)])
-                for i in range(1, count + 1))
+    return dict(
+        (
+            'worker%d' % i,
+            [{'name': 'nic%d' % k, 'address': '198.18.%d.%d/24' % (offset + k, 10 + i)} for k in range(1, nics + 1)],
+        )
+        for i in range(1, count + 1)
+    )
 
 
 def fake_ping(down=()):
     """A runner answering as the lab does: PING_OK, or PING_LOSS when either end's address is in ``down``."""
+
     def runner(probe):
         if probe['src'] in down or probe['dst'] in down:
             return probe_result(probe, 1, PING_LOSS.replace('198.18.81.99', probe['dst']), '')
         return probe_result(probe, 0, PING_OK.replace('198.18.81.12', probe['dst']), '')
+
     return runner
 
 
 def reports(plan, runner, concurrency=4):
     """{node: connectivity_probe-like result} for every node of the plan."""
-    return dict((node, {'changed': False, 'probes': run_probes(probes, runner, concurrency)}) for node, probes in plan.items())
+    return dict(
+        (node, {'changed': False, 'probes': run_probes(probes, runner, concurrency)}) for node, probes in plan.items()
+    )
 
 
 # --- planning ---------------------------------------------------------------------------------------
@@ -134,29 +190,44 @@ def reports(plan, runner, concurrency=4):
 def test_address_sets_use_the_nic_network():
     sets = address_sets(lab_nodes())
     assert list(sets) == ['worker1', 'worker2', 'worker3']
-    assert sets['worker2'] == {'198.18.1.0/24': [{'address': '198.18.1.12', 'nic': 'nic1'}],
-                               '198.18.2.0/24': [{'address': '198.18.2.12', 'nic': 'nic2'}]}
+    assert sets['worker2'] == {
+        '198.18.1.0/24': [{'address': '198.18.1.12', 'nic': 'nic1'}],
+        '198.18.2.0/24': [{'address': '198.18.2.12', 'nic': 'nic2'}],
+    }
 
 
 def test_address_sets_take_json_text_and_extra_sets():
-    nodes = {'a': json.dumps([{'name': 'ens1', 'address': '10.0.0.1/16'}]), 'b': [{'name': 'ens1', 'address': '10.0.200.1/16'}]}
+    nodes = {
+        'a': json.dumps([{'name': 'ens1', 'address': '10.0.0.1/16'}]),
+        'b': [{'name': 'ens1', 'address': '10.0.200.1/16'}],
+    }
     sets = address_sets(nodes, {'storage-net': {'a': '192.0.2.10', 'b': ['192.0.2.11/24'], 'c': '192.0.2.12'}})
-    assert sets['a'] == {'10.0.0.0/16': [{'address': '10.0.0.1', 'nic': 'ens1'}], 'storage-net': [{'address': '192.0.2.10', 'nic': None}]}
+    assert sets['a'] == {
+        '10.0.0.0/16': [{'address': '10.0.0.1', 'nic': 'ens1'}],
+        'storage-net': [{'address': '192.0.2.10', 'nic': None}],
+    }
     assert sets['b']['storage-net'] == [{'address': '192.0.2.11', 'nic': None}]
     # A node only in an extra set takes part through it.
     assert sets['c'] == {'storage-net': [{'address': '192.0.2.12', 'nic': None}]}
 
 
-@pytest.mark.parametrize('nodes, extra, message', [
-    ({'w1': [{'name': 'nic1', 'address': '198.18.1.11'}]}, None, "nic1 of w1 has address '198.18.1.11' without a prefix length"),
-    ({'w1': [{'name': 'nic1', 'address': '198.18.1.300/24'}]}, None, "nic1 of w1 has address '198.18.1.300/24'"),
-    ({'w1': [{'name': 'nic1'}]}, None, 'multihome_nics[0] of w1'),
-    ({'w1': 'not json'}, None, "multihome_nics of w1 is 'not json'"),
-    ({'w1': {'nic1': '1.2.3.4/24'}}, None, 'multihome_nics of w1 is'),
-    ({'w1': []}, {'net-a': {'w1': 'nope'}}, "address of w1 in address set 'net-a' is 'nope'"),
-    ({'w1': []}, {'net-a': ['w1']}, "address set 'net-a' is ['w1']"),
-    (['w1'], None, "nodes is ['w1']"),
-])
+@pytest.mark.parametrize(
+    'nodes, extra, message',
+    [
+        (
+            {'w1': [{'name': 'nic1', 'address': '198.18.1.11'}]},
+            None,
+            "nic1 of w1 has address '198.18.1.11' without a prefix length",
+        ),
+        ({'w1': [{'name': 'nic1', 'address': '198.18.1.300/24'}]}, None, "nic1 of w1 has address '198.18.1.300/24'"),
+        ({'w1': [{'name': 'nic1'}]}, None, 'multihome_nics[0] of w1'),
+        ({'w1': 'not json'}, None, "multihome_nics of w1 is 'not json'"),
+        ({'w1': {'nic1': '1.2.3.4/24'}}, None, 'multihome_nics of w1 is'),
+        ({'w1': []}, {'net-a': {'w1': 'nope'}}, "address of w1 in address set 'net-a' is 'nope'"),
+        ({'w1': []}, {'net-a': ['w1']}, "address set 'net-a' is ['w1']"),
+        (['w1'], None, "nodes is ['w1']"),
+    ],
+)
 def test_address_sets_errors_name_the_value(nodes, extra, message):
     with pytest.raises(ConnectivityError, match=None) as err:
         address_sets(nodes, extra)
@@ -171,7 +242,12 @@ def test_plan_probes_every_other_node_on_the_same_network():
         assert len(probes) == 4
         assert all(p['peer'] != node for p in probes)
         assert all(p['src'].rsplit('.', 2)[-2] == p['dst'].rsplit('.', 2)[-2] for p in probes)
-    assert plan['worker1'][0] == {'src': '198.18.1.11', 'dst': '198.18.1.12', 'network': '198.18.1.0/24', 'peer': 'worker2'}
+    assert plan['worker1'][0] == {
+        'src': '198.18.1.11',
+        'dst': '198.18.1.12',
+        'network': '198.18.1.0/24',
+        'peer': 'worker2',
+    }
     # Each node starts with the peer after it, so the nodes aim at different peers at first.
     assert [plan[n][0]['peer'] for n in ('worker1', 'worker2', 'worker3')] == ['worker2', 'worker3', 'worker1']
     total = sum(len(p) for p in plan.values())
@@ -183,8 +259,13 @@ def test_plan_probes_skip_networks_a_peer_lacks():
     nodes['worker3'] = nodes['worker3'][:1]  # worker3 has nic1 only
     plan = plan_probes(address_sets(nodes, {'preflight': {'worker1': '192.0.2.1', 'worker3': '192.0.2.3'}}))
     assert [(p['network'], p['peer']) for p in plan['worker3']] == [
-        ('198.18.1.0/24', 'worker1'), ('198.18.1.0/24', 'worker2'), ('preflight', 'worker1')]
-    assert ('preflight', 'worker3', '192.0.2.1', '192.0.2.3') in [(p['network'], p['peer'], p['src'], p['dst']) for p in plan['worker1']]
+        ('198.18.1.0/24', 'worker1'),
+        ('198.18.1.0/24', 'worker2'),
+        ('preflight', 'worker1'),
+    ]
+    assert ('preflight', 'worker3', '192.0.2.1', '192.0.2.3') in [
+        (p['network'], p['peer'], p['src'], p['dst']) for p in plan['worker1']
+    ]
     assert not [p for p in plan['worker2'] if p['network'] == 'preflight']
 
 
@@ -208,12 +289,15 @@ def test_validate_probes_refuse_what_is_not_an_address():
         validate_probes([{'src': '198.18.1.11', 'dst': 'fd00::1', 'network': 'n', 'peer': 'w2'}])
 
 
-@pytest.mark.parametrize('args, message', [
-    ((0, 0.2, 1, 16), 'count is 0'),
-    ((3, 0.001, 1, 16), 'interval is 0.001'),
-    ((3, 0.2, 0, 16), 'timeout is 0'),
-    ((3, 0.2, 1, 0), 'concurrency is 0'),
-])
+@pytest.mark.parametrize(
+    'args, message',
+    [
+        ((0, 0.2, 1, 16), 'count is 0'),
+        ((3, 0.001, 1, 16), 'interval is 0.001'),
+        ((3, 0.2, 0, 16), 'timeout is 0'),
+        ((3, 0.2, 1, 0), 'concurrency is 0'),
+    ],
+)
 def test_validate_settings(args, message):
     with pytest.raises(ConnectivityError, match=message):
         validate_settings(*args)
@@ -221,8 +305,26 @@ def test_validate_settings(args, message):
 
 def test_ping_argv():
     assert ping_argv('198.18.1.12', 3, 1, interval=0.2, src='198.18.1.11', ping_bin='/usr/bin/ping') == [
-        '/usr/bin/ping', '-n', '-c', '3', '-i', '0.2', '-W', '1', '-I', '198.18.1.11', '198.18.1.12']
-    assert ping_argv('198.18.1.12', 5, 0.5, interval=0.05, src='198.18.1.11')[2:8] == ['-c', '5', '-i', '0.05', '-W', '0.5']
+        '/usr/bin/ping',
+        '-n',
+        '-c',
+        '3',
+        '-i',
+        '0.2',
+        '-W',
+        '1',
+        '-I',
+        '198.18.1.11',
+        '198.18.1.12',
+    ]
+    assert ping_argv('198.18.1.12', 5, 0.5, interval=0.05, src='198.18.1.11')[2:8] == [
+        '-c',
+        '5',
+        '-i',
+        '0.05',
+        '-W',
+        '0.5',
+    ]
 
 
 # --- ping output --------------------------------------------------------------------------------------
@@ -230,8 +332,15 @@ def test_ping_argv():
 
 def test_parse_ping_replies():
     stats = parse_ping(PING_OK)
-    assert stats == {'transmitted': 3, 'received': 3, 'errors': 0, 'duplicates': 0, 'loss': 0.0, 'time_ms': 404.0,
-                     'rtt': {'min': 0.057, 'avg': 0.069, 'max': 0.081, 'mdev': 0.009}}
+    assert stats == {
+        'transmitted': 3,
+        'received': 3,
+        'errors': 0,
+        'duplicates': 0,
+        'loss': 0.0,
+        'time_ms': 404.0,
+        'rtt': {'min': 0.057, 'avg': 0.069, 'max': 0.081, 'mdev': 0.009},
+    }
     assert parse_ping(PING6_OK)['rtt']['avg'] == 0.15
 
 
@@ -239,12 +348,25 @@ def test_parse_ping_loss_errors_partial_and_nothing():
     loss = parse_ping(PING_LOSS)
     assert (loss['transmitted'], loss['received'], loss['loss'], loss['rtt']) == (3, 0, 100.0, None)
     errors = parse_ping(PING_ERRORS)
-    assert (errors['transmitted'], errors['received'], errors['errors'], errors['loss'], errors['time_ms']) == (5, 0, 3, 100.0, 4087.0)
+    assert (errors['transmitted'], errors['received'], errors['errors'], errors['loss'], errors['time_ms']) == (
+        5,
+        0,
+        3,
+        100.0,
+        4087.0,
+    )
     partial = parse_ping(PING_PARTIAL)
     assert (partial['transmitted'], partial['received'], partial['loss']) == (10, 5, 50.0)
     assert partial['rtt'] == {'min': 0.069, 'avg': 0.108, 'max': 0.165, 'mdev': 0.041}
-    assert parse_ping('') == {'transmitted': None, 'received': None, 'errors': None, 'duplicates': None, 'loss': None,
-                              'time_ms': None, 'rtt': None}
+    assert parse_ping('') == {
+        'transmitted': None,
+        'received': None,
+        'errors': None,
+        'duplicates': None,
+        'loss': None,
+        'time_ms': None,
+        'rtt': None,
+    }
 
 
 def test_parse_ping_busybox():
@@ -262,7 +384,11 @@ def test_probe_result_from_real_outputs():
     partial = probe_result(probe, 0, PING_PARTIAL, '')
     assert partial['connected'] and partial['loss'] == 50.0
     bind = probe_result(probe, 2, '', PING_BIND_STDERR)
-    assert not bind['connected'] and bind['error'] == 'ping: bind: Cannot assign requested address' and bind['transmitted'] is None
+    assert (
+        not bind['connected']
+        and bind['error'] == 'ping: bind: Cannot assign requested address'
+        and bind['transmitted'] is None
+    )
     assert probe_result(probe, 2, '', '')['error'] == 'ping failed (rc=2) with no output'
 
 
@@ -273,13 +399,27 @@ def test_parse_iperf3():
     assert parse_iperf3(IPERF3_OK) == (9536790243.31823, None)
     assert parse_iperf3(IPERF3_REFUSED) == (None, 'unable to connect to server: Connection refused')
     assert parse_iperf3(IPERF3_BUSY) == (None, 'the server is busy running a test. try again later')
-    assert parse_iperf3('iperf3: error - unable to connect\n') == (None, 'iperf3 printed no JSON: iperf3: error - unable to connect')
+    assert parse_iperf3('iperf3: error - unable to connect\n') == (
+        None,
+        'iperf3 printed no JSON: iperf3: error - unable to connect',
+    )
     assert parse_iperf3('{"end": {}}') == (None, 'iperf3 reported no bits_per_second')
 
 
 def test_iperf3_argv_and_rates():
     probe = {'src': '198.18.1.11', 'dst': '198.18.1.12'}
-    assert iperf3_argv('iperf3', probe, 5301, 2) == ['iperf3', '-c', '198.18.1.12', '-B', '198.18.1.11', '-p', '5301', '-t', '2', '-J']
+    assert iperf3_argv('iperf3', probe, 5301, 2) == [
+        'iperf3',
+        '-c',
+        '198.18.1.12',
+        '-B',
+        '198.18.1.11',
+        '-p',
+        '5301',
+        '-t',
+        '2',
+        '-J',
+    ]
     assert format_bandwidth(9536790243.31823) == '9.54Gbits/sec'
     assert format_bandwidth(94.2e6) == '94.2Mbits/sec'
     assert format_bandwidth(None) == '-'
@@ -353,17 +493,36 @@ def healthy():
 def test_matrix_of_a_healthy_lab():
     sets, plan, matrix = healthy()
     assert [(p['from'], p['to']) for p in matrix['pairs']] == [
-        ('worker1', 'worker2'), ('worker1', 'worker3'), ('worker2', 'worker1'), ('worker2', 'worker3'),
-        ('worker3', 'worker1'), ('worker3', 'worker2')]
+        ('worker1', 'worker2'),
+        ('worker1', 'worker3'),
+        ('worker2', 'worker1'),
+        ('worker2', 'worker3'),
+        ('worker3', 'worker1'),
+        ('worker3', 'worker2'),
+    ]
     assert all((p['connected'], p['total']) == (2, 2) for p in matrix['pairs'])
     assert matrix['pairs'][0]['addresses'] == ['198.18.1.12', '198.18.2.12']
     assert matrix['pairs'][0]['latency_ms'] == [0.069, 0.069]
     assert [(n['network'], n['connected'], n['total'], n['nodes']) for n in matrix['networks']] == [
-        ('198.18.1.0/24', 6, 6, ['worker1', 'worker2', 'worker3']), ('198.18.2.0/24', 6, 6, ['worker1', 'worker2', 'worker3'])]
-    assert matrix['summary'] == {'nodes': 3, 'networks': 2, 'pairs': 6, 'pairs_connected': 6, 'connected': 12, 'total': 12, 'fraction': 1.0}
+        ('198.18.1.0/24', 6, 6, ['worker1', 'worker2', 'worker3']),
+        ('198.18.2.0/24', 6, 6, ['worker1', 'worker2', 'worker3']),
+    ]
+    assert matrix['summary'] == {
+        'nodes': 3,
+        'networks': 2,
+        'pairs': 6,
+        'pairs_connected': 6,
+        'connected': 12,
+        'total': 12,
+        'fraction': 1.0,
+    }
     assert matrix['probes'][0]['src_nic'] == 'nic1' and matrix['probes'][0]['dst_nic'] == 'nic1'
     ok, broken, msg = evaluate(matrix)
-    assert ok and broken == [] and msg == '12/12 address pairs connected (100.0%, threshold 100.0%) across 3 nodes and 2 networks'
+    assert (
+        ok
+        and broken == []
+        and msg == '12/12 address pairs connected (100.0%, threshold 100.0%) across 3 nodes and 2 networks'
+    )
     assert json.loads(to_json(matrix)) == matrix
 
 
@@ -374,10 +533,18 @@ def test_matrix_with_worker2_nic2_down():
     ok, broken, msg = evaluate(matrix, 1.0)
     assert not ok
     assert sorted((b['from'], b['to'], b['network']) for b in broken) == [
-        ('worker1', 'worker2', '198.18.2.0/24'), ('worker2', 'worker1', '198.18.2.0/24'),
-        ('worker2', 'worker3', '198.18.2.0/24'), ('worker3', 'worker2', '198.18.2.0/24')]
-    assert 'worker2 -> worker1 on 198.18.2.0/24: 198.18.2.12 (nic2) -> 198.18.2.11 (nic2): no reply: 3 sent, 0 received (100% loss)' in msg
-    assert msg.startswith('8/12 address pairs connected (66.7%, threshold 100.0%) across 3 nodes and 2 networks, below the threshold; broken: ')
+        ('worker1', 'worker2', '198.18.2.0/24'),
+        ('worker2', 'worker1', '198.18.2.0/24'),
+        ('worker2', 'worker3', '198.18.2.0/24'),
+        ('worker3', 'worker2', '198.18.2.0/24'),
+    ]
+    assert (
+        'worker2 -> worker1 on 198.18.2.0/24: 198.18.2.12 (nic2) -> 198.18.2.11 (nic2): no reply: 3 sent, 0 received (100% loss)'
+        in msg
+    )
+    assert msg.startswith(
+        '8/12 address pairs connected (66.7%, threshold 100.0%) across 3 nodes and 2 networks, below the threshold; broken: '
+    )
     nets = dict((n['network'], (n['connected'], n['total'])) for n in matrix['networks'])
     assert nets == {'198.18.1.0/24': (6, 6), '198.18.2.0/24': (2, 6)}
     pairs = dict(((p['from'], p['to']), p) for p in matrix['pairs'])
@@ -392,19 +559,29 @@ def test_matrix_counts_a_node_that_did_not_report():
     sets = address_sets(lab_nodes())
     plan = plan_probes(sets)
     results = reports(plan, fake_ping())
-    results['worker3'] = {'unreachable': True, 'changed': False, 'msg': (
-        'Task failed: Failed to create temporary directory. In some cases, you may have been able to authenticate and did not '
-        'have permissions on the target directory. Consider changing the remote tmp path in ansible.cfg.')}
+    results['worker3'] = {
+        'unreachable': True,
+        'changed': False,
+        'msg': (
+            'Task failed: Failed to create temporary directory. In some cases, you may have been able to authenticate and did not '
+            'have permissions on the target directory. Consider changing the remote tmp path in ansible.cfg.'
+        ),
+    }
     del results['worker2']
     matrix = build_matrix(results, plan, sets)
     # worker1's own 4 probes (the fake answers them all); the 8 of the two silent nodes count as broken.
     assert matrix['summary']['connected'] == 4 and matrix['summary']['total'] == 12
     broken = evaluate(matrix)[1]
     errors = set(b['error'] for b in broken if b['from'] != 'worker1')
-    assert errors == {'no result from worker2: it did not run the probes',
-                      'no result from worker3: unreachable (Failed to create temporary directory.)'}
+    assert errors == {
+        'no result from worker2: it did not run the probes',
+        'no result from worker3: unreachable (Failed to create temporary directory.)',
+    }
     failed = build_matrix({'worker1': {'failed': True, 'msg': 'connectivity_probe: ping is not installed'}}, plan, sets)
-    assert failed['probes'][0]['error'] == 'no result from worker1: the probe failed (connectivity_probe: ping is not installed)'
+    assert (
+        failed['probes'][0]['error']
+        == 'no result from worker1: the probe failed (connectivity_probe: ping is not installed)'
+    )
     skipped = build_matrix({'worker1': {'skipped': True}}, plan, sets)
     assert skipped['probes'][0]['error'] == 'no result from worker1: the probe task was skipped'
 
@@ -412,7 +589,10 @@ def test_matrix_counts_a_node_that_did_not_report():
 def test_matrix_without_a_plan_uses_what_was_reported():
     plan = plan_probes(address_sets(lab_nodes()))
     matrix = build_matrix(reports({'worker1': plan['worker1']}, fake_ping()))
-    assert [(p['from'], p['to'], p['total']) for p in matrix['pairs']] == [('worker1', 'worker2', 2), ('worker1', 'worker3', 2)]
+    assert [(p['from'], p['to'], p['total']) for p in matrix['pairs']] == [
+        ('worker1', 'worker2', 2),
+        ('worker1', 'worker3', 2),
+    ]
     assert matrix['probes'][0]['src_nic'] is None
 
 
@@ -429,8 +609,16 @@ def test_evaluate_edges():
 
 
 def test_describe_broken_without_nics():
-    item = {'from': 'a', 'to': 'b', 'network': 'storage-net', 'src': '192.0.2.1', 'dst': '192.0.2.2', 'src_nic': None,
-            'dst_nic': None, 'error': None}
+    item = {
+        'from': 'a',
+        'to': 'b',
+        'network': 'storage-net',
+        'src': '192.0.2.1',
+        'dst': '192.0.2.2',
+        'src_nic': None,
+        'dst_nic': None,
+        'error': None,
+    }
     assert describe_broken(item) == 'a -> b on storage-net: 192.0.2.1 -> 192.0.2.2'
 
 
@@ -447,7 +635,7 @@ def test_table_rows_like_multi_nic_cni():
     lines = render_table(healthy()[2])
     header = lines[0]
     assert header.split() == ['FROM', 'TO', 'CONNECTED/TOTAL', 'IPs', 'LATENCY']
-    rows = lines[1:lines.index('')]
+    rows = lines[1 : lines.index('')]
     assert len(rows) == 3 * 2
     assert columns(rows[0], header) == ['worker1', 'worker2', '2/2', '[198.18.1.12 198.18.2.12]', '[0.069ms 0.069ms]']
     net_header = lines[lines.index('') + 1]
@@ -467,7 +655,7 @@ def test_table_broken_and_bandwidth():
     lines = render_table(build_matrix(results, plan, sets), bandwidth=True)
     header = lines[0]
     assert header.split()[-1] == 'BANDWIDTHs'
-    rows = dict((tuple(columns(line, header)[:2]), columns(line, header)) for line in lines[1:lines.index('')])
+    rows = dict((tuple(columns(line, header)[:2]), columns(line, header)) for line in lines[1 : lines.index('')])
     assert rows[('worker1', 'worker2')][2:] == ['1/2', '[198.18.1.12 198.18.2.12]', '[0.069ms -]', '[9.5Gbits/sec -]']
     assert rows[('worker2', 'worker1')][-1] == 'not measured'
     assert rows[('worker3', 'worker1')][2] == '2/2'

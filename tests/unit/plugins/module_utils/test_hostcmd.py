@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """module_utils/hostcmd: the runner, ``ip -j`` and its one JSON loader, ping and its one result shape, the pool.
 
@@ -6,20 +5,29 @@ The command outputs are as iproute2 6.1 and iputils 20221126 (Debian bookworm) p
 "not supported" answer is what ``ip -6`` says on a kernel booted with ``ipv6.disable=1``.
 """
 
-
 import threading
 import time
 
 import pytest
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import (
-    CommandError, Gauge, Ip, Runner, command_text, load_ip_json, ping, ping_argv, ping_result, run_ordered)
+    CommandError,
+    Gauge,
+    Ip,
+    Runner,
+    command_text,
+    load_ip_json,
+    ping,
+    ping_argv,
+    ping_result,
+    run_ordered,
+)
 
 IP = '/usr/sbin/ip'
 NO_IPV6 = 'RTNETLINK answers: Address family not supported by protocol\n'
 
 
-class Scripted(object):
+class Scripted:
     """A ``run_command`` answering each argv from a table; records every call with its environment and stdin."""
 
     def __init__(self, table):
@@ -33,6 +41,7 @@ class Scripted(object):
 
 # ------------------------------------------------------------------ runner
 
+
 def test_runner_passes_argv_environment_and_stdin_and_returns_what_the_command_did():
     fake = Scripted([(['/opt/cni/bin/macvlan'], (1, '{"msg": "x"}', ''))])
     runner = Runner(fake)
@@ -42,36 +51,52 @@ def test_runner_passes_argv_environment_and_stdin_and_returns_what_the_command_d
 
 
 def test_must_names_the_command_its_exit_code_and_its_words():
-    runner = Runner(Scripted([([IP, 'netns', 'add', 'npf-a'], (1, '', 'Cannot create namespace file: File exists\n')),
-                              ([IP, 'netns', 'add', 'npf-b'], (0, '', ''))]))
+    runner = Runner(
+        Scripted(
+            [
+                ([IP, 'netns', 'add', 'npf-a'], (1, '', 'Cannot create namespace file: File exists\n')),
+                ([IP, 'netns', 'add', 'npf-b'], (0, '', '')),
+            ]
+        )
+    )
     assert runner.must([IP, 'netns', 'add', 'npf-b']) == ''
     with pytest.raises(CommandError) as exc:
         runner.must([IP, 'netns', 'add', 'npf-a'])
     assert str(exc.value) == "'ip netns add npf-a' failed (rc=1): Cannot create namespace file: File exists"
-    assert (exc.value.rc, exc.value.stderr, exc.value.argv) == (1, 'Cannot create namespace file: File exists\n',
-                                                                [IP, 'netns', 'add', 'npf-a'])
+    assert (exc.value.rc, exc.value.stderr, exc.value.argv) == (
+        1,
+        'Cannot create namespace file: File exists\n',
+        [IP, 'netns', 'add', 'npf-a'],
+    )
     assert command_text(['/usr/bin/ping', '-n', 1]) == 'ping -n 1'
 
 
 # ------------------------------------------------------------------ ip -j
 
-@pytest.mark.parametrize('text, allow_empty, expected', [
-    ('[{"ifname": "lo"}, {}, 3]', True, [{'ifname': 'lo'}, {}]),
-    ([{'ifname': 'lo'}, 'junk'], True, [{'ifname': 'lo'}]),
-    ('', True, []),
-    ('  \n', True, []),
-    (None, True, []),
-    ('[]', False, []),
-])
+
+@pytest.mark.parametrize(
+    'text, allow_empty, expected',
+    [
+        ('[{"ifname": "lo"}, {}, 3]', True, [{'ifname': 'lo'}, {}]),
+        ([{'ifname': 'lo'}, 'junk'], True, [{'ifname': 'lo'}]),
+        ('', True, []),
+        ('  \n', True, []),
+        (None, True, []),
+        ('[]', False, []),
+    ],
+)
 def test_load_ip_json_gives_the_objects(text, allow_empty, expected):
     assert load_ip_json(text, 'ip -j addr show', allow_empty) == expected
 
 
-@pytest.mark.parametrize('text, allow_empty, message', [
-    ('', False, "ip -j addr show output '' is not JSON"),
-    ('Option "-j" is unknown', True, "is not JSON"),
-    ('{"ifname": "eth0"}', True, 'ip -j addr show output is a JSON dict: expected'),
-])
+@pytest.mark.parametrize(
+    'text, allow_empty, message',
+    [
+        ('', False, "ip -j addr show output '' is not JSON"),
+        ('Option "-j" is unknown', True, "is not JSON"),
+        ('{"ifname": "eth0"}', True, 'ip -j addr show output is a JSON dict: expected'),
+    ],
+)
 def test_load_ip_json_refuses_what_is_not_a_json_list(text, allow_empty, message):
     with pytest.raises(CommandError) as exc:
         load_ip_json(text, 'ip -j addr show', allow_empty)
@@ -81,7 +106,14 @@ def test_load_ip_json_refuses_what_is_not_a_json_list(text, allow_empty, message
 def test_ip_argv_family_json_and_namespace():
     ip = Ip(Runner(None), IP)
     assert ip.argv(['addr', 'show'], json_output=True) == [IP, '-j', 'addr', 'show']
-    assert ip.argv(['route', 'show', 'default'], family=6, json_output=True) == [IP, '-6', '-j', 'route', 'show', 'default']
+    assert ip.argv(['route', 'show', 'default'], family=6, json_output=True) == [
+        IP,
+        '-6',
+        '-j',
+        'route',
+        'show',
+        'default',
+    ]
     assert ip.argv(['addr', 'show'], netns='npf-a', json_output=True) == [IP, '-j', '-n', 'npf-a', 'addr', 'show']
     assert ip.argv(['link', 'del', 'dev', 'br0']) == [IP, 'link', 'del', 'dev', 'br0']
 
@@ -100,8 +132,12 @@ def test_ip_query_failure_names_the_command_and_what_it_needs():
 
 
 def test_optional_means_the_host_may_lack_the_family_and_nothing_else():
-    fake = Scripted([([IP, '-6', '-j', 'rule', 'show'], (2, '', NO_IPV6)),
-                     ([IP, '-6', '-j', 'route', 'show', 'default'], (1, '', 'Error: something else broke\n'))])
+    fake = Scripted(
+        [
+            ([IP, '-6', '-j', 'rule', 'show'], (2, '', NO_IPV6)),
+            ([IP, '-6', '-j', 'route', 'show', 'default'], (1, '', 'Error: something else broke\n')),
+        ]
+    )
     ip = Ip(Runner(fake), IP)
     assert ip.query('rule', 'show', family=6, optional=True) == []
     # Not optional: the same answer is an error.
@@ -145,30 +181,137 @@ PING_UNREACH = """--- 198.18.61.99 ping statistics ---
 
 def test_ping_argv_from_a_source_address_or_inside_a_namespace():
     assert ping_argv('198.18.1.12', 3, 1, interval=0.2, src='198.18.1.11', ping_bin='/usr/bin/ping') == [
-        '/usr/bin/ping', '-n', '-c', '3', '-i', '0.2', '-W', '1', '-I', '198.18.1.11', '198.18.1.12']
+        '/usr/bin/ping',
+        '-n',
+        '-c',
+        '3',
+        '-i',
+        '0.2',
+        '-W',
+        '1',
+        '-I',
+        '198.18.1.11',
+        '198.18.1.12',
+    ]
     # Inside the attachment's namespace, without resolving names, ping's own default interval.
     assert ping_argv('198.18.61.253', 2, 1, netns='npf-a-1', ip_bin=IP) == [
-        IP, 'netns', 'exec', 'npf-a-1', 'ping', '-n', '-c', '2', '-W', '1', '198.18.61.253']
+        IP,
+        'netns',
+        'exec',
+        'npf-a-1',
+        'ping',
+        '-n',
+        '-c',
+        '2',
+        '-W',
+        '1',
+        '198.18.61.253',
+    ]
 
 
-@pytest.mark.parametrize('rc, stdout, stderr, expected', [
-    (0, PING_OK, '', {'connected': True, 'rc': 0, 'transmitted': 2, 'received': 2, 'loss': 0.0,
-                      'rtt': {'min': 0.086, 'avg': 0.268, 'max': 0.45, 'mdev': 0.182}, 'error': None}),
-    (1, PING_LOST, '', {'connected': False, 'rc': 1, 'transmitted': 2, 'received': 0, 'loss': 100.0, 'rtt': None,
-                        'error': 'no reply: 2 sent, 0 received (100% loss)'}),
-    (0, PING_HALF, '', {'connected': True, 'rc': 0, 'transmitted': 2, 'received': 1, 'loss': 50.0,
-                        'rtt': {'min': 0.1, 'avg': 0.1, 'max': 0.1, 'mdev': 0.0}, 'error': None}),
-    (1, PING_UNREACH, '', {'connected': False, 'rc': 1, 'transmitted': 2, 'received': 0, 'loss': 100.0, 'rtt': None,
-                           'error': 'no reply: 2 sent, 0 received (100% loss)'}),
-    (2, '', 'ping: connect: Network is unreachable\n', {'connected': False, 'rc': 2, 'transmitted': None, 'received': None,
-                                                        'loss': None, 'rtt': None,
-                                                        'error': 'ping: connect: Network is unreachable'}),
-    (1, '', 'Cannot open network namespace "npf-x": No such file or directory\n',
-     {'connected': False, 'rc': 1, 'transmitted': None, 'received': None, 'loss': None, 'rtt': None,
-      'error': 'Cannot open network namespace "npf-x": No such file or directory'}),
-    (2, 'ping: unknown iface\n', '', {'connected': False, 'rc': 2, 'transmitted': None, 'received': None, 'loss': None,
-                                      'rtt': None, 'error': 'ping: unknown iface'}),
-])
+@pytest.mark.parametrize(
+    'rc, stdout, stderr, expected',
+    [
+        (
+            0,
+            PING_OK,
+            '',
+            {
+                'connected': True,
+                'rc': 0,
+                'transmitted': 2,
+                'received': 2,
+                'loss': 0.0,
+                'rtt': {'min': 0.086, 'avg': 0.268, 'max': 0.45, 'mdev': 0.182},
+                'error': None,
+            },
+        ),
+        (
+            1,
+            PING_LOST,
+            '',
+            {
+                'connected': False,
+                'rc': 1,
+                'transmitted': 2,
+                'received': 0,
+                'loss': 100.0,
+                'rtt': None,
+                'error': 'no reply: 2 sent, 0 received (100% loss)',
+            },
+        ),
+        (
+            0,
+            PING_HALF,
+            '',
+            {
+                'connected': True,
+                'rc': 0,
+                'transmitted': 2,
+                'received': 1,
+                'loss': 50.0,
+                'rtt': {'min': 0.1, 'avg': 0.1, 'max': 0.1, 'mdev': 0.0},
+                'error': None,
+            },
+        ),
+        (
+            1,
+            PING_UNREACH,
+            '',
+            {
+                'connected': False,
+                'rc': 1,
+                'transmitted': 2,
+                'received': 0,
+                'loss': 100.0,
+                'rtt': None,
+                'error': 'no reply: 2 sent, 0 received (100% loss)',
+            },
+        ),
+        (
+            2,
+            '',
+            'ping: connect: Network is unreachable\n',
+            {
+                'connected': False,
+                'rc': 2,
+                'transmitted': None,
+                'received': None,
+                'loss': None,
+                'rtt': None,
+                'error': 'ping: connect: Network is unreachable',
+            },
+        ),
+        (
+            1,
+            '',
+            'Cannot open network namespace "npf-x": No such file or directory\n',
+            {
+                'connected': False,
+                'rc': 1,
+                'transmitted': None,
+                'received': None,
+                'loss': None,
+                'rtt': None,
+                'error': 'Cannot open network namespace "npf-x": No such file or directory',
+            },
+        ),
+        (
+            2,
+            'ping: unknown iface\n',
+            '',
+            {
+                'connected': False,
+                'rc': 2,
+                'transmitted': None,
+                'received': None,
+                'loss': None,
+                'rtt': None,
+                'error': 'ping: unknown iface',
+            },
+        ),
+    ],
+)
 def test_ping_result_has_one_shape(rc, stdout, stderr, expected):
     assert ping_result(rc, stdout, stderr) == expected
 
@@ -183,10 +326,11 @@ def test_ping_runs_through_the_runner():
 
 # ------------------------------------------------------------------ the pool
 
+
 @pytest.mark.parametrize('limit, count', [(1, 5), (3, 12), (8, 3)])
 def test_run_ordered_is_bounded_parallel_and_ordered(limit, count):
     gauge = Gauge()
-    delays = [0.02 + 0.03 * ((count - i) % 3) for i in range(count)]   # later items often finish first
+    delays = [0.02 + 0.03 * ((count - i) % 3) for i in range(count)]  # later items often finish first
 
     def work(i):
         time.sleep(delays[i])

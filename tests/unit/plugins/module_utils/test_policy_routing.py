@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """policy_routing planning against rt_tables files and ``ip -j`` output built here as iproute2 6.1 prints them.
 
@@ -7,15 +6,28 @@
 leaves ``table`` out for main and prints ``dst`` ``default`` or a host address without ``/32``.
 """
 
-
 import json
 import os
 
 import pytest
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.policy_routing import (
-    BATCH_HEADER, OUR_FILE, PolicyRoutingError, assign_tables, check_addresses, foreign_numbers, normalize_interfaces,
-    parse_ip_routes, parse_ip_rules, parse_rt_tables, plan, read_rt_tables, render_rt_tables, rt_tables_paths, table_name_map)
+    BATCH_HEADER,
+    OUR_FILE,
+    PolicyRoutingError,
+    assign_tables,
+    check_addresses,
+    foreign_numbers,
+    normalize_interfaces,
+    parse_ip_routes,
+    parse_ip_rules,
+    parse_rt_tables,
+    plan,
+    read_rt_tables,
+    render_rt_tables,
+    rt_tables_paths,
+    table_name_map,
+)
 
 STOCK_RT_TABLES = """\
 #
@@ -31,8 +43,10 @@ STOCK_RT_TABLES = """\
 #1\tinr.ruhep
 """
 
-NICS = [{'name': 'nic1', 'address': '198.18.1.11/24', 'gateway': '198.18.1.254'},
-        {'name': 'nic2', 'address': '198.18.2.11/24'}]
+NICS = [
+    {'name': 'nic1', 'address': '198.18.1.11/24', 'gateway': '198.18.1.254'},
+    {'name': 'nic2', 'address': '198.18.2.11/24'},
+]
 
 
 # ---------------------------------------------------------------------------
@@ -68,10 +82,13 @@ def route(dst, dev, table=None, gateway=None, prefsrc=None, **extra):
     return out
 
 
-STOCK_ROUTES = [route('198.18.0.0/24', 'eth0', prefsrc='198.18.0.11'), route('198.18.1.0/24', 'nic1', prefsrc='198.18.1.11'),
-                route('198.18.2.0/24', 'nic2', prefsrc='198.18.2.11'),
-                route('127.0.0.0/8', 'lo', table='local', prefsrc='127.0.0.1', type='local', scope='host'),
-                route('198.18.1.11', 'nic1', table='local', prefsrc='198.18.1.11', type='local', scope='host')]
+STOCK_ROUTES = [
+    route('198.18.0.0/24', 'eth0', prefsrc='198.18.0.11'),
+    route('198.18.1.0/24', 'nic1', prefsrc='198.18.1.11'),
+    route('198.18.2.0/24', 'nic2', prefsrc='198.18.2.11'),
+    route('127.0.0.0/8', 'lo', table='local', prefsrc='127.0.0.1', type='local', scope='host'),
+    route('198.18.1.11', 'nic1', table='local', prefsrc='198.18.1.11', type='local', scope='host'),
+]
 
 
 def ours_live(tables, names=None):
@@ -108,8 +125,16 @@ def planned(etc_dir, nics=None, state='present', base=1000, rules=None, routes=N
     names = table_name_map(entries)
     live_rules = parse_ip_rules(json.dumps(STOCK_RULES + (rules or [])), names)
     live_routes = parse_ip_routes(json.dumps(STOCK_ROUTES + (routes or [])), names)
-    return plan(normalize_interfaces(NICS if nics is None else nics), state, base, entries, os.path.join(etc_dir, OUR_FILE),
-                live_rules, live_routes, extra_tables)
+    return plan(
+        normalize_interfaces(NICS if nics is None else nics),
+        state,
+        base,
+        entries,
+        os.path.join(etc_dir, OUR_FILE),
+        live_rules,
+        live_routes,
+        extra_tables,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -118,8 +143,14 @@ def planned(etc_dir, nics=None, state='present', base=1000, rules=None, routes=N
 
 def test_parse_rt_tables_reads_numbers_names_hex_and_skips_the_rest():
     text = STOCK_RT_TABLES + '0x3e8 hexed # a comment\n  1001   spaced\nnot-a-number x\n1002\n\n'
-    assert parse_rt_tables(text) == [(255, 'local'), (254, 'main'), (253, 'default'), (0, 'unspec'),
-                                     (1000, 'hexed'), (1001, 'spaced')]
+    assert parse_rt_tables(text) == [
+        (255, 'local'),
+        (254, 'main'),
+        (253, 'default'),
+        (0, 'unspec'),
+        (1000, 'hexed'),
+        (1001, 'spaced'),
+    ]
 
 
 def test_rt_tables_paths_reads_rt_tables_and_only_conf_files_in_order(etc, tmp_path):
@@ -129,11 +160,22 @@ def test_rt_tables_paths_reads_rt_tables_and_only_conf_files_in_order(etc, tmp_p
     vendor = tmp_path / 'usr' / 'iproute2'
     write(str(vendor / 'rt_tables'), '300 vendor\n')
     paths = rt_tables_paths(etc, vendor_dirs=(str(vendor),))
-    assert paths == [str(vendor / 'rt_tables'), os.path.join(os.path.dirname(etc), 'rt_tables'),
-                     os.path.join(etc, 'a.conf'), os.path.join(etc, 'b.conf')]
+    assert paths == [
+        str(vendor / 'rt_tables'),
+        os.path.join(os.path.dirname(etc), 'rt_tables'),
+        os.path.join(etc, 'a.conf'),
+        os.path.join(etc, 'b.conf'),
+    ]
     entries = read_rt_tables(paths)
-    assert [(n, name) for n, name, _path in entries] == [(300, 'vendor'), (255, 'local'), (254, 'main'), (253, 'default'),
-                                                         (0, 'unspec'), (1000, 'a'), (1001, 'b')]
+    assert [(n, name) for n, name, _path in entries] == [
+        (300, 'vendor'),
+        (255, 'local'),
+        (254, 'main'),
+        (253, 'default'),
+        (0, 'unspec'),
+        (1000, 'a'),
+        (1001, 'b'),
+    ]
     assert table_name_map(entries)['a'] == 1000
 
 
@@ -152,8 +194,11 @@ def test_new_nics_get_the_lowest_free_numbers_from_base():
 
 
 def test_previous_numbers_are_kept_even_when_lower_ones_are_free():
-    assert assign_tables(['nic1', 'nic2', 'nic3'], {'nic1': 1005, 'nic2': 1002}, set(), 1000) == \
-        {'nic1': 1005, 'nic2': 1002, 'nic3': 1000}
+    assert assign_tables(['nic1', 'nic2', 'nic3'], {'nic1': 1005, 'nic2': 1002}, set(), 1000) == {
+        'nic1': 1005,
+        'nic2': 1002,
+        'nic3': 1000,
+    }
 
 
 def test_a_number_someone_else_now_holds_is_given_up():
@@ -175,8 +220,11 @@ def test_used_numbers_are_skipped():
 
 @pytest.mark.parametrize('base', [0, -1, 32766, 40000, True, '1000'])
 def test_base_out_of_range_names_the_value(base):
-    with pytest.raises(PolicyRoutingError, match=r'table_base %s is out of range: expected a whole number from 1 to 32765'
-                       % repr(base).replace('(', r'\(')):
+    with pytest.raises(
+        PolicyRoutingError,
+        match=r'table_base %s is out of range: expected a whole number from 1 to 32765'
+        % repr(base).replace('(', r'\('),
+    ):
         assign_tables(['nic1'], {}, set(), base)
 
 
@@ -191,13 +239,24 @@ def test_foreign_numbers_are_other_files_live_tables_and_rule_tables_and_priorit
     write(os.path.join(etc, 'other.conf'), '1001 other\n')
     entries = read_rt_tables(rt_tables_paths(etc, vendor_dirs=()))
     names = table_name_map(entries)
-    rules = parse_ip_rules(json.dumps(STOCK_RULES + [
-        rule(1000, 'multihome-nic1', src='198.18.1.11'),       # ours: our table at its own priority
-        rule(1002, 'main', src='10.0.0.0/8'),                  # someone's priority
-        rule(500, 1003, fwmark='0x1'),                         # someone's table (and priority 500)
-    ]), names)
-    routes = parse_ip_routes(json.dumps(STOCK_ROUTES + [route('10.9.0.0/16', 'nic2', table=1004),
-                                                        route('198.18.1.0/24', 'nic1', table='multihome-nic1')]), names)
+    rules = parse_ip_rules(
+        json.dumps(
+            STOCK_RULES
+            + [
+                rule(1000, 'multihome-nic1', src='198.18.1.11'),  # ours: our table at its own priority
+                rule(1002, 'main', src='10.0.0.0/8'),  # someone's priority
+                rule(500, 1003, fwmark='0x1'),  # someone's table (and priority 500)
+            ]
+        ),
+        names,
+    )
+    routes = parse_ip_routes(
+        json.dumps(
+            STOCK_ROUTES
+            + [route('10.9.0.0/16', 'nic2', table=1004), route('198.18.1.0/24', 'nic1', table='multihome-nic1')]
+        ),
+        names,
+    )
     used = foreign_numbers(entries, our, rules, routes, {'nic1': 1000}, extra_tables=[1005, None])
     assert {1001, 1002, 1003, 500, 1004, 1005} <= used
     assert 1000 not in used
@@ -211,19 +270,44 @@ def test_foreign_numbers_are_other_files_live_tables_and_rule_tables_and_priorit
 def test_parse_rules_resolves_names_and_prefixes(etc):
     write(os.path.join(etc, OUR_FILE), '1000 multihome-nic1\n')
     names = table_name_map(read_rt_tables(rt_tables_paths(etc, vendor_dirs=())))
-    got = parse_ip_rules(json.dumps([rule(0, 'local'), rule(1000, 'multihome-nic1', src='198.18.1.11'),
-                                     rule(1001, 1001, src='10.0.0.0/8', iif='nic2'), {'priority': 1002, 'src': 'all', 'action': 'unreachable'},
-                                     rule(1003, 'unknown-name')]), names)
+    got = parse_ip_rules(
+        json.dumps(
+            [
+                rule(0, 'local'),
+                rule(1000, 'multihome-nic1', src='198.18.1.11'),
+                rule(1001, 1001, src='10.0.0.0/8', iif='nic2'),
+                {'priority': 1002, 'src': 'all', 'action': 'unreachable'},
+                rule(1003, 'unknown-name'),
+            ]
+        ),
+        names,
+    )
     assert [(r['priority'], r['src'], r['table']) for r in got] == [
-        (0, None, 255), (1000, '198.18.1.11/32', 1000), (1001, '10.0.0.0/8', 1001), (1002, None, None), (1003, None, None)]
+        (0, None, 255),
+        (1000, '198.18.1.11/32', 1000),
+        (1001, '10.0.0.0/8', 1001),
+        (1002, None, None),
+        (1003, None, None),
+    ]
     assert got[1]['other'] == () and got[2]['other'] == (('iif', '"nic2"'),)
 
 
 def test_parse_routes_main_has_no_table_key_and_default_is_a_cidr():
-    got = parse_ip_routes(json.dumps([route('default', 'nic1', table=1000, gateway='198.18.1.254'), route('10.9.9.9', 'nic1', table=1000),
-                                      route('198.18.1.0/24', 'nic1', prefsrc='198.18.1.11')]), {})
+    got = parse_ip_routes(
+        json.dumps(
+            [
+                route('default', 'nic1', table=1000, gateway='198.18.1.254'),
+                route('10.9.9.9', 'nic1', table=1000),
+                route('198.18.1.0/24', 'nic1', prefsrc='198.18.1.11'),
+            ]
+        ),
+        {},
+    )
     assert [(r['table'], r['dst'], r['gateway'], r['prefsrc']) for r in got] == [
-        (1000, '0.0.0.0/0', '198.18.1.254', None), (1000, '10.9.9.9/32', None, None), (254, '198.18.1.0/24', None, '198.18.1.11')]
+        (1000, '0.0.0.0/0', '198.18.1.254', None),
+        (1000, '10.9.9.9/32', None, None),
+        (254, '198.18.1.0/24', None, '198.18.1.11'),
+    ]
 
 
 @pytest.mark.parametrize('text, match', [('nope', 'is not JSON'), ('{"a": 1}', 'is a JSON dict')])
@@ -248,19 +332,26 @@ def test_fresh_host_gets_tables_rules_routes_and_a_batch(etc):
     ]
     assert got['before'] == ''
     assert got['rt_tables'].splitlines()[1:] == ['1000 multihome-nic1', '1001 multihome-nic2']
-    assert got['batch'] == BATCH_HEADER + '\n'.join([
-        '',
-        '# nic1 198.18.1.11/24 -> table 1000 (multihome-nic1)',
-        'rule flush table 1000',
-        'route replace 198.18.1.0/24 dev nic1 scope link src 198.18.1.11 table 1000 proto static',
-        'route replace default via 198.18.1.254 dev nic1 table 1000 proto static',
-        'rule add from 198.18.1.11 table 1000 priority 1000',
-        '',
-        '# nic2 198.18.2.11/24 -> table 1001 (multihome-nic2)',
-        'rule flush table 1001',
-        'route replace 198.18.2.0/24 dev nic2 scope link src 198.18.2.11 table 1001 proto static',
-        'rule add from 198.18.2.11 table 1001 priority 1001',
-    ]) + '\n'
+    assert (
+        got['batch']
+        == BATCH_HEADER
+        + '\n'.join(
+            [
+                '',
+                '# nic1 198.18.1.11/24 -> table 1000 (multihome-nic1)',
+                'rule flush table 1000',
+                'route replace 198.18.1.0/24 dev nic1 scope link src 198.18.1.11 table 1000 proto static',
+                'route replace default via 198.18.1.254 dev nic1 table 1000 proto static',
+                'rule add from 198.18.1.11 table 1000 priority 1000',
+                '',
+                '# nic2 198.18.2.11/24 -> table 1001 (multihome-nic2)',
+                'rule flush table 1001',
+                'route replace 198.18.2.0/24 dev nic2 scope link src 198.18.2.11 table 1001 proto static',
+                'rule add from 198.18.2.11 table 1001 priority 1001',
+            ]
+        )
+        + '\n'
+    )
 
 
 def test_a_host_already_as_wanted_needs_nothing(etc):
@@ -291,11 +382,11 @@ def test_the_assignment_is_stable_and_a_claimed_number_moves_without_touching_th
     got = planned(etc, rules=rules, routes=routes)
     assert got['tables'] == {'nic1': 1002, 'nic2': 1001}
     assert got['commands'] == [
-        'rule del from 198.18.1.11 table 1000 priority 1000',      # our old rule into their table
+        'rule del from 198.18.1.11 table 1000 priority 1000',  # our old rule into their table
         'route replace 198.18.1.0/24 dev nic1 scope link src 198.18.1.11 table 1002 proto static',
         'route replace default via 198.18.1.254 dev nic1 table 1002 proto static',
         'rule add from 198.18.1.11 table 1002 priority 1002',
-    ]   # and no 'route flush table 1000': its routes may be theirs
+    ]  # and no 'route flush table 1000': its routes may be theirs
 
 
 def test_an_address_change_replaces_rule_and_routes(etc):
@@ -315,22 +406,33 @@ def test_an_address_change_replaces_rule_and_routes(etc):
 def test_a_dropped_nic_loses_rule_and_table_and_stray_routes_go(etc):
     write(os.path.join(etc, OUR_FILE), render_rt_tables({'nic1': 1000, 'nic2': 1001}))
     rules, routes = ours_live({'nic1': 1000, 'nic2': 1001})
-    routes.append(route('10.77.0.0/16', 'nic1', table=1000))       # not wanted any more
+    routes.append(route('10.77.0.0/16', 'nic1', table=1000))  # not wanted any more
     got = planned(etc, nics=[NICS[0]], rules=rules, routes=routes)
     assert got['tables'] == {'nic1': 1000}
-    assert got['commands'] == ['rule del from 198.18.2.11 table 1001 priority 1001', 'route flush table 1001',
-                               'route del 10.77.0.0/16 dev nic1 table 1000']
+    assert got['commands'] == [
+        'rule del from 198.18.2.11 table 1001 priority 1001',
+        'route flush table 1001',
+        'route del 10.77.0.0/16 dev nic1 table 1000',
+    ]
     assert got['rt_tables'].splitlines()[1:] == ['1000 multihome-nic1']
 
 
 def test_absent_removes_our_rules_and_tables_only(etc):
     write(os.path.join(etc, OUR_FILE), render_rt_tables({'nic1': 1000, 'nic2': 1001}))
     rules, routes = ours_live({'nic1': 1000, 'nic2': 1001})
-    got = planned(etc, state='absent', rules=rules + [rule(1500, 1500, src='10.0.0.1')],
-                  routes=routes + [route('10.9.0.0/16', 'eth0', table=1500)])
+    got = planned(
+        etc,
+        state='absent',
+        rules=rules + [rule(1500, 1500, src='10.0.0.1')],
+        routes=routes + [route('10.9.0.0/16', 'eth0', table=1500)],
+    )
     assert got['tables'] == {} and got['rules'] == [] and got['rt_tables'] is None and got['batch'] is None
-    assert got['commands'] == ['rule del from 198.18.1.11 table 1000 priority 1000', 'rule del from 198.18.2.11 table 1001 priority 1001',
-                               'route flush table 1000', 'route flush table 1001']
+    assert got['commands'] == [
+        'rule del from 198.18.1.11 table 1000 priority 1000',
+        'rule del from 198.18.2.11 table 1001 priority 1001',
+        'route flush table 1000',
+        'route flush table 1001',
+    ]
     assert got['after'] == ''
 
 
@@ -339,7 +441,13 @@ def test_absent_on_a_clean_host_does_nothing(etc):
 
 
 def test_extra_routes_go_into_the_nic_table(etc):
-    nics = [dict(NICS[1], gateway='198.18.2.254', routes=[{'dst': '10.20.0.0/16', 'via': '198.18.2.1'}, {'dst': '10.30.0.5/32'}])]
+    nics = [
+        dict(
+            NICS[1],
+            gateway='198.18.2.254',
+            routes=[{'dst': '10.20.0.0/16', 'via': '198.18.2.1'}, {'dst': '10.30.0.5/32'}],
+        )
+    ]
     got = planned(etc, nics=nics)
     assert got['commands'][:4] == [
         'route replace 198.18.2.0/24 dev nic2 scope link src 198.18.2.11 table 1000 proto static',
@@ -357,27 +465,57 @@ def test_ipv6_tables_count_as_used(etc):
 # errors name the value
 
 
-@pytest.mark.parametrize('nics, match', [
-    ([{'name': 'nic1', 'address': '198.18.1.300/24'}], r"interfaces\[nic1\].address '198.18.1.300/24' is not an address with prefix"),
-    ([{'name': 'nic1', 'address': '198.18.1.11'}], r"interfaces\[nic1\].address '198.18.1.11' is not an address with prefix"),
-    ([{'name': 'nic1', 'address': 'fd00::1/64'}], r'interfaces\[nic1\].address fd00::1/64 is IPv6'),
-    ([{'name': 'nic1', 'address': '198.18.1.11/24', 'gateway': '198.18.2.254'}],
-     r"interfaces\[nic1\].gateway 198.18.2.254 is outside the NIC's subnet 198.18.1.0/24"),
-    ([{'name': 'nic1', 'address': '198.18.1.11/24', 'gateway': 'router'}], r"interfaces\[nic1\].gateway 'router' is not an IPv4 address"),
-    ([{'name': 'nic1', 'address': '198.18.1.11/24', 'gateway': '198.18.1.11'}], r"gateway 198.18.1.11 is the NIC's own address"),
-    ([{'name': 'nic1', 'address': '198.18.1.11/24'}, {'name': 'nic1', 'address': '198.18.2.11/24'}],
-     r'interfaces names nic1 twice \(items 0 and 1\)'),
-    ([{'name': 'nic1', 'address': '198.18.1.11/24'}, {'name': 'nic2', 'address': '198.18.1.11/25'}],
-     r'interfaces nic1 and nic2 both have address 198.18.1.11'),
-    ([{'name': 'a-very-long-interface', 'address': '198.18.1.11/24'}], r"interfaces\[0\].name 'a-very-long-interface' is not an interface name"),
-    ([{'name': 'nic1', 'address': '198.18.1.11/24', 'routes': [{'dst': '10.0.0.1/8'}]}],
-     r"interfaces\[nic1\].routes\[0\].dst '10.0.0.1/8' is not a network"),
-    ([{'name': 'nic1', 'address': '198.18.1.11/24', 'routes': [{'dst': '10.0.0.0/8', 'via': '10.0.0.1'}]}],
-     r"interfaces\[nic1\].routes\[0\].via 10.0.0.1 is outside the NIC's subnet 198.18.1.0/24"),
-    ([{'name': 'nic1', 'address': '198.18.1.11/24', 'gateway': '198.18.1.1', 'routes': [{'dst': 'default'}]}],
-     r'repeats the default route of interfaces\[nic1\].gateway 198.18.1.1'),
-    ('nic1', r"interfaces 'nic1' is not a list"),
-])
+@pytest.mark.parametrize(
+    'nics, match',
+    [
+        (
+            [{'name': 'nic1', 'address': '198.18.1.300/24'}],
+            r"interfaces\[nic1\].address '198.18.1.300/24' is not an address with prefix",
+        ),
+        (
+            [{'name': 'nic1', 'address': '198.18.1.11'}],
+            r"interfaces\[nic1\].address '198.18.1.11' is not an address with prefix",
+        ),
+        ([{'name': 'nic1', 'address': 'fd00::1/64'}], r'interfaces\[nic1\].address fd00::1/64 is IPv6'),
+        (
+            [{'name': 'nic1', 'address': '198.18.1.11/24', 'gateway': '198.18.2.254'}],
+            r"interfaces\[nic1\].gateway 198.18.2.254 is outside the NIC's subnet 198.18.1.0/24",
+        ),
+        (
+            [{'name': 'nic1', 'address': '198.18.1.11/24', 'gateway': 'router'}],
+            r"interfaces\[nic1\].gateway 'router' is not an IPv4 address",
+        ),
+        (
+            [{'name': 'nic1', 'address': '198.18.1.11/24', 'gateway': '198.18.1.11'}],
+            r"gateway 198.18.1.11 is the NIC's own address",
+        ),
+        (
+            [{'name': 'nic1', 'address': '198.18.1.11/24'}, {'name': 'nic1', 'address': '198.18.2.11/24'}],
+            r'interfaces names nic1 twice \(items 0 and 1\)',
+        ),
+        (
+            [{'name': 'nic1', 'address': '198.18.1.11/24'}, {'name': 'nic2', 'address': '198.18.1.11/25'}],
+            r'interfaces nic1 and nic2 both have address 198.18.1.11',
+        ),
+        (
+            [{'name': 'a-very-long-interface', 'address': '198.18.1.11/24'}],
+            r"interfaces\[0\].name 'a-very-long-interface' is not an interface name",
+        ),
+        (
+            [{'name': 'nic1', 'address': '198.18.1.11/24', 'routes': [{'dst': '10.0.0.1/8'}]}],
+            r"interfaces\[nic1\].routes\[0\].dst '10.0.0.1/8' is not a network",
+        ),
+        (
+            [{'name': 'nic1', 'address': '198.18.1.11/24', 'routes': [{'dst': '10.0.0.0/8', 'via': '10.0.0.1'}]}],
+            r"interfaces\[nic1\].routes\[0\].via 10.0.0.1 is outside the NIC's subnet 198.18.1.0/24",
+        ),
+        (
+            [{'name': 'nic1', 'address': '198.18.1.11/24', 'gateway': '198.18.1.1', 'routes': [{'dst': 'default'}]}],
+            r'repeats the default route of interfaces\[nic1\].gateway 198.18.1.1',
+        ),
+        ('nic1', r"interfaces 'nic1' is not a list"),
+    ],
+)
 def test_bad_interfaces_are_refused_naming_the_value(nics, match):
     with pytest.raises(PolicyRoutingError, match=match):
         normalize_interfaces(nics)
@@ -387,6 +525,8 @@ def test_check_addresses_names_the_missing_nic_and_address():
     nics = normalize_interfaces(NICS)
     with pytest.raises(PolicyRoutingError, match=r'this host has no interface nic2 \(it has eth0, nic1\)'):
         check_addresses(nics, {'eth0': ['198.18.0.11/24'], 'nic1': ['198.18.1.11/24']})
-    with pytest.raises(PolicyRoutingError, match=r'interfaces\[nic1\].address 198.18.1.11/24 is not on nic1 \(it has 198.18.1.12/24\)'):
+    with pytest.raises(
+        PolicyRoutingError, match=r'interfaces\[nic1\].address 198.18.1.11/24 is not on nic1 \(it has 198.18.1.12/24\)'
+    ):
         check_addresses(nics, {'nic1': ['198.18.1.12/24'], 'nic2': ['198.18.2.11/24']})
     check_addresses(nics, {'nic1': ['198.18.1.11/24', 'fd00::1/64'], 'nic2': ['198.18.2.11/24']})

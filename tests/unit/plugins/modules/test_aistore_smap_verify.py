@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The aistore_smap_verify module as Ansible runs it, with the map given inline (smap) or as a file (src).
 
@@ -7,11 +6,9 @@ The maps are built in AIStore's JSON shape (core/meta/smap.go): pmap/tmap by dae
 version as a JSON string. The HTTP path (url) is run for real in tests/integration/test_aistore_smap_http.py.
 """
 
-
 import json
 
 import pytest
-
 
 from ansible_collections.netplumb.multihome.plugins.modules import aistore_smap_verify
 
@@ -21,10 +18,15 @@ def net(host, port='51081'):
 
 
 def node(daemon_id, daemon_type, ip, extras=()):
-    out = {'daemon_id': daemon_id, 'daemon_type': daemon_type, 'public_net': net(ip),
-           'intra_control_net': net('ais-%s-0.ais-%s.ais.svc.cluster.local' % (daemon_type, daemon_type), '51082'),
-           'intra_data_net': net('ais-%s-0.ais-%s.ais.svc.cluster.local' % (daemon_type, daemon_type), '51083'),
-           'flags': 0, 'id_digest': 42}
+    out = {
+        'daemon_id': daemon_id,
+        'daemon_type': daemon_type,
+        'public_net': net(ip),
+        'intra_control_net': net('ais-%s-0.ais-%s.ais.svc.cluster.local' % (daemon_type, daemon_type), '51082'),
+        'intra_data_net': net('ais-%s-0.ais-%s.ais.svc.cluster.local' % (daemon_type, daemon_type), '51083'),
+        'flags': 0,
+        'id_digest': 42,
+    }
     if extras:
         out['pub_extra'] = [net(e) for e in extras]
     return out
@@ -39,17 +41,24 @@ def cluster_map(drop_extra_of=None):
     for n in nodes:
         if n['daemon_id'] == drop_extra_of:
             del n['pub_extra']
-    return {'pmap': {n['daemon_id']: n for n in nodes if n['daemon_type'] == 'proxy'},
-            'tmap': {n['daemon_id']: n for n in nodes if n['daemon_type'] == 'target'},
-            'proxy_si': nodes[0], 'uuid': 'kQ3pLz', 'creation_time': '2025-05-06 10:11:12', 'version': '12'}
+    return {
+        'pmap': {n['daemon_id']: n for n in nodes if n['daemon_type'] == 'proxy'},
+        'tmap': {n['daemon_id']: n for n in nodes if n['daemon_type'] == 'target'},
+        'proxy_si': nodes[0],
+        'uuid': 'kQ3pLz',
+        'creation_time': '2025-05-06 10:11:12',
+        'version': '12',
+    }
 
 
 @pytest.mark.parametrize('check_mode', [False, True])
 @pytest.mark.parametrize('as_text', [False, True])
 def test_good_map_inline(run_module, check_mode, as_text):
     smap = json.dumps(cluster_map()) if as_text else cluster_map()
-    failed, result = run_module(aistore_smap_verify, {'smap': smap, 'expected': PLAN, 'proxies': 2, 'targets': 2,
-                                                      '_ansible_check_mode': check_mode})
+    failed, result = run_module(
+        aistore_smap_verify,
+        {'smap': smap, 'expected': PLAN, 'proxies': 2, 'targets': 2, '_ansible_check_mode': check_mode},
+    )
     assert not failed, result
     assert result['changed'] is False
     assert result['attempts'] == 1
@@ -85,14 +94,17 @@ def test_hostname_map_values_are_accepted_as_expected(run_module):
     assert not failed, result
 
 
-@pytest.mark.parametrize('args, fragments', [
-    ({'smap': '{"pmap": {', 'expected': PLAN}, ['not valid JSON', 'line 1']),
-    ({'smap': {'tmap': {}}, 'expected': PLAN}, ["no 'pmap'"]),
-    ({'smap': cluster_map(), 'expected': {'10.51.248.680': []}}, ["'10.51.248.680' is not a valid IP"]),
-    ({'src': '/nonexistent/smap.json', 'expected': PLAN}, ['/nonexistent/smap.json', 'not a file']),
-    ({'url': 'ftp://10.0.0.1:51080', 'expected': PLAN}, ["url 'ftp://10.0.0.1:51080'", 'http://']),
-    ({'smap': cluster_map(), 'expected': PLAN, 'proxies': 3}, ['2 proxies, expected 3']),
-])
+@pytest.mark.parametrize(
+    'args, fragments',
+    [
+        ({'smap': '{"pmap": {', 'expected': PLAN}, ['not valid JSON', 'line 1']),
+        ({'smap': {'tmap': {}}, 'expected': PLAN}, ["no 'pmap'"]),
+        ({'smap': cluster_map(), 'expected': {'10.51.248.680': []}}, ["'10.51.248.680' is not a valid IP"]),
+        ({'src': '/nonexistent/smap.json', 'expected': PLAN}, ['/nonexistent/smap.json', 'not a file']),
+        ({'url': 'ftp://10.0.0.1:51080', 'expected': PLAN}, ["url 'ftp://10.0.0.1:51080'", 'http://']),
+        ({'smap': cluster_map(), 'expected': PLAN, 'proxies': 3}, ['2 proxies, expected 3']),
+    ],
+)
 def test_bad_input_fails_naming_the_value(run_module, args, fragments):
     failed, result = run_module(aistore_smap_verify, args)
     assert failed
@@ -100,11 +112,14 @@ def test_bad_input_fails_naming_the_value(run_module, args, fragments):
         assert fragment in result['msg'], result['msg']
 
 
-@pytest.mark.parametrize('args', [
-    {'expected': PLAN},
-    {'smap': {}, 'src': '/tmp/x', 'expected': PLAN},
-    {'smap': {}, 'expected': PLAN, 'client_key': '/tmp/k.pem'},
-])
+@pytest.mark.parametrize(
+    'args',
+    [
+        {'expected': PLAN},
+        {'smap': {}, 'src': '/tmp/x', 'expected': PLAN},
+        {'smap': {}, 'expected': PLAN, 'client_key': '/tmp/k.pem'},
+    ],
+)
 def test_argument_rules(run_module, args):
     failed, result = run_module(aistore_smap_verify, args)
     assert failed
@@ -112,6 +127,8 @@ def test_argument_rules(run_module, args):
 
 
 def test_auth_token_is_not_echoed(run_module):
-    failed, result = run_module(aistore_smap_verify, {'smap': cluster_map(), 'expected': PLAN, 'auth_token': 's3cr3t-t0ken-value'})
+    failed, result = run_module(
+        aistore_smap_verify, {'smap': cluster_map(), 'expected': PLAN, 'auth_token': 's3cr3t-t0ken-value'}
+    )
     assert not failed
     assert 's3cr3t-t0ken-value' not in json.dumps(result)

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """connectivity_probe against a scripted node (cases in test_connectivity_probe.yml), and connectivity_matrix on its results.
 
@@ -7,17 +6,15 @@ lab answers them (worker2's nic2 down in one of them), then the matrix module on
 the role does.
 """
 
-
 import os
 
 import pytest
 import yaml
-
 from ansible.module_utils.basic import AnsibleModule
+from scripted_host import ScriptedHost, contained
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import connectivity
 from ansible_collections.netplumb.multihome.plugins.modules import connectivity_matrix, connectivity_probe
-from scripted_host import ScriptedHost, contained
 
 with open(os.path.join(os.path.dirname(__file__), 'test_connectivity_probe.yml')) as _handle:
     CASES = yaml.safe_load(_handle)
@@ -26,7 +23,9 @@ with open(os.path.join(os.path.dirname(__file__), 'test_connectivity_probe.yml')
 def on_node(monkeypatch, commands, bins):
     """AnsibleModule's commands answered by a ScriptedHost; ``bins`` the binaries the node has."""
     host = ScriptedHost(commands)
-    monkeypatch.setattr(AnsibleModule, 'run_command', lambda self, argv, **kw: host(argv, kw.get('environ_update'), kw.get('data')))
+    monkeypatch.setattr(
+        AnsibleModule, 'run_command', lambda self, argv, **kw: host(argv, kw.get('environ_update'), kw.get('data'))
+    )
     monkeypatch.setattr(AnsibleModule, 'get_bin_path', lambda self, name, required=False, opt_dirs=None: bins.get(name))
     # No pause between iperf3 retries.
     monkeypatch.setattr(connectivity.random, 'uniform', lambda low, high: 0)
@@ -61,7 +60,10 @@ PING_LOST = """PING {dst} ({dst}) from {src} : 56(84) bytes of data.
 --- {dst} ping statistics ---
 3 packets transmitted, 0 received, 100% packet loss, time 405ms
 """
-NODES = dict(('worker%d' % i, [{'name': 'nic%d' % k, 'address': '198.18.8%d.1%d/24' % (k, i)} for k in (1, 2)]) for i in (1, 2, 3))
+NODES = dict(
+    ('worker%d' % i, [{'name': 'nic%d' % k, 'address': '198.18.8%d.1%d/24' % (k, i)} for k in (1, 2)])
+    for i in (1, 2, 3)
+)
 
 
 def probe_every_node(run_module, monkeypatch, down=()):
@@ -71,8 +73,26 @@ def probe_every_node(run_module, monkeypatch, down=()):
         commands = []
         for probe in connectivity.plan_probes(connectivity.address_sets(NODES))[node]:
             lost = probe['src'] in down or probe['dst'] in down
-            commands.append({'argv': ['/usr/bin/ping', '-n', '-c', '3', '-i', '0.2', '-W', '1', '-I', probe['src'], probe['dst']],
-                             'unordered': True, 'rc': 1 if lost else 0, 'out': (PING_LOST if lost else PING_OK).format(**probe)})
+            commands.append(
+                {
+                    'argv': [
+                        '/usr/bin/ping',
+                        '-n',
+                        '-c',
+                        '3',
+                        '-i',
+                        '0.2',
+                        '-W',
+                        '1',
+                        '-I',
+                        probe['src'],
+                        probe['dst'],
+                    ],
+                    'unordered': True,
+                    'rc': 1 if lost else 0,
+                    'out': (PING_LOST if lost else PING_OK).format(**probe),
+                }
+            )
         host = on_node(monkeypatch, commands, {'ping': '/usr/bin/ping'})
         failed, results[node] = run_module(connectivity_probe, {'nodes': NODES, 'node': node})
         assert not failed and host.left() == [], results[node]
@@ -86,7 +106,15 @@ def test_the_matrix_of_a_healthy_lab_passes_with_its_table(run_module, monkeypat
     assert result['passed'] is True and result['broken'] == []
     assert result['msg'] == '12/12 address pairs connected (100.0%, threshold 100.0%) across 3 nodes and 2 networks'
     assert result['table'][0].split() == ['FROM', 'TO', 'CONNECTED/TOTAL', 'IPs', 'LATENCY']
-    assert result['table'][1].split() == ['worker1', 'worker2', '2/2', '[198.18.81.12', '198.18.82.12]', '[0.069ms', '0.069ms]']
+    assert result['table'][1].split() == [
+        'worker1',
+        'worker2',
+        '2/2',
+        '[198.18.81.12',
+        '198.18.82.12]',
+        '[0.069ms',
+        '0.069ms]',
+    ]
     assert result['table'][-1] == '12/12 address pairs connected, 6/6 node pairs fully connected'
     assert result['matrix']['summary']['fraction'] == 1.0
 
@@ -95,15 +123,29 @@ def test_a_nic_down_fails_the_threshold_naming_each_broken_pair(run_module, monk
     results = probe_every_node(run_module, monkeypatch, down=('198.18.82.12',))
     failed, result = run_module(connectivity_matrix, {'nodes': NODES, 'results': results})
     assert failed and result['passed'] is False
-    assert result['msg'].startswith('8/12 address pairs connected (66.7%, threshold 100.0%) across 3 nodes and 2 networks, '
-                                    'below the threshold; broken: ')
-    assert 'worker1 -> worker2 on 198.18.82.0/24: 198.18.82.11 (nic2) -> 198.18.82.12 (nic2): no reply: 3 sent, 0 received ' \
-           '(100% loss)' in result['msg']
-    assert sorted((b['from'], b['to']) for b in result['broken']) == [('worker1', 'worker2'), ('worker2', 'worker1'),
-                                                                      ('worker2', 'worker3'), ('worker3', 'worker2')]
+    assert result['msg'].startswith(
+        '8/12 address pairs connected (66.7%, threshold 100.0%) across 3 nodes and 2 networks, '
+        'below the threshold; broken: '
+    )
+    assert (
+        'worker1 -> worker2 on 198.18.82.0/24: 198.18.82.11 (nic2) -> 198.18.82.12 (nic2): no reply: 3 sent, 0 received '
+        '(100% loss)' in result['msg']
+    )
+    assert sorted((b['from'], b['to']) for b in result['broken']) == [
+        ('worker1', 'worker2'),
+        ('worker2', 'worker1'),
+        ('worker2', 'worker3'),
+        ('worker3', 'worker2'),
+    ]
     rows = dict((tuple(line.split()[:2]), line.split()[2]) for line in result['table'][1:7])
-    assert rows == {('worker1', 'worker2'): '1/2', ('worker1', 'worker3'): '2/2', ('worker2', 'worker1'): '1/2',
-                    ('worker2', 'worker3'): '1/2', ('worker3', 'worker1'): '2/2', ('worker3', 'worker2'): '1/2'}
+    assert rows == {
+        ('worker1', 'worker2'): '1/2',
+        ('worker1', 'worker3'): '2/2',
+        ('worker2', 'worker1'): '1/2',
+        ('worker2', 'worker3'): '1/2',
+        ('worker3', 'worker1'): '2/2',
+        ('worker3', 'worker2'): '1/2',
+    }
     # The same results pass a threshold below 8/12, still listing what is broken.
     failed, lenient = run_module(connectivity_matrix, {'nodes': NODES, 'results': results, 'threshold': 0.6})
     assert not failed and lenient['passed'] is True and len(lenient['broken']) == 4
@@ -113,7 +155,12 @@ def test_without_results_the_matrix_module_only_plans(run_module):
     failed, result = run_module(connectivity_matrix, {'nodes': NODES})
     assert not failed and result['changed'] is False
     assert sorted(result) == ['changed', 'invocation', 'networks', 'plan']
-    assert result['plan']['worker3'][0] == {'src': '198.18.81.13', 'dst': '198.18.81.11', 'network': '198.18.81.0/24', 'peer': 'worker1'}
+    assert result['plan']['worker3'][0] == {
+        'src': '198.18.81.13',
+        'dst': '198.18.81.11',
+        'network': '198.18.81.0/24',
+        'peer': 'worker1',
+    }
 
 
 def test_a_bad_threshold_fails_naming_it(run_module):

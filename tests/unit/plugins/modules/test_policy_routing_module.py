@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The policy_routing module as Ansible runs it, against a fake ``ip`` that keeps a routing state.
 
@@ -8,47 +7,77 @@ without ``/32``) and applies the ``rule``/``route`` lines of ``ip -force -batch 
 that the module's read-back after a change sees what it did. rt_tables files live in a temporary directory.
 """
 
-
 import json
 import os
 
 import pytest
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import policy_routing as utils
 from ansible_collections.netplumb.multihome.plugins.modules import policy_routing
 
 IP = '/usr/sbin/ip'
-NICS = [{'name': 'nic1', 'address': '198.18.1.11/24', 'gateway': '198.18.1.254'},
-        {'name': 'nic2', 'address': '198.18.2.11/24', 'routes': [{'dst': '10.20.0.0/16', 'via': '198.18.2.1'}]}]
+NICS = [
+    {'name': 'nic1', 'address': '198.18.1.11/24', 'gateway': '198.18.1.254'},
+    {'name': 'nic2', 'address': '198.18.2.11/24', 'routes': [{'dst': '10.20.0.0/16', 'via': '198.18.2.1'}]},
+]
 
 
 def addr(name, address):
     local, prefix = address.split('/')
-    return {'ifindex': 2, 'ifname': name, 'flags': ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], 'mtu': 1500, 'qdisc': 'noqueue',
-            'operstate': 'UP', 'group': 'default', 'link_type': 'ether', 'address': '02:00:00:00:00:01', 'broadcast': 'ff:ff:ff:ff:ff:ff',
-            'addr_info': [{'family': 'inet', 'local': local, 'prefixlen': int(prefix), 'broadcast': '198.18.0.255', 'scope': 'global',
-                           'label': name, 'valid_life_time': 4294967295, 'preferred_life_time': 4294967295}]}
+    return {
+        'ifindex': 2,
+        'ifname': name,
+        'flags': ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'],
+        'mtu': 1500,
+        'qdisc': 'noqueue',
+        'operstate': 'UP',
+        'group': 'default',
+        'link_type': 'ether',
+        'address': '02:00:00:00:00:01',
+        'broadcast': 'ff:ff:ff:ff:ff:ff',
+        'addr_info': [
+            {
+                'family': 'inet',
+                'local': local,
+                'prefixlen': int(prefix),
+                'broadcast': '198.18.0.255',
+                'scope': 'global',
+                'label': name,
+                'valid_life_time': 4294967295,
+                'preferred_life_time': 4294967295,
+            }
+        ],
+    }
 
 
-class FakeIp(object):
+class FakeIp:
     """A routing state, and ``ip`` over it."""
 
     def __init__(self, rt_dir):
         self.rt_dir = rt_dir
         self.calls = []
         self.batches = []
-        self.refuse = None      # a word: batch lines containing it fail, as a missing device makes them
+        self.refuse = None  # a word: batch lines containing it fail, as a missing device makes them
         # What ip -6 answers: this host has no IPv6 (booted with ipv6.disable=1).
         self.ipv6 = (2, '', 'RTNETLINK answers: Address family not supported by protocol\n')
-        self.rules = [{'priority': 0, 'src': 'all', 'table': 255}, {'priority': 32766, 'src': 'all', 'table': 254},
-                      {'priority': 32767, 'src': 'all', 'table': 253}]
-        self.routes = [{'dst': '198.18.0.0/24', 'dev': 'eth0', 'table': 254, 'prefsrc': '198.18.0.11', 'scope': 'link'},
-                       {'dst': '198.18.1.0/24', 'dev': 'nic1', 'table': 254, 'prefsrc': '198.18.1.11', 'scope': 'link'},
-                       {'dst': '198.18.2.0/24', 'dev': 'nic2', 'table': 254, 'prefsrc': '198.18.2.11', 'scope': 'link'},
-                       {'type': 'local', 'dst': '127.0.0.1', 'dev': 'lo', 'table': 255, 'prefsrc': '127.0.0.1', 'scope': 'host'}]
-        self.links = [addr('lo', '127.0.0.1/8'), addr('eth0', '198.18.0.11/24'), addr('nic1', '198.18.1.11/24'), addr('nic2', '198.18.2.11/24')]
+        self.rules = [
+            {'priority': 0, 'src': 'all', 'table': 255},
+            {'priority': 32766, 'src': 'all', 'table': 254},
+            {'priority': 32767, 'src': 'all', 'table': 253},
+        ]
+        self.routes = [
+            {'dst': '198.18.0.0/24', 'dev': 'eth0', 'table': 254, 'prefsrc': '198.18.0.11', 'scope': 'link'},
+            {'dst': '198.18.1.0/24', 'dev': 'nic1', 'table': 254, 'prefsrc': '198.18.1.11', 'scope': 'link'},
+            {'dst': '198.18.2.0/24', 'dev': 'nic2', 'table': 254, 'prefsrc': '198.18.2.11', 'scope': 'link'},
+            {'type': 'local', 'dst': '127.0.0.1', 'dev': 'lo', 'table': 255, 'prefsrc': '127.0.0.1', 'scope': 'host'},
+        ]
+        self.links = [
+            addr('lo', '127.0.0.1/8'),
+            addr('eth0', '198.18.0.11/24'),
+            addr('nic1', '198.18.1.11/24'),
+            addr('nic2', '198.18.2.11/24'),
+        ]
 
     def names(self):
         """number -> name, as ip reads them from the rt_tables files at each call."""
@@ -81,12 +110,19 @@ class FakeIp(object):
         table = int(opts.get('table', 254))
         if words[:2] == ['rule', 'add']:
             src = opts.get('from', 'all')
-            if any(r['priority'] == int(opts['priority']) and r['src'] == src and r['table'] == table for r in self.rules):
+            if any(
+                r['priority'] == int(opts['priority']) and r['src'] == src and r['table'] == table for r in self.rules
+            ):
                 return 'RTNETLINK answers: File exists'
             self.rules.append({'priority': int(opts['priority']), 'src': src, 'table': table})
         elif words[:2] == ['rule', 'del']:
-            match = [r for r in self.rules if r['priority'] == int(opts['priority']) and r['table'] == table
-                     and r['src'] == opts.get('from', r['src'])]
+            match = [
+                r
+                for r in self.rules
+                if r['priority'] == int(opts['priority'])
+                and r['table'] == table
+                and r['src'] == opts.get('from', r['src'])
+            ]
             if not match:
                 return 'RTNETLINK answers: No such file or directory'
             self.rules.remove(match[0])
@@ -124,7 +160,9 @@ class FakeIp(object):
             self.batches.append(data)
             errors = []
             for number, line in enumerate(data.splitlines(), 1):
-                error = 'Cannot find device "%s"' % self.refuse if self.refuse and self.refuse in line else self.apply(line)
+                error = (
+                    'Cannot find device "%s"' % self.refuse if self.refuse and self.refuse in line else self.apply(line)
+                )
                 if error:
                     errors.append('%s\nCommand failed -:%d' % (error, number))
             return (1 if errors else 0), '', '\n'.join(errors)
@@ -141,7 +179,11 @@ def host(tmp_path, monkeypatch):
     fake = FakeIp(str(root / 'iproute2' / 'rt_tables.d'))
     monkeypatch.setattr(AnsibleModule, 'run_command', lambda self, args, **kw: fake.run_command(args, **kw))
     monkeypatch.setattr(AnsibleModule, 'get_bin_path', lambda self, name, required=False, opt_dirs=None: IP)
-    args = {'interfaces': NICS, 'rt_tables_dir': fake.rt_dir, 'batch_file': str(root / 'netplumb-multihome' / 'policy-routing.batch')}
+    args = {
+        'interfaces': NICS,
+        'rt_tables_dir': fake.rt_dir,
+        'batch_file': str(root / 'netplumb-multihome' / 'policy-routing.batch'),
+    }
     return fake, args
 
 
@@ -156,7 +198,10 @@ def test_first_run_sets_tables_rules_routes_and_files(run_module, host):
     assert not failed, result
     assert result['changed'] is True
     assert result['tables'] == {'nic1': 1000, 'nic2': 1001}
-    assert result['rules'] == [{'priority': 1000, 'from': '198.18.1.11', 'table': 1000}, {'priority': 1001, 'from': '198.18.2.11', 'table': 1001}]
+    assert result['rules'] == [
+        {'priority': 1000, 'from': '198.18.1.11', 'table': 1000},
+        {'priority': 1001, 'from': '198.18.2.11', 'table': 1001},
+    ]
     assert result['routes'] == [
         {'table': 1000, 'dst': '198.18.1.0/24', 'via': None, 'dev': 'nic1', 'src': '198.18.1.11'},
         {'table': 1000, 'dst': 'default', 'via': '198.18.1.254', 'dev': 'nic1', 'src': None},
@@ -164,8 +209,10 @@ def test_first_run_sets_tables_rules_routes_and_files(run_module, host):
         {'table': 1001, 'dst': '10.20.0.0/16', 'via': '198.18.2.1', 'dev': 'nic2', 'src': None},
     ]
     assert len(fake.batches) == 1 and fake.batches[0].splitlines() == result['commands']
-    assert sorted((r['priority'], r['src'], r['table']) for r in fake.rules if 0 < r['priority'] < 32766) == \
-        [(1000, '198.18.1.11', 1000), (1001, '198.18.2.11', 1001)]
+    assert sorted((r['priority'], r['src'], r['table']) for r in fake.rules if 0 < r['priority'] < 32766) == [
+        (1000, '198.18.1.11', 1000),
+        (1001, '198.18.2.11', 1001),
+    ]
     assert read(result['rt_tables_file']).splitlines()[1:] == ['1000 multihome-nic1', '1001 multihome-nic2']
     assert read(args['batch_file']) == result['batch']
     assert 'rule add from 198.18.2.11 table 1001 priority 1001' in result['batch']
@@ -245,7 +292,9 @@ def test_an_address_not_on_the_nic_is_refused_before_any_change(run_module, host
 
 def test_bad_input_fails_naming_the_value(run_module, host):
     fake, args = host
-    failed, result = run_module(policy_routing, dict(args, interfaces=[{'name': 'nic1', 'address': '198.18.1.11/24', 'gateway': '198.18.9.1'}]))
+    failed, result = run_module(
+        policy_routing, dict(args, interfaces=[{'name': 'nic1', 'address': '198.18.1.11/24', 'gateway': '198.18.9.1'}])
+    )
     assert failed and "gateway 198.18.9.1 is outside the NIC's subnet 198.18.1.0/24" in result['msg']
     failed, result = run_module(policy_routing, dict(args, table_base=32766))
     assert failed and 'table_base 32766 is out of range' in result['msg']
@@ -259,7 +308,7 @@ def test_a_batch_that_does_not_take_fails_with_what_is_left(run_module, host):
     assert failed
     assert "left the routing not as wanted; still to do: route replace 198.18.2.0/24 dev nic2" in result['msg']
     assert 'Cannot find device "nic2"' in result['msg']
-    assert not os.path.exists(args['batch_file'])   # the boot file is only written for a state that took
+    assert not os.path.exists(args['batch_file'])  # the boot file is only written for a state that took
 
 
 def test_ip_6_failing_for_another_reason_than_a_missing_ipv6_fails_before_any_change(run_module, host):

@@ -1,7 +1,5 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Filter arguments checked against each filter's own documentation (plugin_utils/filter_arguments.py)."""
-
 
 import glob
 import importlib
@@ -9,7 +7,6 @@ import inspect
 import os
 
 import pytest
-
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.netplumb.multihome.plugins.plugin_utils.filter_arguments import (
@@ -39,40 +36,85 @@ def test_each_filter_is_checked_against_its_own_documentation(name):
         assert spec.get('type'), '%s %s has no type' % (name, option)
 
 
-@pytest.mark.parametrize('name, args, kwargs, message', [
-    # a wrong type
-    ('cidr_block', ('10.0.0.0/16', 'x', 0), {}, "netplumb.multihome.cidr_block: extra_bits 'x' is not a whole number"),
-    ('cidr_block', ('10.0.0.0/16', 8, 2.5), {}, 'index 2.5 is not a whole number'),
-    ('cidr_block', (['10.0.0.0/16'], 8, 0), {}, "the input ['10.0.0.0/16'] is not a string"),
-    ('multinic_host_blocks', ('plan', 'h1'), {}, "multinic_host_blocks: the input 'plan' is not a dict"),
-    ('vpp_startup_config', ('x',), {}, "netplumb.multihome.vpp_startup_config: the input 'x' is not a dict"),
-    ('aistore_resource', (['name'],), {}, "aistore_resource: the input ['name'] is not a dict"),
-    ('aistore_node_ips', ('10.0.0.1', []), {}, "aistore_node_ips: the input '10.0.0.1' is not a dict"),
-    ('aistore_hostname_map', ('w1',), {}, "aistore_hostname_map: the input 'w1' is not a list"),
-    ('spiderpool_annotations', ('net1',), {}, "the input 'net1' is not a list of dicts"),
-    ('spiderpool_annotations', (['net1'],), {}, "the input ['net1'] is not a list of dicts"),
-    ('pod_networks_annotation', (['a'],), {'nads': 'x'}, "pod_networks_annotation: nads 'x' is not a list of dicts"),
-    ('pod_networks_annotation', (['a'], 5), {}, 'default_namespace 5 is not a string'),
-    # a missing required argument
-    ('cidr_block', ('10.0.0.0/16', 8), {}, 'netplumb.multihome.cidr_block: index is missing: expected a whole number'),
-    ('multinic_pod_block', ('192.168.0.0/16', 2, 6, 1), {}, 'host_index is missing: expected a whole number'),
-    ('multinic_host_blocks', ({'interfaces': []},), {}, 'multinic_host_blocks: host is missing: expected a string'),
-    ('aistore_node_ips', ({},), {}, 'aistore_node_ips: nodes is missing: expected any value'),
-    ('vpp_startup_config', (), {}, 'vpp_startup_config: the input is missing: expected a dict'),
-    # a bad choice
-    ('ovnk_subnets', ('10.0.0.0/16', 'layer4'), {},
-     "netplumb.multihome.ovnk_subnets: topology 'layer4' is not one of layer3, layer2, localnet"),
-    ('spiderpool_annotations', ([{'interface': 'net1', 'ipv4': ['a']}],), {'kind': 'pools'},
-     "spiderpool_annotations: kind 'pools' is not one of ippools, subnets"),
-    ('spiderpool_annotations', ([{'interface': 'net1', 'ipv4': ['a']}], None), {}, 'kind None is not one of'),
-    # how the arguments are given
-    ('cidr_overlaps', (['10.0.0.0/8'],), {'foo': 1}, 'cidr_overlaps: unknown argument foo=1: expected only reserved'),
-    ('cidr_overlaps', (['10.0.0.0/8'], None, None), {}, 'cidr_overlaps: got 3 arguments: expected at most 2 (the input, reserved)'),
-    ('ovnk_subnets', ('10.0.0.0/16', 'layer2'), {'topology': 'layer2'}, 'topology is given twice, by position and by name'),
-    # every problem at once
-    ('multinic_pod_block', (5, 'a', 6, 1), {}, 'the input 5 is not a string; interface_block \'a\' is not a whole number; '
-                                               'host_index is missing'),
-])
+@pytest.mark.parametrize(
+    'name, args, kwargs, message',
+    [
+        # a wrong type
+        (
+            'cidr_block',
+            ('10.0.0.0/16', 'x', 0),
+            {},
+            "netplumb.multihome.cidr_block: extra_bits 'x' is not a whole number",
+        ),
+        ('cidr_block', ('10.0.0.0/16', 8, 2.5), {}, 'index 2.5 is not a whole number'),
+        ('cidr_block', (['10.0.0.0/16'], 8, 0), {}, "the input ['10.0.0.0/16'] is not a string"),
+        ('multinic_host_blocks', ('plan', 'h1'), {}, "multinic_host_blocks: the input 'plan' is not a dict"),
+        ('vpp_startup_config', ('x',), {}, "netplumb.multihome.vpp_startup_config: the input 'x' is not a dict"),
+        ('aistore_resource', (['name'],), {}, "aistore_resource: the input ['name'] is not a dict"),
+        ('aistore_node_ips', ('10.0.0.1', []), {}, "aistore_node_ips: the input '10.0.0.1' is not a dict"),
+        ('aistore_hostname_map', ('w1',), {}, "aistore_hostname_map: the input 'w1' is not a list"),
+        ('spiderpool_annotations', ('net1',), {}, "the input 'net1' is not a list of dicts"),
+        ('spiderpool_annotations', (['net1'],), {}, "the input ['net1'] is not a list of dicts"),
+        (
+            'pod_networks_annotation',
+            (['a'],),
+            {'nads': 'x'},
+            "pod_networks_annotation: nads 'x' is not a list of dicts",
+        ),
+        ('pod_networks_annotation', (['a'], 5), {}, 'default_namespace 5 is not a string'),
+        # a missing required argument
+        (
+            'cidr_block',
+            ('10.0.0.0/16', 8),
+            {},
+            'netplumb.multihome.cidr_block: index is missing: expected a whole number',
+        ),
+        ('multinic_pod_block', ('192.168.0.0/16', 2, 6, 1), {}, 'host_index is missing: expected a whole number'),
+        ('multinic_host_blocks', ({'interfaces': []},), {}, 'multinic_host_blocks: host is missing: expected a string'),
+        ('aistore_node_ips', ({},), {}, 'aistore_node_ips: nodes is missing: expected any value'),
+        ('vpp_startup_config', (), {}, 'vpp_startup_config: the input is missing: expected a dict'),
+        # a bad choice
+        (
+            'ovnk_subnets',
+            ('10.0.0.0/16', 'layer4'),
+            {},
+            "netplumb.multihome.ovnk_subnets: topology 'layer4' is not one of layer3, layer2, localnet",
+        ),
+        (
+            'spiderpool_annotations',
+            ([{'interface': 'net1', 'ipv4': ['a']}],),
+            {'kind': 'pools'},
+            "spiderpool_annotations: kind 'pools' is not one of ippools, subnets",
+        ),
+        ('spiderpool_annotations', ([{'interface': 'net1', 'ipv4': ['a']}], None), {}, 'kind None is not one of'),
+        # how the arguments are given
+        (
+            'cidr_overlaps',
+            (['10.0.0.0/8'],),
+            {'foo': 1},
+            'cidr_overlaps: unknown argument foo=1: expected only reserved',
+        ),
+        (
+            'cidr_overlaps',
+            (['10.0.0.0/8'], None, None),
+            {},
+            'cidr_overlaps: got 3 arguments: expected at most 2 (the input, reserved)',
+        ),
+        (
+            'ovnk_subnets',
+            ('10.0.0.0/16', 'layer2'),
+            {'topology': 'layer2'},
+            'topology is given twice, by position and by name',
+        ),
+        # every problem at once
+        (
+            'multinic_pod_block',
+            (5, 'a', 6, 1),
+            {},
+            'the input 5 is not a string; interface_block \'a\' is not a whole number; host_index is missing',
+        ),
+    ],
+)
 def test_refusals_name_the_filter_the_argument_and_the_value(name, args, kwargs, message):
     with pytest.raises(AnsibleFilterError) as exc:
         FILTERS[name](*args, **kwargs)
@@ -104,21 +146,26 @@ def test_the_function_keeps_its_name_and_doc():
     assert 'Block' in FILTERS['cidr_block'].__doc__
 
 
-@pytest.mark.parametrize('spec, words', [
-    ({'type': 'int'}, 'a whole number'),
-    ({}, 'a string'),
-    ({'type': 'list', 'elements': 'dict'}, 'a list of dicts'),
-    ({'type': 'list', 'elements': 'raw'}, 'a list'),
-    ({'type': 'str', 'choices': ['a', 'b']}, 'one of a, b'),
-    ({'type': 'raw'}, 'any value'),
-])
+@pytest.mark.parametrize(
+    'spec, words',
+    [
+        ({'type': 'int'}, 'a whole number'),
+        ({}, 'a string'),
+        ({'type': 'list', 'elements': 'dict'}, 'a list of dicts'),
+        ({'type': 'list', 'elements': 'raw'}, 'a list'),
+        ({'type': 'str', 'choices': ['a', 'b']}, 'one of a, b'),
+        ({'type': 'raw'}, 'any value'),
+    ],
+)
 def test_expected_in_words(spec, words):
     assert expected(spec) == words
 
 
 def test_a_documentation_that_cannot_be_a_spec_is_refused(tmp_path):
     broken = tmp_path / 'broken.yml'
-    broken.write_text('DOCUMENTATION:\n  name: broken\n  positional: _input, size\n  options:\n    _input:\n      type: raw\n')
+    broken.write_text(
+        'DOCUMENTATION:\n  name: broken\n  positional: _input, size\n  options:\n    _input:\n      type: raw\n'
+    )
     with pytest.raises(AnsibleFilterError, match='lists size as positional but documents no such option'):
         load_documentation(str(broken))
     with pytest.raises(AnsibleFilterError, match='no usable DOCUMENTATION'):

@@ -1,7 +1,5 @@
-# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The test plugin dns_label, through the TestModule Ansible loads: the rule of the modules, for role asserts."""
-
 
 import pytest
 
@@ -16,8 +14,10 @@ def test_the_tests_are_exported():
     assert sorted(TESTS) == ['dns_label']
 
 
-@pytest.mark.parametrize('value', ['ais', 'kube-system', '0', 'a' * 63, 'AIS', 'a-', '-a', 'a.b', 'a_b', 'a b', '',
-                                   'a' * 64, None, 5, ['ais']])
+@pytest.mark.parametrize(
+    'value',
+    ['ais', 'kube-system', '0', 'a' * 63, 'AIS', 'a-', '-a', 'a.b', 'a_b', 'a b', '', 'a' * 64, None, 5, ['ais']],
+)
 def test_dns_label_agrees_with_the_module_check(value):
     try:
         check_dns_label(value, 'name')
