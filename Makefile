@@ -24,7 +24,7 @@ export ANSIBLE_FORCE_COLOR := 0
 export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help deps venv tree main lab-up lab-down molecule lint yamllint ansible-lint changelog-lint sanity pytest units integration test plan bench clean
+.PHONY: help deps venv tree main lab-up lab-down molecule check ruff lint yamllint ansible-lint changelog-lint sanity pytest units integration test plan bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -48,13 +48,23 @@ tree: ## link this checkout at .build/collections/ansible_collections/netplumb/m
 yamllint: venv
 	$(BIN)/yamllint --strict .
 
+ruff: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+check: venv tree ## the fast inner loop: ruff (lint and format check), yamllint and the unit tests; no root, no network
+	@start=$$(date +%s); \
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/yamllint --strict . && \
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit; \
+	status=$$?; echo "make check: $$(( $$(date +%s) - start )) s"; exit $$status
+
 ansible-lint: venv tree
 	$(BIN)/ansible-lint --strict
 
 changelog-lint: venv
 	$(BIN)/antsibull-changelog lint
 
-lint: yamllint ansible-lint changelog-lint ## yamllint, ansible-lint (production profile), changelog fragments
+lint: ruff yamllint ansible-lint changelog-lint ## ruff, yamllint, ansible-lint (production profile), changelog fragments
 
 sanity: venv tree ## ansible-test sanity on the collection
 	./tests/seed-ansible-test.sh $(BIN)/python
