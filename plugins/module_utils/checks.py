@@ -35,6 +35,11 @@ def is_text(value):
     return isinstance(value, str)
 
 
+def is_name(value):
+    """True for a non-empty string."""
+    return isinstance(value, str) and bool(value)
+
+
 def json_type(value):
     """What JSON calls the type of ``value`` (``boolean``, ``number``, ``string``, ...), for messages."""
     for cls, name in _JSON_TYPES:

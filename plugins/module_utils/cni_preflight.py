@@ -29,6 +29,7 @@ import json
 import re
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import nad
+from ansible_collections.netplumb.multihome.plugins.module_utils.checks import is_name
 from ansible_collections.netplumb.multihome.plugins.module_utils.cni_config import (
     CniConfigError,
     attachment_type,
@@ -57,10 +58,6 @@ class PreflightError(ValueError):
 
 
 # ------------------------------------------------------------------ configurations
-
-
-def _is_text(value):
-    return isinstance(value, str) and bool(value)
 
 
 def static_ipam(test_address):
@@ -107,9 +104,9 @@ def mtu_source(config):
     """
     plugin = main_plugin(config)
     kind = plugin.get('type')
-    if kind in ('macvlan', 'ipvlan') and _is_text(plugin.get('master')):
+    if kind in ('macvlan', 'ipvlan') and is_name(plugin.get('master')):
         return plugin['master']
-    if kind == 'host-device' and _is_text(plugin.get('device')):
+    if kind == 'host-device' and is_name(plugin.get('device')):
         return plugin['device']
     return None
 
@@ -127,7 +124,7 @@ def bridge_name(config):
 
 def _parse_range(value, what):
     """A whereabouts ``range``: a CIDR, or ``first-last/prefix``; returns (network, first, last or None)."""
-    if not _is_text(value):
+    if not is_name(value):
         raise PreflightError("%s %r is not a range: expected a CIDR such as '198.18.32.0/24'" % (what, value))
     try:
         if '-' in value:
@@ -191,7 +188,7 @@ def address_pool(config, what='config'):
             ):
                 raise PreflightError("%s ipam ranges %r is not a list of range sets" % (what, ranges))
             entry = ranges[0][0]
-        if not _is_text(entry.get('subnet')):
+        if not is_name(entry.get('subnet')):
             raise PreflightError("%s host-local ipam has no subnet: expected a CIDR" % what)
         network, _first, _last = _parse_range(entry['subnet'], '%s ipam subnet' % what)
         first = _optional_address(entry.get('rangeStart'), '%s ipam rangeStart' % what, network)
@@ -308,7 +305,7 @@ def _ipam_type_text(config):
 
 def check_test_address(value, what):
     """``value`` as ``address/prefix`` text (an interface address, not a network or broadcast one)."""
-    if not _is_text(value) or '/' not in value:
+    if not is_name(value) or '/' not in value:
         raise PreflightError(
             "%s test_address %r is not an address with prefix: expected e.g. '198.18.61.254/24'" % (what, value)
         )
@@ -376,7 +373,7 @@ def parse_netns_list(text):
     except CommandError:
         # An iproute2 without JSON for netns: one ``name (id: 0)`` per line.
         return [line.split()[0] for line in text.splitlines() if line.strip()]
-    return [item['name'] for item in data if _is_text(item.get('name'))]
+    return [item['name'] for item in data if is_name(item.get('name'))]
 
 
 def preflight_namespaces(names):
@@ -654,7 +651,7 @@ def pick_attachments(objects, types):
         if item.get('state', 'present') != 'present' or obj.get('kind') != 'NetworkAttachmentDefinition':
             continue
         name = (obj.get('metadata') or {}).get('name')
-        if not _is_text(name):
+        if not is_name(name):
             raise PreflightError('objects[%d] is a NetworkAttachmentDefinition without metadata.name' % i)
         if name in seen:
             continue

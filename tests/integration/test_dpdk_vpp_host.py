@@ -130,53 +130,8 @@ def failure(run, node):
     return msgs[0]
 
 
-def test_prepares_each_node_from_its_pci_layout_and_is_idempotent(dpdk_lab, run_playbook):
-    lab = dpdk_lab
-    reset(lab)
-    options = ['socket-mem 1024', 'no-multi-seg']
-    first = play(
-        lab,
-        run_playbook,
-        dpdk_vpp_host_interfaces=[{'name': 'nic1'}, {'name': 'nic2'}],
-        dpdk_vpp_host_dpdk_options=options,
-    )
-    assert first.rc == 0, first.failures()
-    for node in lab.nodes:
-        assert first.stats(node)['changed'] > 0
-        blocks = vpp_blocks(read(lab, node, CONFIG))
-        # Contiv-VPP's own default stanzas are all there: this file replaces the image's.
-        assert blocks['unix'] == ['nodaemon', 'cli-listen /run/vpp/cli.sock', 'cli-no-pager', 'poll-sleep-usec 100']
-        assert (
-            blocks['socksvr'] == ['default']
-            and blocks['statseg'] == ['default']
-            and blocks['nat'][0] == 'endpoint-dependent'
-        )
-        devs = [line.split()[1] for line in blocks['dpdk'] if line.startswith('dev ')]
-        assert devs == [LAYOUTS[node]['nic1']['pci'], LAYOUTS[node]['nic2']['pci']]
-        assert blocks['dpdk'] == ['dev %s' % pci for pci in devs] + ['uio-driver uio_pci_generic'] + options
-        links = up(lab, node)
-        assert not links['nic1'] and not links['nic2'], links
-        assert links['eth0'], links
-        dropin = read(lab, node, DROPIN)
-        assert 'Environment="KUBELET_EXTRA_ARGS=--node-ip=%s"' % lab.node_ips[node] in dropin.splitlines()
-        assert '[Service]' in dropin.splitlines()
-        facts = first.results('Expose the kubeadm init arguments', node)['ansible_facts']
-        assert facts['dpdk_vpp_host_kubeadm_init_args'] == ['--apiserver-advertise-address=%s' % lab.node_ips[node]]
-        assert 'neither loaded nor checked' in first.results('Say that the driver is left alone', node)['msg']
-        assert read(lab, node, MODULES_LOAD) is None
-
-    before = dict((node, snapshot(lab, node)) for node in lab.nodes)
-    second = play(
-        lab,
-        run_playbook,
-        dpdk_vpp_host_interfaces=[{'name': 'nic1'}, {'name': 'nic2'}],
-        dpdk_vpp_host_dpdk_options=options,
-    )
-    assert second.rc == 0, second.failures()
-    for node in lab.nodes:
-        assert second.stats(node)['changed'] == 0, node
-        # No backup either: nothing was rewritten.
-        assert snapshot(lab, node) == before[node]
+# Every node prepared from its own PCI layout, and a second run changing nothing, is the molecule scenario's proof
+# (tests/molecule/dpdk_vpp_host: converge, idempotence, verify); these tests cover what it does not.
 
 
 def test_a_changed_config_is_backed_up_and_nics_resolve_by_mac_and_pci(dpdk_lab, run_playbook):
