@@ -16,7 +16,15 @@ import subprocess
 import pytest
 
 from conftest import BIN, REPO
-from lab import Lab, host_links, lab_up, missing, podman, podman_json  # pylint: disable=unused-import
+from lab import (  # noqa: F401 pylint: disable=unused-import
+    Lab,
+    host_links,
+    lab,  # the fixture
+    lab_up,
+    missing,
+    podman,
+    podman_json,
+)
 
 # Selected or deselected with: pytest -m lab (see tests/pytest.ini).
 pytestmark = pytest.mark.lab
