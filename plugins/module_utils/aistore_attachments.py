@@ -9,6 +9,10 @@ each) and ``attachment_namespace``. :func:`legacy_attachments` turns them into i
 of ``netplumb.multihome.nad_objects`` and the network_attachments role use it.
 """
 
+from __future__ import annotations
+
+from typing import Any, Sequence
+
 from ansible_collections.netplumb.multihome.plugins.module_utils.checks import split_list
 from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError
 from ansible_collections.netplumb.multihome.plugins.module_utils.nad import NadError, check_dns_label, check_ifname
@@ -29,7 +33,12 @@ def _split_list(value, what):
     return split_list(value, what, NadError, required=True, unique=True, messages=_LIST_MESSAGES)
 
 
-def legacy_attachments(network_attachment, network_interface, attachment_namespace, template=None):
+def legacy_attachments(
+    network_attachment: str | Sequence[str],
+    network_interface: str | Sequence[str],
+    attachment_namespace: str,
+    template: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     """Turn the AIStore playbooks' variables into a ``networks`` list for :func:`nad.build_objects`.
 
     ``network_attachment`` (NAD names) and ``network_interface`` (node interfaces) are

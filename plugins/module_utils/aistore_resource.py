@@ -23,7 +23,10 @@ the fields, which decides what is refused here:
   :func:`multihome_conflicts` names them.
 """
 
+from __future__ import annotations
+
 import copy
+from typing import Any, Mapping
 
 API_VERSION = 'ais.nvidia.com/v1beta1'
 KIND = 'AIStore'
@@ -34,7 +37,7 @@ class AisResourceError(ValueError):
     """Settings that would build an AIStore resource the operator refuses or misreads; the message says why."""
 
 
-def merge(base, override):
+def merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """``override`` merged into ``base`` recursively (dicts merge key by key, anything else is replaced).
 
     The same rule as Ansible's ``combine(recursive=True)``, which the role's users know from
@@ -83,7 +86,7 @@ def _daemon(settings, role):
     return spec
 
 
-def build_resource(settings):
+def build_resource(settings: Mapping[str, Any]) -> dict[str, Any]:
     """The AIStore resource (a dict) for the role's ``settings``; raises :class:`AisResourceError`.
 
     ``settings``: ``name``, ``namespace``, ``node_image``, ``init_image``, ``hostname_map``
@@ -142,7 +145,7 @@ def _multihomed(hostname_map):
     )
 
 
-def multihome_conflicts(spec):
+def multihome_conflicts(spec: Mapping[str, Any]) -> list[str]:
     """The settings of an AIStore ``spec`` that keep ais-init from using its ``hostnameMap``, as messages.
 
     Empty when no node has extra IPs (a map of single addresses changes nothing) or when none

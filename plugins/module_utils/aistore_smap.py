@@ -27,9 +27,12 @@ A multi-homed node's ``host_net.hostname`` is ``"primary,extra1,..."``; aisnode
 ``pub_extra`` entry with the same public port and protocol.
 """
 
+from __future__ import annotations
+
 import ipaddress
 import json
 import time
+from typing import Any, Callable, Sequence
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.checks import json_type, split_list
 
@@ -63,7 +66,7 @@ def _ip_key(value):
     return str(addr) if addr is not None else str(value).strip()
 
 
-def parse_ip(value, what):
+def parse_ip(value: Any, what: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     """Parse a bare IP address, naming ``what`` when it is not one."""
     if isinstance(value, bool) or not isinstance(value, str) or not value.strip():
         raise SmapError("%s %r is not an IP address: expected e.g. '10.51.248.68'" % (what, value))
@@ -89,7 +92,7 @@ def _split_list(value, what):
 # Reading the map
 
 
-def load_smap(data):
+def load_smap(data: dict[str, Any] | str | bytes) -> dict[str, Any]:
     """The cluster map as a dict, from a dict or from JSON text (str or bytes).
 
     Checks the top level only: an object with a ``pmap`` object and a ``tmap``
@@ -139,7 +142,7 @@ def _json_error(exc):
     return "%s at line %d column %d (near %r)" % (msg, exc.lineno, exc.colno, near)
 
 
-def smap_version(data):
+def smap_version(data: dict[str, Any] | str | bytes) -> int | None:
     """The map's ``version`` as an int (AIStore writes it as a JSON string), or None."""
     if isinstance(data, (str, bytes)):
         data = load_smap(data)
@@ -224,7 +227,7 @@ def _nodes(data):
     return out
 
 
-def parse_smap(data):
+def parse_smap(data: dict[str, Any] | str | bytes) -> list[dict[str, Any]]:
     """The nodes of a cluster map, proxies then targets, each sorted by daemon ID.
 
     ``data`` is the map as a dict or as JSON text. Each node is
@@ -242,7 +245,7 @@ def parse_smap(data):
 # Checking it
 
 
-def normalize_expected(expected):
+def normalize_expected(expected: dict[str, Any]) -> dict[str, list[str]]:
     """``{primary IP: [extra IPs]}`` with normalised addresses, checked for duplicates.
 
     Each value is a list of extra IPs, a comma-separated string of them, or a
@@ -251,7 +254,7 @@ def normalize_expected(expected):
     """
     if not isinstance(expected, dict) or not expected:
         raise SmapError("expected %r is not a non-empty dict of primary IP to its list of extra IPs" % (expected,))
-    seen = {}
+    seen: dict[str, str] = {}
     out = {}
     for key in expected:
         primary = str(parse_ip(key, 'expected node'))
@@ -362,7 +365,12 @@ def _problems(report):
     return out
 
 
-def verify_smap(smap, expected, proxies=None, targets=None):
+def verify_smap(
+    smap: dict[str, Any] | str | bytes | list[dict[str, Any]],
+    expected: dict[str, Any],
+    proxies: int | None = None,
+    targets: int | None = None,
+) -> dict[str, Any]:
     """Check a cluster map against the multihome plan.
 
     ``smap`` is the map (dict or JSON text) or :func:`parse_smap`'s node list;
@@ -470,7 +478,16 @@ def verify_smap(smap, expected, proxies=None, targets=None):
     }
 
 
-def wait_for_smap(fetch, expected, proxies=None, targets=None, timeout=120.0, interval=5.0, clock=None, sleep=None):
+def wait_for_smap(
+    fetch: Callable[[], dict[str, Any] | str | bytes],
+    expected: dict[str, Any],
+    proxies: int | None = None,
+    targets: int | None = None,
+    timeout: float = 120.0,
+    interval: float = 5.0,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], object] | None = None,
+) -> dict[str, Any]:
     """Call ``fetch()`` until the map it returns passes :func:`verify_smap` or ``timeout`` seconds pass.
 
     ``fetch`` returns the map (dict or JSON text) or raises :class:`FetchError`; a map
@@ -525,7 +542,7 @@ def wait_for_smap(fetch, expected, proxies=None, targets=None, timeout=120.0, in
 # Planning the AIStore CR's spec.hostnameMap
 
 
-def hostname_map(hosts, attachments):
+def hostname_map(hosts: Sequence[dict[str, Any]], attachments: str | Sequence[str] | None) -> dict[str, Any]:
     """The AIStore CR's ``spec.hostnameMap`` and the matching ``expected`` for the verify module.
 
     ``hosts`` is a list of ``{name, primary_ip, additional_hosts}`` as in the inventory
@@ -555,7 +572,7 @@ def hostname_map(hosts, attachments):
     for i, name in enumerate(names):
         if name in names[:i]:
             raise SmapError("network attachment %r is listed twice in %r" % (name, attachments))
-    owners = {}
+    owners: dict[str, tuple[str, str]] = {}
     result = {}
     expected = {}
     single = []
@@ -608,7 +625,7 @@ def _claim(owners, addr, name, role):
     owners[addr] = (name, role)
 
 
-def check_node_ips(hostname_map, nodes):
+def check_node_ips(hostname_map: dict[str, Any], nodes: Any) -> dict[str, str]:
     """Check that every key of ``spec.hostnameMap`` is a Kubernetes node's InternalIP.
 
     ``hostname_map`` is the map (or :func:`hostname_map`'s result); ``nodes`` the
@@ -626,8 +643,8 @@ def check_node_ips(hostname_map, nodes):
         nodes = nodes.get('items', nodes.get('resources'))
     if not isinstance(nodes, list) or not nodes:
         raise SmapError("nodes %r is not a non-empty list of Kubernetes Node objects" % (nodes,))
-    internal = {}
-    other = {}
+    internal: dict[str, str] = {}
+    other: dict[str, tuple[str, Any]] = {}
     seen = []
     for i, node in enumerate(nodes):
         if not isinstance(node, dict):

@@ -7,7 +7,13 @@ Each check takes ``what`` (how the caller names the value in its messages) and `
 and returns the value, cleaned where that is said. Standard library only.
 """
 
+from __future__ import annotations
+
 import re
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:
+    from typing import TypeGuard  # Python 3.10+, for the checker only
 
 DNS_LABEL = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')
 DNS_SUBDOMAIN = re.compile(r'^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$')
@@ -30,17 +36,17 @@ _JSON_TYPES = (
 )
 
 
-def is_text(value):
+def is_text(value: Any) -> TypeGuard[str]:
     """True for a string (of any content)."""
     return isinstance(value, str)
 
 
-def is_name(value):
+def is_name(value: Any) -> bool:
     """True for a non-empty string."""
     return isinstance(value, str) and bool(value)
 
 
-def json_type(value):
+def json_type(value: Any) -> str:
     """What JSON calls the type of ``value`` (``boolean``, ``number``, ``string``, ...), for messages."""
     for cls, name in _JSON_TYPES:
         if isinstance(value, cls):
@@ -60,7 +66,14 @@ LIST_MESSAGES = {
 }
 
 
-def split_list(value, what, error=ValueError, required=False, unique=False, messages=None):
+def split_list(
+    value: Any,
+    what: str,
+    error: type[Exception] = ValueError,
+    required: bool = False,
+    unique: bool = False,
+    messages: Mapping[str, str] | None = None,
+) -> list[str]:
     """The stripped string items of ``value``, a comma-separated string or a list (or tuple) of strings.
 
     ``None`` and a blank string are an empty list, or fail with the ``missing`` message when
@@ -81,7 +94,7 @@ def split_list(value, what, error=ValueError, required=False, unique=False, mess
     else:
         raise error(words['type'] % dict(fields, type=json_type(value)))
     out = []
-    seen = {}
+    seen: dict[str, int] = {}
     for i, item in enumerate(items):
         here = dict(fields, item=item, index=i, position=i + 1)
         if not is_text(item):
@@ -97,7 +110,7 @@ def split_list(value, what, error=ValueError, required=False, unique=False, mess
     return out
 
 
-def dns_label_problem(value):
+def dns_label_problem(value: Any) -> str | None:
     """Why ``value`` is not a DNS-1123 label (a Kubernetes namespace or object name), or None when it is one."""
     if not is_text(value) or not value:
         return "is not a name: expected a DNS-1123 label such as 'storage-net'"
@@ -111,7 +124,7 @@ def dns_label_problem(value):
     return None
 
 
-def dns_subdomain_problem(value):
+def dns_subdomain_problem(value: Any) -> str | None:
     """Why ``value`` is not a DNS-1123 subdomain (the name of most Kubernetes objects), or None when it is one."""
     if not is_text(value) or not value:
         return "is not a name: expected a DNS-1123 subdomain such as 'storage-v4'"
@@ -123,7 +136,7 @@ def dns_subdomain_problem(value):
     return None
 
 
-def check_dns_label(value, what, error=ValueError):
+def check_dns_label(value: Any, what: str, error: type[Exception] = ValueError) -> str:
     """``value`` if it is a DNS-1123 label; otherwise ``error`` naming ``what`` and the value."""
     problem = dns_label_problem(value)
     if problem:
@@ -131,7 +144,7 @@ def check_dns_label(value, what, error=ValueError):
     return value
 
 
-def check_dns_subdomain(value, what, error=ValueError):
+def check_dns_subdomain(value: Any, what: str, error: type[Exception] = ValueError) -> str:
     """``value`` if it is a DNS-1123 subdomain; otherwise ``error`` naming ``what`` and the value."""
     problem = dns_subdomain_problem(value)
     if problem:
@@ -139,7 +152,7 @@ def check_dns_subdomain(value, what, error=ValueError):
     return value
 
 
-def check_ifname(value, what, error=ValueError):
+def check_ifname(value: Any, what: str, error: type[Exception] = ValueError) -> str:
     """``value`` if it is a legal Linux interface name; otherwise ``error`` naming ``what`` and the value.
 
     1 to 15 characters, not ``.`` or ``..``, no ``/``, ``:`` or whitespace (the kernel's

@@ -7,14 +7,25 @@ they are unit-testable on their own. Every error is a :class:`PlanError` whose
 message names the bad value and what was expected.
 """
 
+from __future__ import annotations
+
 import ipaddress
+from typing import Any, Dict, Iterable, Union
+
+# Either IP version's ipaddress class, for type hints (Union: these are evaluated on Python 3.8 too).
+IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
+# What named_reserved (and the planners passing ``reserved`` on to it) accept: {name: CIDR or [CIDRs]},
+# [CIDR], [{name, cidr}] or None.
+Reserved = Union[Dict[str, Any], Iterable[Any], None]
 
 
 class PlanError(ValueError):
     """A planning input or result that cannot be used; the message says why."""
 
 
-def parse_network(value, what='CIDR'):
+def parse_network(value: Any, what: str = 'CIDR') -> IPNetwork:
     """Parse ``value`` as a network address with prefix (``10.0.0.0/16``).
 
     ``what`` names the input in the error (``"subnet"``, ``"exclude[2]"``).
@@ -40,7 +51,7 @@ def parse_network(value, what='CIDR'):
         )
 
 
-def parse_interface(value, what='address'):
+def parse_interface(value: Any, what: str = 'address') -> IPInterface:
     """Parse an interface address with prefix (``10.0.1.5/24``) into an ``ip_interface``."""
     if isinstance(value, (ipaddress.IPv4Interface, ipaddress.IPv6Interface)):
         return value
@@ -52,7 +63,7 @@ def parse_interface(value, what='address'):
         raise PlanError("%s %r is not a valid address with prefix: %s" % (what, value, exc))
 
 
-def parse_address(value, what='address'):
+def parse_address(value: Any, what: str = 'address') -> IPAddress:
     """Parse a bare IP address (``10.0.1.5``)."""
     if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
         return value
@@ -62,7 +73,7 @@ def parse_address(value, what='address'):
         raise PlanError("%s %r is not a valid IP address" % (what, value))
 
 
-def parse_networks(values, what):
+def parse_networks(values: str | Iterable[Any] | None, what: str) -> list[IPNetwork]:
     """Parse a list of CIDRs (``None`` is an empty list); errors name ``what[i]``."""
     if values is None:
         return []
@@ -71,7 +82,7 @@ def parse_networks(values, what):
     return [parse_network(v.strip() if isinstance(v, str) else v, '%s[%d]' % (what, i)) for i, v in enumerate(values)]
 
 
-def check_bits(value, what, maximum):
+def check_bits(value: Any, what: str, maximum: int) -> int:
     """Check that ``value`` is an integer between 0 and ``maximum``."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise PlanError("%s %r is not a whole number of bits" % (what, value))
@@ -80,7 +91,7 @@ def check_bits(value, what, maximum):
     return value
 
 
-def block(network, extra_bits, index):
+def block(network: str | IPNetwork, extra_bits: int, index: int) -> IPNetwork:
     """The ``index``-th subnet of ``network`` with prefix ``network.prefixlen + extra_bits``.
 
     ``block(10.0.0.0/16, 8, 3)`` is ``10.0.3.0/24``. Fails naming the limit when
@@ -105,17 +116,18 @@ def block(network, extra_bits, index):
     return network.__class__((start, new_prefix))
 
 
-def block_index(network, extra_bits, subnet):
+def block_index(network: str | IPNetwork, extra_bits: int, subnet: str | IPNetwork) -> int:
     """Inverse of :func:`block`: the index of ``subnet`` inside ``network``."""
     network = parse_network(network)
     subnet = parse_network(subnet)
-    if subnet.prefixlen != network.prefixlen + extra_bits or not subnet.subnet_of(network):
+    # mypy cannot tell that both are of one IP version: subnet_of wants its own class.
+    if subnet.prefixlen != network.prefixlen + extra_bits or not subnet.subnet_of(network):  # type: ignore[arg-type]
         raise PlanError("%s is not a /%d block of %s" % (subnet, network.prefixlen + extra_bits, network))
     size = 1 << (network.max_prefixlen - subnet.prefixlen)
     return (int(subnet.network_address) - int(network.network_address)) // size
 
 
-def overlaps_any(network, others):
+def overlaps_any(network: IPNetwork, others: Iterable[IPNetwork]) -> IPNetwork | None:
     """The first network of ``others`` (same IP version) that overlaps ``network``, else None."""
     for other in others:
         if other.version == network.version and network.overlaps(other):
@@ -123,7 +135,9 @@ def overlaps_any(network, others):
     return None
 
 
-def find_overlaps(named, reserved=None):
+def find_overlaps(
+    named: Iterable[tuple[str, IPNetwork]], reserved: Iterable[tuple[str, IPNetwork]] | None = None
+) -> tuple[str, IPNetwork, str, IPNetwork] | None:
     """Check planned ranges against each other and against reserved ones.
 
     ``named`` is a list of ``(label, network)``; ``reserved`` a list of
@@ -161,7 +175,9 @@ def _ordered(a, b):
     return a[3], a[4], b[3], b[4]
 
 
-def check_overlaps(named, reserved=None):
+def check_overlaps(
+    named: Iterable[tuple[str, IPNetwork]], reserved: Iterable[tuple[str, IPNetwork]] | None = None
+) -> None:
     """Raise :class:`PlanError` naming both ranges when :func:`find_overlaps` finds one."""
     found = find_overlaps(named, reserved)
     if found:
@@ -169,14 +185,14 @@ def check_overlaps(named, reserved=None):
         raise PlanError("%s %s overlaps %s %s" % (label_a, net_a, label_b, net_b))
 
 
-def named_reserved(reserved):
+def named_reserved(reserved: Reserved) -> list[tuple[str, IPNetwork]]:
     """Normalise ``reserved`` into ``[(label, network)]``.
 
     Accepts a list of CIDRs (labelled ``reserved[i]``), a list of
     ``{name, cidr}`` dicts, or a dict ``{name: cidr or [cidrs]}`` such as
     ``{pod_network: 10.128.0.0/14, service_network: 172.30.0.0/16}``.
     """
-    out = []
+    out: list[tuple[str, IPNetwork]] = []
     if not reserved:
         return out
     if isinstance(reserved, dict):

@@ -19,7 +19,10 @@ The primary IP is ``node_ip``, else ``ansible_host`` (a lab inventory's ``ansibl
 container name), else the host's name.
 """
 
+from __future__ import annotations
+
 import ipaddress
+from typing import Any, Iterable, Mapping, Sequence
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import cidr
 from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError
@@ -100,7 +103,12 @@ def _derive_nics(host, extras, interfaces, masters):
     return out
 
 
-def node(name, hostvars, interfaces=None, master_nets=None):
+def node(
+    name: str,
+    hostvars: dict[str, Any],
+    interfaces: str | Sequence[str] | None = None,
+    master_nets: str | Iterable[str] | None = None,
+) -> dict[str, Any]:
     """One node: ``{name, main_ip, additional_hosts: [ip], interfaces: [{name, address}], interfaces_known}``.
 
     ``hostvars`` is the host's variables (``node_ip``, ``ansible_host``, ``additional_hosts``,
@@ -144,7 +152,13 @@ def node(name, hostvars, interfaces=None, master_nets=None):
     }
 
 
-def cluster_hosts(names, hostvars, interfaces=None, master_nets=None, require_interfaces=False):
+def cluster_hosts(
+    names: Sequence[str],
+    hostvars: Mapping[str, Mapping[str, Any]],
+    interfaces: str | Sequence[str] | None = None,
+    master_nets: str | Iterable[str] | None = None,
+    require_interfaces: bool = False,
+) -> list[dict[str, Any]]:
     """Every host of ``names`` (in order) as :func:`node` reads it, from ``hostvars`` (name -> variables).
 
     With ``require_interfaces``, a host whose data NICs cannot be known (``additional_hosts``

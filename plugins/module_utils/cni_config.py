@@ -13,9 +13,12 @@ Plain functions over the standard library. Every error is a :class:`CniConfigErr
 input, the value and what was expected.
 """
 
+from __future__ import annotations
+
 import copy
 import json
 import re
+from typing import Any, Iterable
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.checks import is_text
 
@@ -30,7 +33,7 @@ class CniConfigError(ValueError):
     """A CNI configuration a runtime could not run; the message names the input and what was expected."""
 
 
-def check_plugin_type(value, what='type'):
+def check_plugin_type(value: Any, what: str = 'type') -> str:
     """``value`` if it is a plugin name: a binary in the CNI directory, no path, nothing hidden."""
     if not is_text(value) or not value or value.startswith('.') or not _PLUGIN_NAME.match(value):
         raise CniConfigError(
@@ -40,7 +43,7 @@ def check_plugin_type(value, what='type'):
     return value
 
 
-def parse_config(config, what='config'):
+def parse_config(config: Any, what: str = 'config') -> dict[str, Any]:
     """A CNI configuration (JSON text or a dict) as a dict, checked as a runtime would take it.
 
     It must be a JSON object with a ``cniVersion`` of :data:`CNI_VERSIONS`, and either ``plugins``
@@ -84,7 +87,7 @@ def parse_config(config, what='config'):
     return config
 
 
-def plugin_chain(config):
+def plugin_chain(config: dict[str, Any]) -> list[dict[str, Any]]:
     """The plugin configurations a runtime runs for a parsed ``config``, in order (copies).
 
     As libcni does for a conflist: each plugin gets the list's ``name`` and ``cniVersion``.
@@ -101,17 +104,17 @@ def plugin_chain(config):
     return out
 
 
-def main_plugin(config):
+def main_plugin(config: dict[str, Any]) -> dict[str, Any]:
     """The plugin that creates the interface: the first of the chain."""
     return plugin_chain(config)[0]
 
 
-def attachment_type(config):
+def attachment_type(config: dict[str, Any]) -> str | None:
     """The main plugin's type (``macvlan``...): what kind of attachment the configuration makes."""
     return main_plugin(config).get('type')
 
 
-def ipam_index(chain):
+def ipam_index(chain: Iterable[dict[str, Any]]) -> int | None:
     """Index of the plugin of ``chain`` whose IPAM assigns addresses (the first with an IPAM type), or None."""
     for i, conf in enumerate(chain):
         ipam = conf.get('ipam')

@@ -23,10 +23,13 @@ The commands themselves run in module_utils/preflight_run.py.
 Every error is a :class:`PreflightError` naming the attachment, the value and what was expected.
 """
 
+from __future__ import annotations
+
 import hashlib
 import ipaddress
 import json
 import re
+from typing import Any, Iterable, Mapping, Sequence
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import nad
 from ansible_collections.netplumb.multihome.plugins.module_utils.checks import is_name
@@ -60,12 +63,12 @@ class PreflightError(ValueError):
 # ------------------------------------------------------------------ configurations
 
 
-def static_ipam(test_address):
+def static_ipam(test_address: str) -> dict[str, Any]:
     """The IPAM block that gives the interface ``test_address`` and nothing else."""
     return {'type': 'static', 'addresses': [{'address': test_address}]}
 
 
-def runtime_configs(config, test_address):
+def runtime_configs(config: dict[str, Any], test_address: str | None) -> list[dict[str, Any]]:
     """The chain with the IPAM replaced: static ``test_address``, or no IPAM when there is no test address.
 
     Only the plugin with an IPAM type changes. An attachment without IPAM (L2 only) runs as written,
@@ -80,7 +83,7 @@ def runtime_configs(config, test_address):
     return chain
 
 
-def with_prev_result(conf, prev_result):
+def with_prev_result(conf: dict[str, Any], prev_result: Any) -> dict[str, Any]:
     """``conf`` with ``prevResult`` for a chained plugin (libcni adds it from CNI 0.3.0 on)."""
     if prev_result is None:
         return conf
@@ -89,7 +92,7 @@ def with_prev_result(conf, prev_result):
     return conf
 
 
-def config_mtu(config):
+def config_mtu(config: dict[str, Any]) -> int | None:
     """The MTU the configuration asks for (main plugin's ``mtu``), or None."""
     mtu = main_plugin(config).get('mtu')
     if isinstance(mtu, bool) or not isinstance(mtu, int) or mtu <= 0:
@@ -97,7 +100,7 @@ def config_mtu(config):
     return mtu
 
 
-def mtu_source(config):
+def mtu_source(config: dict[str, Any]) -> str | None:
     """The node link whose MTU the interface inherits when the configuration gives none, or None.
 
     macvlan and ipvlan children take their master's MTU; host-device moves the device as it is.
@@ -111,7 +114,7 @@ def mtu_source(config):
     return None
 
 
-def bridge_name(config):
+def bridge_name(config: dict[str, Any]) -> str | None:
     """The node bridge a ``bridge`` attachment uses (the plugin's default is cni0), or None."""
     plugin = main_plugin(config)
     if plugin.get('type') != 'bridge':
@@ -150,7 +153,7 @@ def _optional_address(value, what, network):
     return address
 
 
-def address_pool(config, what='config'):
+def address_pool(config: dict[str, Any], what: str = 'config') -> dict[str, Any] | None:
     """Where the attachment's pods get addresses: ``{network, first, last, excluded}``, or None.
 
     From the IPAM of the plugin that has one: whereabouts ``range`` (``range_start``,
@@ -242,7 +245,13 @@ def _plan_entry(plan, network):
     return None
 
 
-def derive_test_address(name, config, plan=None, node=None, node_index=0):
+def derive_test_address(
+    name: str,
+    config: dict[str, Any],
+    plan: dict[str, Any] | None = None,
+    node: str | None = None,
+    node_index: int = 0,
+) -> tuple[str | None, str]:
     """The address ``node`` tests attachment ``name`` with, as ``(address/prefix or None, how it was chosen)``.
 
     From the END of the attachment's pool (:func:`address_pool`): node index 0 takes the last
@@ -303,7 +312,7 @@ def _ipam_type_text(config):
     return chain[index]['ipam']['type'] if index is not None else 'none'
 
 
-def check_test_address(value, what):
+def check_test_address(value: Any, what: str) -> str:
     """``value`` as ``address/prefix`` text (an interface address, not a network or broadcast one)."""
     if not is_name(value) or '/' not in value:
         raise PreflightError(
@@ -321,7 +330,7 @@ def check_test_address(value, what):
     return str(iface)
 
 
-def check_peer(value, what):
+def check_peer(value: Any, what: str) -> str:
     """A peer as a bare IP address (a prefix is dropped); names are refused so that nothing is resolved."""
     text = str(value).split('/', 1)[0].strip() if value is not None else ''
     try:
@@ -333,7 +342,7 @@ def check_peer(value, what):
 # ------------------------------------------------------------------ names
 
 
-def check_ifname(value, what='ifname'):
+def check_ifname(value: Any, what: str = 'ifname') -> str:
     """``value`` if it is a legal interface name (the rules of the NAD validator)."""
     try:
         return nad.check_ifname(value, what)
@@ -341,7 +350,7 @@ def check_ifname(value, what='ifname'):
         raise PreflightError(str(exc))
 
 
-def netns_name(name, chain, test_address, ifname):
+def netns_name(name: str, chain: list[dict[str, Any]], test_address: str | None, ifname: str) -> str:
     """``npf-<attachment>-<8 hex>``: recognisable, and different whenever the test differs.
 
     The hash covers the attachment name, the runtime configuration, the test address and the
@@ -353,7 +362,7 @@ def netns_name(name, chain, test_address, ifname):
     return '%s%s-%s' % (NETNS_PREFIX, safe[:room], digest[:_HASH_LEN])
 
 
-def same_attachment(netns, name):
+def same_attachment(netns: str, name: str) -> bool:
     """True when ``netns`` is a namespace of attachment ``name`` (any hash): an earlier incarnation."""
     safe = _NAME_SAFE.sub('-', str(name)).strip('-.') or 'attachment'
     room = _NETNS_NAME_MAX - len(NETNS_PREFIX) - 1 - _HASH_LEN
@@ -363,7 +372,7 @@ def same_attachment(netns, name):
     )
 
 
-def parse_netns_list(text):
+def parse_netns_list(text: str | None) -> list[str]:
     """Names from ``ip -j netns list`` (JSON) or plain ``ip netns list`` (``name (id: 0)``)."""
     text = (text or '').strip()
     if not text:
@@ -376,7 +385,7 @@ def parse_netns_list(text):
     return [item['name'] for item in data if is_name(item.get('name'))]
 
 
-def preflight_namespaces(names):
+def preflight_namespaces(names: Iterable[str]) -> list[str]:
     """The names of ``names`` that the preflight makes (prefix ``npf-``)."""
     return sorted(n for n in names if n.startswith(NETNS_PREFIX))
 
@@ -384,7 +393,7 @@ def preflight_namespaces(names):
 # ------------------------------------------------------------------ plugin output
 
 
-def parse_cni_output(rc, stdout, stderr):
+def parse_cni_output(rc: int, stdout: str | None, stderr: str | None) -> tuple[Any, str | None]:
     """``(result, error)`` of one plugin run: the result JSON on success, else the plugin's own words.
 
     A plugin reports an error as JSON on stdout (``{"code", "msg", "details"}``); some write
@@ -418,9 +427,9 @@ def _clip(text, limit=2000):
     return text if len(text) <= limit else text[:limit] + '...'
 
 
-def result_addresses(result):
+def result_addresses(result: Any) -> list[str]:
     """The addresses (``a/p``) of a CNI result, for versions 0.3.0+ (``ips``) and 0.1/0.2 (``ip4``/``ip6``)."""
-    out = []
+    out: list[str] = []
     if not isinstance(result, dict):
         return out
     for ip in result.get('ips') or []:
@@ -436,14 +445,14 @@ def result_addresses(result):
 # ------------------------------------------------------------------ interface checks
 
 
-def find_link(links, ifname):
+def find_link(links: Iterable[Any], ifname: str) -> dict[str, Any] | None:
     for link in links:
         if isinstance(link, dict) and link.get('ifname') == ifname:
             return link
     return None
 
 
-def link_addresses(link):
+def link_addresses(link: Mapping[str, Any] | None) -> list[str]:
     """``address/prefix`` of every address of ``link`` (``ip -j addr`` entry)."""
     return [
         '%s/%s' % (a['local'], a['prefixlen'])
@@ -452,14 +461,16 @@ def link_addresses(link):
     ]
 
 
-def check_interface(link, ifname, test_address=None, mtu=None):
+def check_interface(
+    link: Mapping[str, Any] | None, ifname: str, test_address: str | None = None, mtu: int | None = None
+) -> dict[str, Any]:
     """What ``ip -j -n NS addr`` says of the attachment's interface, and what is wrong with it.
 
     Returns ``{found, up, carrier, operstate, mtu, expected_mtu, addresses, errors}``. The
     interface must exist, be administratively up with a carrier (a macvlan on a master without
     carrier is UP but not LOWER_UP), hold ``test_address`` when given, and have ``mtu`` when given.
     """
-    out = {
+    out: dict[str, Any] = {
         'found': link is not None,
         'ifname': ifname,
         'up': False,
@@ -501,9 +512,9 @@ def check_interface(link, ifname, test_address=None, mtu=None):
     return out
 
 
-def marked_links(links):
+def marked_links(links: Sequence[Any]) -> list[tuple[str, int]]:
     """Names of node links carrying the preflight's mark, with the number of ports enslaved to each."""
-    ports = {}
+    ports: dict[str, int] = {}
     for link in links:
         if isinstance(link, dict) and link.get('master'):
             ports[link['master']] = ports.get(link['master'], 0) + 1
@@ -517,19 +528,21 @@ def marked_links(links):
 # ------------------------------------------------------------------ probes
 
 
-def probe_verdict(probe, max_loss):
+def probe_verdict(probe: Mapping[str, Any], max_loss: float) -> bool:
     """True when the peer answered (a :func:`hostcmd.ping_result`) with at most ``max_loss`` percent of the pings lost."""
     return bool(probe.get('connected')) and probe.get('loss') is not None and probe['loss'] <= max_loss
 
 
-def peer_problem(probe):
+def peer_problem(probe: Mapping[str, Any]) -> str:
     """What is wrong with a peer that failed: ping's own words when it sent nothing, else the loss."""
     if probe.get('transmitted') is None:
         return probe.get('error') or 'ping failed'
     return '%s%% packet loss' % number_text(probe.get('loss'))
 
 
-def peers_for(name, explicit, records, node=None):
+def peers_for(
+    name: str, explicit: Iterable[Any] | None, records: Iterable[Any] | None, node: str | None = None
+) -> list[dict[str, Any]]:
     """The peers of attachment ``name``: ``explicit`` ones plus those of ``records`` (other nodes' attachments).
 
     ``records`` are dicts with ``name``, ``address`` (or ``test_address``) and optionally
@@ -568,7 +581,7 @@ def peers_for(name, explicit, records, node=None):
 # ------------------------------------------------------------------ summaries
 
 
-def describe_add(record):
+def describe_add(record: Mapping[str, Any]) -> str:
     """One line of a present (ADD) record, for people."""
     where = '%s %s' % (record['name'], record['type'])
     if record['status'] == 'would-run':
@@ -590,7 +603,7 @@ def describe_add(record):
     )
 
 
-def describe_probe(record):
+def describe_probe(record: Mapping[str, Any]) -> str:
     """One line of a probe record, for people."""
     if record['status'] == 'skipped':
         return '%s: probe skipped: %s' % (record['name'], record.get('reason'))
@@ -611,7 +624,7 @@ def describe_probe(record):
     return '%s: %s' % (record['name'], '; '.join(parts))
 
 
-def describe_del(record):
+def describe_del(record: Mapping[str, Any]) -> str:
     """One line of an absent (DEL) record, for people."""
     text = '%s: DEL %s' % (record['name'], 'ok' if record['del_ok'] else 'error: %s' % record.get('del_error'))
     if record.get('removed'):
@@ -621,7 +634,7 @@ def describe_del(record):
     return text
 
 
-def number_text(value):
+def number_text(value: float | None) -> str:
     """A float without trailing zeros (0.05, 50), '?' for None."""
     if value is None:
         return '?'
@@ -631,7 +644,7 @@ def number_text(value):
 # ------------------------------------------------------------------ the role: what to test, the report of every node
 
 
-def pick_attachments(objects, types):
+def pick_attachments(objects: Iterable[Any] | None, types: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     """``{tested: [{name, config}], untested: [{name, type}]}`` from the NADs among ``objects``.
 
     ``objects`` are the ``objects`` of a nad_objects result (``{state, object}``; the network_attachments
@@ -676,7 +689,13 @@ def _by_name(result, name):
     return {}
 
 
-def result_rows(nodes, present, probe, absent, expected=True):
+def result_rows(
+    nodes: Iterable[str],
+    present: Sequence[Mapping[str, Any] | None],
+    probe: Sequence[Mapping[str, Any] | None],
+    absent: Sequence[Mapping[str, Any] | None],
+    expected: bool = True,
+) -> list[dict[str, Any]]:
     """One row per node and attachment from the three registered results of every node (the role's report).
 
     ``present``, ``probe`` and ``absent`` are lists in the order of ``nodes``, each a registered
@@ -727,7 +746,7 @@ def result_rows(nodes, present, probe, absent, expected=True):
     return rows
 
 
-def report_lines(rows, untested=()):
+def report_lines(rows: Iterable[Mapping[str, Any]], untested: Iterable[Mapping[str, Any]] | None = ()) -> list[str]:
     """The report for people: a line per row (then the plugin's result or error), then the untested attachments."""
     lines = []
     for row in rows:
@@ -745,6 +764,6 @@ def report_lines(rows, untested=()):
     return lines or ['No network attachments to test.']
 
 
-def failure_lines(rows):
+def failure_lines(rows: Iterable[Mapping[str, Any]]) -> list[str]:
     """``node/attachment: errors`` of every row that failed."""
     return ['%s/%s: %s' % (row['node'], row['attachment'], '; '.join(row['errors'])) for row in rows if not row['ok']]

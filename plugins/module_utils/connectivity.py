@@ -23,12 +23,15 @@ The flow, as in Multi-NIC CNI's connection check:
    :func:`matrix_report` does all of it for the connectivity_matrix module.
 """
 
+from __future__ import annotations
+
 import ipaddress
 import json
 import random
 import time
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import Gauge, ping, run_ordered
+from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import Gauge, Runner, ping, run_ordered
 
 NOT_MEASURED = 'not measured'
 
@@ -67,7 +70,9 @@ def _ip(value, what):
         raise ConnectivityError('%s is %r: expected an IPv4 or IPv6 address' % (what, value))
 
 
-def address_sets(nodes, extra=None):
+def address_sets(
+    nodes: dict[str, Any], extra: dict[str, Any] | None = None
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """``{node: {network: [{'address', 'nic'}]}}`` from the inventory.
 
     ``nodes``: ``{node: multihome_nics}``, each NIC ``{name, address}`` with the address in CIDR form
@@ -77,7 +82,7 @@ def address_sets(nodes, extra=None):
     """
     if not isinstance(nodes, dict):
         raise ConnectivityError('nodes is %r: expected {node: multihome_nics}' % (nodes,))
-    sets = dict((str(node), {}) for node in nodes)
+    sets: dict[str, dict[str, list[dict[str, Any]]]] = dict((str(node), {}) for node in nodes)
     for node, nics in nodes.items():
         node = str(node)
         for index, nic in enumerate(_nic_list(node, nics)):
@@ -116,7 +121,7 @@ def address_sets(nodes, extra=None):
     return sets
 
 
-def plan_probes(sets):
+def plan_probes(sets: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]]) -> dict[str, list[dict[str, Any]]]:
     """``{node: [probe]}``: from each address of a node to every other node's address on the same network.
 
     A probe is ``{src, dst, network, peer}`` (``peer`` is the destination node). Networks and addresses
@@ -139,7 +144,7 @@ def plan_probes(sets):
     return plan
 
 
-def validate_probes(probes):
+def validate_probes(probes: Iterable[Any]) -> list[dict[str, Any]]:
     """Check every probe's fields; the probes with their addresses normalized. Addresses become ping's argv."""
     out = []
     for index, probe in enumerate(probes):
@@ -162,7 +167,9 @@ def validate_probes(probes):
     return out
 
 
-def validate_settings(count, interval, timeout, concurrency):
+def validate_settings(
+    count: int | None, interval: float | None, timeout: float | None, concurrency: int | None
+) -> None:
     """ConnectivityError naming the first setting out of range."""
     if count is None or count < 1:
         raise ConnectivityError('count is %r: expected at least 1 echo request per probe' % (count,))
@@ -180,14 +187,19 @@ def validate_settings(count, interval, timeout, concurrency):
 # Running
 
 
-def error_result(probe, message):
+def error_result(probe: Mapping[str, Any], message: str) -> dict[str, Any]:
     """A probe that could not run (or whose node did not report): not connected, with ``message``."""
     result = dict(probe)
     result.update(connected=False, rc=None, transmitted=None, received=None, loss=None, rtt=None, error=message)
     return result
 
 
-def run_probes(probes, runner, concurrency=16, gauge=None):
+def run_probes(
+    probes: Iterable[dict[str, Any]],
+    runner: Callable[[dict[str, Any]], dict[str, Any]],
+    concurrency: int = 16,
+    gauge: Gauge | None = None,
+) -> list[dict[str, Any]]:
     """``[runner(probe)]`` in the probes' order, at most ``concurrency`` running at once (:func:`hostcmd.run_ordered`).
 
     A runner that raises gives an error result naming the exception, so one bad probe cannot hide the others.
@@ -205,12 +217,12 @@ def run_probes(probes, runner, concurrency=16, gauge=None):
     return run_ordered(probes, guarded, concurrency, gauge)
 
 
-def iperf3_argv(iperf3_bin, probe, port=5201, seconds=1):
+def iperf3_argv(iperf3_bin: str, probe: Mapping[str, Any], port: int = 5201, seconds: int = 1) -> list[str]:
     """``iperf3 -c DST -B SRC -p PORT -t SECONDS -J``: a TCP test from SRC, JSON out."""
     return [iperf3_bin, '-c', probe['dst'], '-B', probe['src'], '-p', str(int(port)), '-t', str(int(seconds)), '-J']
 
 
-def parse_iperf3(text):
+def parse_iperf3(text: str | None) -> tuple[float | None, str | None]:
     """``(bits per second received, error)`` from iperf3's JSON (``-J``); one of them is None."""
     try:
         data = json.loads(text or '')
@@ -229,7 +241,7 @@ def parse_iperf3(text):
     return None, 'iperf3 reported no bits_per_second'
 
 
-def format_bandwidth(bps):
+def format_bandwidth(bps: float | None) -> str:
     """``9.54Gbits/sec`` as iperf3 prints rates."""
     if bps is None:
         return '-'
@@ -239,7 +251,16 @@ def format_bandwidth(bps):
     return '%.3gbits/sec' % bps
 
 
-def measure_bandwidth(runner, iperf3_bin, probe, port=5201, seconds=1, wait=60, clock=time.time, sleep=time.sleep):
+def measure_bandwidth(
+    runner: Runner,
+    iperf3_bin: str,
+    probe: Mapping[str, Any],
+    port: int = 5201,
+    seconds: int = 1,
+    wait: float = 60,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], object] = time.sleep,
+) -> tuple[float | None, str | None]:
     """``(bits per second, None)`` or ``(None, 'not measured: why')`` of one iperf3 test for ``probe``.
 
     A busy server (it serves one test at a time, and other nodes test too) is retried until
@@ -262,7 +283,12 @@ def measure_bandwidth(runner, iperf3_bin, probe, port=5201, seconds=1, wait=60, 
         sleep(random.uniform(0.1, 0.5))
 
 
-def node_probes(probes=None, nodes=None, extra_sets=None, node=None):
+def node_probes(
+    probes: Iterable[Any] | None = None,
+    nodes: dict[str, Any] | None = None,
+    extra_sets: dict[str, Any] | None = None,
+    node: str | None = None,
+) -> list[dict[str, Any]]:
     """The probes a node runs: ``probes`` as given, or this ``node``'s of the plan of ``nodes`` (and ``extra_sets``).
 
     Either way validated (:func:`validate_probes`); ConnectivityError naming what is wrong.
@@ -278,7 +304,15 @@ def node_probes(probes=None, nodes=None, extra_sets=None, node=None):
     return validate_probes(probes or [])
 
 
-def probe_node(runner, probes, settings, ping_bin, iperf3_bin=None, clock=time.time, sleep=time.sleep):
+def probe_node(
+    runner: Runner,
+    probes: Iterable[dict[str, Any]],
+    settings: Mapping[str, Any],
+    ping_bin: str,
+    iperf3_bin: str | None = None,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], object] = time.sleep,
+) -> dict[str, Any]:
     """Run a node's probes; the connectivity_probe module's result without ``changed``.
 
     ``settings`` has the module's options ``count``, ``interval``, ``timeout``, ``concurrency``,
@@ -378,7 +412,11 @@ def _node_results(node, report, planned):
     return out
 
 
-def build_matrix(results, plan=None, sets=None):
+def build_matrix(
+    results: Mapping[str, Any],
+    plan: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+    sets: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]] | None = None,
+) -> dict[str, Any]:
     """The matrix from each node's results: ``{pairs, networks, probes, summary}``, JSON-ready.
 
     ``results``: ``{node: report}``, a report being a connectivity_probe result (``{probes: [...]}``),
@@ -399,8 +437,8 @@ def build_matrix(results, plan=None, sets=None):
             for node, report in results.items()
         )
     nic_of = {}
-    for node, networks in (sets or {}).items():
-        for network, entries in networks.items():
+    for node, node_sets in (sets or {}).items():
+        for network, entries in node_sets.items():
             for entry in entries:
                 nic_of[(node, network, entry['address'])] = entry.get('nic')
     probes = []
@@ -437,8 +475,8 @@ def build_matrix(results, plan=None, sets=None):
         pair['bandwidth_bps'].append(res.get('bandwidth_bps'))
     # Rows in node order (the plan rotates each node's peers).
     pairs.sort(key=lambda p: (order.get(p['from'], len(order)), order.get(p['to'], len(order))))
-    networks = []
-    by_net = {}
+    networks: list[dict[str, Any]] = []
+    by_net: dict[str, dict[str, Any]] = {}
     for res in probes:
         net = by_net.get(res['network'])
         if net is None:
@@ -475,7 +513,7 @@ def build_matrix(results, plan=None, sets=None):
     return {'pairs': pairs, 'networks': networks, 'probes': probes, 'summary': summary}
 
 
-def broken_probes(matrix):
+def broken_probes(matrix: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The probes that did not connect, each naming nodes, network, NICs, addresses and why."""
     out = []
     for res in matrix['probes']:
@@ -495,7 +533,7 @@ def broken_probes(matrix):
     return out
 
 
-def describe_broken(item):
+def describe_broken(item: Mapping[str, Any]) -> str:
     """``worker2 -> worker1 on 198.18.2.0/24: 198.18.2.12 (nic2) -> 198.18.2.11 (nic2): no reply ...``."""
     src = item['src'] + (' (%s)' % item['src_nic'] if item.get('src_nic') else '')
     dst = item['dst'] + (' (%s)' % item['dst_nic'] if item.get('dst_nic') else '')
@@ -503,7 +541,9 @@ def describe_broken(item):
     return text + (': %s' % item['error'] if item.get('error') else '')
 
 
-def evaluate(matrix, threshold=1.0, limit=20):
+def evaluate(
+    matrix: Mapping[str, Any], threshold: float = 1.0, limit: int = 20
+) -> tuple[bool, list[dict[str, Any]], str]:
     """``(ok, broken, message)``: ok when at least ``threshold`` (0..1) of the address pairs connected.
 
     ``broken`` lists every pair that did not connect; ``message`` sums it up and names the first
@@ -535,7 +575,13 @@ def evaluate(matrix, threshold=1.0, limit=20):
     return ok, broken, '%s, %s; broken: %s%s' % (head, verb, '; '.join(names), more)
 
 
-def matrix_report(nodes, extra_sets=None, results=None, threshold=1.0, bandwidth=False):
+def matrix_report(
+    nodes: dict[str, Any],
+    extra_sets: dict[str, Any] | None = None,
+    results: Mapping[str, Any] | None = None,
+    threshold: float = 1.0,
+    bandwidth: bool = False,
+) -> dict[str, Any]:
     """The connectivity_matrix module's result without ``changed``; ConnectivityError on bad input.
 
     Always ``{plan, networks}`` (the probes of each node, each node's addresses by network); with
@@ -567,7 +613,7 @@ def _rows(header, rows):
     return [('  '.join(str(cell).ljust(widths[i]) for i, cell in enumerate(row))).rstrip() for row in [header] + rows]
 
 
-def render_table(matrix, bandwidth=False):
+def render_table(matrix: Mapping[str, Any], bandwidth: bool = False) -> list[str]:
     """The table as text lines: one row per (from, to) node pair, then one per network.
 
     ``FROM TO CONNECTED/TOTAL IPs LATENCY [BANDWIDTHs]``, as Multi-NIC CNI's connection check prints
@@ -612,6 +658,6 @@ def render_table(matrix, bandwidth=False):
     return lines
 
 
-def to_json(matrix):
+def to_json(matrix: Mapping[str, Any]) -> str:
     """The matrix as JSON text (sorted keys, two-space indent), for a file or another tool."""
     return json.dumps(matrix, indent=2, sort_keys=True)

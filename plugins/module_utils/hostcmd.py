@@ -22,11 +22,17 @@ failure of an optional query is an error like any other, so that a broken ``ip``
 for "no IPv6".
 """
 
+from __future__ import annotations
+
 import json
 import os
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterable, Literal, Mapping, Sequence, TypeVar
+
+_T = TypeVar('_T')
+_R = TypeVar('_R')
 
 # iproute2 grew JSON output (-j) in 4.13; an older ip refuses the option.
 IP_JSON_HINT = 'this needs iproute2 with JSON output (ip -j, iproute2 4.13 or later)'
@@ -54,7 +60,14 @@ class CommandError(Exception):
     module's ``fail_json``.
     """
 
-    def __init__(self, message, argv=None, rc=None, stdout=None, stderr=None):
+    def __init__(
+        self,
+        message: str,
+        argv: Sequence[str] | None = None,
+        rc: int | None = None,
+        stdout: str | None = None,
+        stderr: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.argv = argv
         self.rc = rc
@@ -62,7 +75,7 @@ class CommandError(Exception):
         self.stderr = stderr
 
 
-def command_text(argv):
+def command_text(argv: Iterable[Any]) -> str:
     """``ip -j addr show``: the command as a person would type it (the binary without its directory)."""
     argv = [str(arg) for arg in argv]
     return ' '.join([os.path.basename(argv[0])] + argv[1:]) if argv else ''
@@ -74,14 +87,16 @@ class Runner:
     A module passes its own ``module.run_command``; a test passes a fake that answers from a table.
     """
 
-    def __init__(self, run_command):
+    def __init__(self, run_command: Callable[..., tuple[int, str, str]]) -> None:
         self._run_command = run_command
 
-    def run(self, argv, env=None, data=None):
+    def run(
+        self, argv: Iterable[str], env: Mapping[str, str] | None = None, data: str | None = None
+    ) -> tuple[int, str, str]:
         """``(rc, stdout, stderr)`` of ``argv``, whatever the exit code; ``env`` is added to the environment."""
         return self._run_command(list(argv), environ_update=env, data=data)
 
-    def must(self, argv, env=None, data=None):
+    def must(self, argv: Sequence[str], env: Mapping[str, str] | None = None, data: str | None = None) -> str:
         """stdout of ``argv``; CommandError naming the command, its exit code and its words when it fails."""
         rc, out, err = self.run(argv, env=env, data=data)
         if rc != 0:
@@ -99,7 +114,7 @@ class Runner:
 # iproute2
 
 
-def load_ip_json(text, what, allow_empty=True):
+def load_ip_json(text: str | list[Any] | None, what: str, allow_empty: bool = True) -> list[dict[str, Any]]:
     """``ip -j`` output as a list of its objects; CommandError naming ``what`` when it is not a JSON list.
 
     Already parsed output (a list) is taken as it is. Empty output is an empty list (an older
@@ -113,7 +128,8 @@ def load_ip_json(text, what, allow_empty=True):
         return []
     else:
         try:
-            data = json.loads(text)
+            # None (allow_empty false) raises TypeError, reported below like text that is not JSON.
+            data = json.loads(text)  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
             raise CommandError(
                 "%s output %r is not JSON (%s): expected iproute2's -j output, a JSON list"
@@ -131,11 +147,13 @@ def load_ip_json(text, what, allow_empty=True):
 class Ip:
     """``ip`` through a :class:`Runner`; ``netns`` runs a command inside that network namespace (``ip -n NS``)."""
 
-    def __init__(self, runner, ip_bin='ip'):
+    def __init__(self, runner: Runner, ip_bin: str = 'ip') -> None:
         self.runner = runner
         self.bin = ip_bin
 
-    def argv(self, args, netns=None, family=None, json_output=False):
+    def argv(
+        self, args: Iterable[str], netns: str | None = None, family: int | None = None, json_output: bool = False
+    ) -> list[str]:
         """``ip [-6] [-j] [-n NS] ARGS``."""
         return (
             [self.bin]
@@ -145,15 +163,22 @@ class Ip:
             + list(args)
         )
 
-    def run(self, *args, netns=None):
+    def run(self, *args: str, netns: str | None = None) -> tuple[int, str, str]:
         """``(rc, stdout, stderr)`` of ``ip [-n NETNS] ARGS``, whatever the exit code."""
         return self.runner.run(self.argv(args, netns=netns))
 
-    def must(self, *args, netns=None):
+    def must(self, *args: str, netns: str | None = None) -> str:
         """stdout of ``ip [-n NETNS] ARGS``; CommandError when it fails."""
         return self.runner.must(self.argv(args, netns=netns))
 
-    def query(self, *args, netns=None, family=None, optional=False, allow_empty=True):
+    def query(
+        self,
+        *args: str,
+        netns: str | None = None,
+        family: int | None = None,
+        optional: bool = False,
+        allow_empty: bool = True,
+    ) -> list[dict[str, Any]]:
         """``ip [-6] -j [-n NETNS] ARGS`` as a list of objects (see :func:`load_ip_json` for ``allow_empty``).
 
         ``family=6`` asks for IPv6. ``optional``: the host may lack that family (see the docstring
@@ -178,13 +203,22 @@ class Ip:
 # ping
 
 
-def seconds_text(value):
+def seconds_text(value: float) -> str:
     """ping's argument for seconds: ``0.2``, ``1`` (no trailing zeros, no exponent)."""
     text = ('%.3f' % float(value)).rstrip('0').rstrip('.')
     return text or '0'
 
 
-def ping_argv(dst, count, timeout, interval=None, src=None, netns=None, ping_bin='ping', ip_bin='ip'):
+def ping_argv(
+    dst: object,
+    count: int,
+    timeout: float,
+    interval: float | None = None,
+    src: object | None = None,
+    netns: str | None = None,
+    ping_bin: str = 'ping',
+    ip_bin: str = 'ip',
+) -> list[str]:
     """``[ip netns exec NS] ping -n -c COUNT [-i INTERVAL] -W TIMEOUT [-I SRC] DST``, numeric (no reverse lookups).
 
     ``-I SRC`` binds the source address: the kernel's routing (and any source-based rules a
@@ -201,13 +235,13 @@ def ping_argv(dst, count, timeout, interval=None, src=None, netns=None, ping_bin
     return [ip_bin, 'netns', 'exec', netns] + argv if netns else argv
 
 
-def parse_ping(text):
+def parse_ping(text: str | None) -> dict[str, Any]:
     """iputils' (or busybox's) summary: ``{transmitted, received, errors, duplicates, loss, time_ms, rtt}``.
 
     ``rtt`` is ``{min, avg, max, mdev}`` in ms, None when nothing came back. Every field is None
     when the text has no summary (ping failed before sending: a bad source address, no route).
     """
-    out = {
+    out: dict[str, Any] = {
         'transmitted': None,
         'received': None,
         'errors': None,
@@ -233,7 +267,7 @@ def parse_ping(text):
     return out
 
 
-def ping_result(rc, stdout, stderr):
+def ping_result(rc: int, stdout: str | None, stderr: str | None) -> dict[str, Any]:
     """The outcome of one ping: ``{connected, rc, transmitted, received, loss, rtt, error}``.
 
     ``connected`` when at least one reply came back. ``transmitted``, ``received`` and ``loss``
@@ -270,7 +304,17 @@ def ping_result(rc, stdout, stderr):
     return result
 
 
-def ping(runner, dst, count, timeout, interval=None, src=None, netns=None, ping_bin='ping', ip_bin='ip'):
+def ping(
+    runner: Runner,
+    dst: object,
+    count: int,
+    timeout: float,
+    interval: float | None = None,
+    src: object | None = None,
+    netns: str | None = None,
+    ping_bin: str = 'ping',
+    ip_bin: str = 'ip',
+) -> dict[str, Any]:
     """Run one ping through ``runner`` (see :func:`ping_argv`); its :func:`ping_result`."""
     rc, out, err = runner.run(
         ping_argv(dst, count, timeout, interval=interval, src=src, netns=netns, ping_bin=ping_bin, ip_bin=ip_bin)
@@ -285,24 +329,24 @@ def ping(runner, dst, count, timeout, interval=None, src=None, netns=None, ping_
 class Gauge:
     """Counts what runs at once, and the most there ever were (for tests and a module's report)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self.current = 0
         self.peak = 0
 
-    def __enter__(self):
+    def __enter__(self) -> Gauge:
         with self._lock:
             self.current += 1
             self.peak = max(self.peak, self.current)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         with self._lock:
             self.current -= 1
         return False
 
 
-def run_ordered(items, func, limit, gauge=None):
+def run_ordered(items: Iterable[_T], func: Callable[[_T], _R], limit: int, gauge: Gauge | None = None) -> list[_R]:
     """``[func(item) for item in items]``, at most ``limit`` running at once (threads), in the items' order.
 
     ``gauge`` (a :class:`Gauge`) counts the calls running at once. An exception of ``func`` is raised

@@ -8,8 +8,11 @@ file's line, next to the arguments already there. Plain functions, no Ansible im
 :class:`KubeletEnvError` naming the bad value.
 """
 
+from __future__ import annotations
+
 import ipaddress
 import re
+from typing import Any
 
 # A line that sets the variable, as systemd's EnvironmentFile= reads it (leading blanks allowed).
 EXTRA_ARGS_LINE = re.compile(r'^\s*KUBELET_EXTRA_ARGS=')
@@ -20,7 +23,7 @@ class KubeletEnvError(ValueError):
     """An environment file or node IP that cannot be used; the message says why."""
 
 
-def extra_args_lines(text):
+def extra_args_lines(text: str | None) -> list[str]:
     """The lines of the environment file ``text`` that set ``KUBELET_EXTRA_ARGS``, in file order."""
     if text is None:
         return []
@@ -31,7 +34,7 @@ def extra_args_lines(text):
     return [line for line in text.splitlines() if EXTRA_ARGS_LINE.match(line)]
 
 
-def check_node_ip(node_ip):
+def check_node_ip(node_ip: Any) -> str:
     """``node_ip`` as a string; KubeletEnvError unless it is an IP address, or two (IPv4,IPv6) for a dual-stack node."""
     text = str(node_ip).strip() if isinstance(node_ip, str) else None
     parts = text.split(',') if text else []
@@ -45,10 +48,10 @@ def check_node_ip(node_ip):
             "node_ip %r is not an IP address: expected the node's address such as '192.0.2.10' "
             "(or 'IPv4,IPv6' on a dual-stack node)" % (node_ip,)
         )
-    return text
+    return text  # type: ignore[return-value]  # text is None only when parts is empty, which raised above
 
 
-def extra_args_line(text, node_ip):
+def extra_args_line(text: str | None, node_ip: Any) -> str:
     """The ``KUBELET_EXTRA_ARGS=`` line that gives the kubelet ``--node-ip=<node_ip>``.
 
     Built from the first line of ``text`` that sets the variable: its other arguments stay, in

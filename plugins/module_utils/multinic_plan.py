@@ -16,13 +16,18 @@ Pure standard library, no Ansible import. Every error is a
 :class:`~cidr.PlanError` raised before anything is returned.
 """
 
+from __future__ import annotations
+
 import bisect
 import ipaddress
 import re
 import socket
+from typing import Any, Iterable, Sequence
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import (
+    IPNetwork,
     PlanError,
+    Reserved,
     block,
     check_bits,
     find_overlaps,
@@ -109,7 +114,7 @@ def _check_vlan_mode(vlan_mode):
     return vlan_mode
 
 
-def _check_layout(subnet, interface_block, host_block):
+def _check_layout(subnet: str | IPNetwork, interface_block: int, host_block: int) -> IPNetwork:
     subnet = parse_network(subnet, 'subnet')
     bits = subnet.max_prefixlen
     check_bits(interface_block, 'interface_block', bits)
@@ -231,7 +236,9 @@ def _previous_entries(previous):
     return out
 
 
-def tabu_interfaces(subnet, interface_block, excludes):
+def tabu_interfaces(
+    subnet: IPNetwork, interface_block: int, excludes: Iterable[IPNetwork]
+) -> list[tuple[int, int, IPNetwork]]:
     """``[(first index, last index, exclude)]``: interface indexes whose whole vlan block lies inside one exclude.
 
     Multi-NIC CNI (controllers/cidr_handler.go ``NewCIDR``, internal/compute ``CheckIfTabuIndex``) skips
@@ -620,16 +627,16 @@ def _routes(plan, host_order):
 
 
 def plan_multinic(
-    subnet,
-    interface_block,
-    host_block,
-    hosts,
-    master_nets=None,
-    exclude=None,
-    vlan_mode='l2',
-    previous=None,
-    reserved=None,
-):
+    subnet: str | IPNetwork,
+    interface_block: int,
+    host_block: int,
+    hosts: Sequence[dict[str, Any]],
+    master_nets: str | Iterable[str] | None = None,
+    exclude: str | Iterable[str] | None = None,
+    vlan_mode: str | None = 'l2',
+    previous: dict[str, Any] | None = None,
+    reserved: Reserved = None,
+) -> dict[str, Any]:
     # pylint: disable=too-many-arguments,too-many-positional-arguments,too-many-locals
     """Plan the Multi-NIC CNI vlan and pod blocks of every host NIC.
 

@@ -20,12 +20,15 @@ Where a NIC sits (see :func:`device_location`):
   every bus field is None.
 """
 
+from __future__ import annotations
+
 import fnmatch
 import ipaddress
 import json
 import os
 import re
 from collections.abc import Mapping
+from typing import Any, Container, Iterable, Sequence
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import CommandError, load_ip_json
 
@@ -87,7 +90,7 @@ def _hex_id(path):
     return text[2:] if text.startswith('0x') else text
 
 
-def read_speed(path):
+def read_speed(path: str) -> int | None:
     """``speed`` in Mb/s, or None when unreadable (EINVAL), not a number, or SPEED_UNKNOWN."""
     value = _read_int(path)
     if value is None or value <= 0 or value in UNKNOWN_SPEEDS:
@@ -95,7 +98,7 @@ def read_speed(path):
     return value
 
 
-def device_location(sysfs_root, device):
+def device_location(sysfs_root: str, device: str | None) -> dict[str, Any]:
     """Where the resolved ``device`` directory of a NIC sits: bus, bus_path, pci_address, is_virtio.
 
     ``device`` is the real path of ``class/net/<name>/device`` (None for virtual NICs).
@@ -121,7 +124,7 @@ def device_location(sysfs_root, device):
     return {'bus': bus, 'bus_path': bus_path, 'pci_address': pci_address, 'is_virtio': is_virtio}
 
 
-def read_interface(sysfs_root, name):
+def read_interface(sysfs_root: str, name: str) -> dict[str, Any]:
     """The facts of one interface under ``<sysfs_root>/class/net/<name>``.
 
     ``sysfs_root`` must already be a real path, so that relative links resolve inside it.
@@ -132,7 +135,8 @@ def read_interface(sysfs_root, name):
     where = device_location(sysfs_root, device)
     pci_dir = None
     if where['pci_address']:
-        pci_dir = device if os.path.basename(device) == where['pci_address'] else os.path.dirname(device)
+        # A pci_address comes only from a device (device_location), so device is not None here.
+        pci_dir = device if os.path.basename(device) == where['pci_address'] else os.path.dirname(device)  # type: ignore[type-var]
 
     numa_node = None
     if device is not None:
@@ -165,7 +169,7 @@ def read_interface(sysfs_root, name):
     }
 
 
-def read_sysfs(sysfs_root='/sys'):
+def read_sysfs(sysfs_root: str = '/sys') -> list[dict[str, Any]]:
     """Every interface under ``<sysfs_root>/class/net``, sorted by name, as a list of dicts.
 
     Each dict has ``name``, ``mac``, ``mtu``, ``operstate``, ``loopback``, ``driver``,
@@ -198,14 +202,14 @@ def _ip_json(text, what, allow_empty=True):
         raise NicError(str(exc))
 
 
-def parse_ip_addr(json_text, include_link_local=False):
+def parse_ip_addr(json_text: str | list[Any] | None, include_link_local: bool = False) -> dict[str, list[str]]:
     """``ip -j addr show`` output -> ``{ifname: ['192.0.2.2/24', 'fd00::2/64', ...]}``.
 
     IPv4 and IPv6 addresses in the order iproute2 lists them; IPv6 link-local
     (``scope: link``) addresses are left out unless ``include_link_local``.
     Every interface is present, with an empty list when it has no address.
     """
-    out = {}
+    out: dict[str, list[str]] = {}
     # Every host has at least lo: no output at all means ip did not answer as it should.
     for entry in _ip_json(json_text, 'ip -j addr show', allow_empty=False):
         # Old iproute2 releases emit {} for interfaces a filter skipped.
@@ -224,7 +228,7 @@ def parse_ip_addr(json_text, include_link_local=False):
     return out
 
 
-def parse_ip_route(json_text):
+def parse_ip_route(json_text: str | list[Any] | None) -> list[str]:
     """``ip -j route show default`` (or ``ip -6 -j ...``) output -> the interfaces carrying a default route.
 
     Names in the order listed, each once; a multipath default route names every
@@ -244,7 +248,7 @@ def parse_ip_route(json_text):
     return names
 
 
-def parse_ip_admin_up(json_text):
+def parse_ip_admin_up(json_text: str | list[Any] | None) -> dict[str, bool]:
     """``ip -j addr show`` (or ``ip -j link show``) output -> ``{ifname: administratively up?}``.
 
     Up is iproute2's ``UP`` flag (``ip link set dev X up``), not whether a carrier is there (``LOWER_UP``).
@@ -261,7 +265,7 @@ def parse_ip_admin_up(json_text):
 # management interface
 
 
-def parse_connection_ip(value, what='connection_ip'):
+def parse_connection_ip(value: Any, what: str = 'connection_ip') -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     """A bare IP address, accepting ``[v6]``, ``fe80::1%eth0`` and IPv4-mapped IPv6 (``::ffff:192.0.2.2``)."""
     text = str(value).strip().strip('[]').split('%', 1)[0]
     try:
@@ -277,7 +281,7 @@ def parse_connection_ip(value, what='connection_ip'):
     return address
 
 
-def connection_ip_from_ssh(ssh_connection):
+def connection_ip_from_ssh(ssh_connection: str | None) -> str | None:
     """The server address of ``SSH_CONNECTION`` (``client_ip client_port server_ip server_port``), else None.
 
     A malformed variable is not the user's input, so it means "unknown" rather than an error.
@@ -292,7 +296,7 @@ def connection_ip_from_ssh(ssh_connection):
     return fields[2]
 
 
-def first_ip_address(values):
+def first_ip_address(values: Iterable[Any] | None) -> str | None:
     """The first of ``values`` that is an IP address, as given; None when none is.
 
     For addresses that stand in for the connection's when no SSH connection names one: an
@@ -309,7 +313,7 @@ def first_ip_address(values):
     return None
 
 
-def management_interface(addresses, connection_ip):
+def management_interface(addresses: Mapping[str, Iterable[str]], connection_ip: str | None) -> str | None:
     """The interface holding ``connection_ip``, the address the Ansible connection came in on.
 
     ``addresses`` is :func:`parse_ip_addr`'s result. None when there is no connection
@@ -329,8 +333,13 @@ def management_interface(addresses, connection_ip):
 
 
 def merge_facts(
-    sysfs_nics, addresses, default_route_interfaces=(), management=None, include_loopback=False, admin_up=None
-):
+    sysfs_nics: Iterable[Mapping[str, Any]],
+    addresses: Mapping[str, Iterable[str]],
+    default_route_interfaces: Container[str] = (),
+    management: str | None = None,
+    include_loopback: bool = False,
+    admin_up: Mapping[str, bool] | None = None,
+) -> list[dict[str, Any]]:
     """Join sysfs facts with addresses and routing: a list of NIC dicts sorted by name.
 
     Each NIC gets ``addresses`` (empty when ``ip`` listed none), ``default_route`` and
@@ -376,7 +385,7 @@ def _strings(value, what, example):
     return [v.strip() for v in values]
 
 
-def normalize_mac(value, what='select.mac'):
+def normalize_mac(value: Any, what: str = 'select.mac') -> str:
     """``52-54-00-AB-CD-EF`` -> ``52:54:00:ab:cd:ef``; NicError when it is not a MAC address."""
     text = value.strip().lower().replace('-', ':') if isinstance(value, str) else value
     if not isinstance(text, str) or not MAC_ADDRESS.match(text):
@@ -387,7 +396,7 @@ def normalize_mac(value, what='select.mac'):
     return text
 
 
-def normalize_pci_address(value, what='select.pci_address'):
+def normalize_pci_address(value: Any, what: str = 'select.pci_address') -> str:
     """``3B:00.0`` -> ``0000:3b:00.0``; NicError when it is not a PCI function address."""
     text = value.strip().lower() if isinstance(value, str) else value
     if isinstance(text, str) and PCI_SHORT.match(text):
@@ -450,20 +459,20 @@ def _networks(value):
 
 
 def validate_selector(
-    name=None,
-    mac=None,
-    pci_address=None,
-    driver=None,
-    min_speed=None,
-    count=None,
-    exclude_default_route=False,
-    exclude_management=False,
-    master_nets=None,
-    pci_ids=None,
-    numa_node=None,
-    virtual=None,
-    operstate=None,
-):
+    name: str | Sequence[str] | None = None,
+    mac: str | Sequence[str] | None = None,
+    pci_address: str | Sequence[str] | None = None,
+    driver: str | Sequence[str] | None = None,
+    min_speed: int | None = None,
+    count: int | None = None,
+    exclude_default_route: bool | None = False,
+    exclude_management: bool | None = False,
+    master_nets: str | Sequence[str] | None = None,
+    pci_ids: str | Sequence[str] | None = None,
+    numa_node: int | Sequence[int] | None = None,
+    virtual: bool | None = None,
+    operstate: str | Sequence[str] | None = None,
+) -> dict[str, Any]:
     """Check and normalise selector values; a dict of the criteria that are set. Raises NicError."""
     numa = _as_list(numa_node, 'numa_node')
     if numa is not None:
@@ -502,7 +511,7 @@ def _in_networks(addresses, networks):
     return False
 
 
-def rejection(nic, criteria):
+def rejection(nic: Mapping[str, Any], criteria: Mapping[str, Any]) -> str | None:
     """Why ``nic`` fails ``criteria`` (from :func:`validate_selector`), or None when it matches."""
     c = criteria
     if c['name'] is not None and not any(fnmatch.fnmatchcase(nic['name'], p) for p in c['name']):
@@ -541,21 +550,21 @@ def rejection(nic, criteria):
 
 
 def select_nics(
-    nics,
-    name=None,
-    mac=None,
-    pci_address=None,
-    driver=None,
-    min_speed=None,
-    count=None,
-    exclude_default_route=False,
-    exclude_management=False,
-    master_nets=None,
-    pci_ids=None,
-    numa_node=None,
-    virtual=None,
-    operstate=None,
-):
+    nics: Iterable[Mapping[str, Any]],
+    name: str | Sequence[str] | None = None,
+    mac: str | Sequence[str] | None = None,
+    pci_address: str | Sequence[str] | None = None,
+    driver: str | Sequence[str] | None = None,
+    min_speed: int | None = None,
+    count: int | None = None,
+    exclude_default_route: bool | None = False,
+    exclude_management: bool | None = False,
+    master_nets: str | Sequence[str] | None = None,
+    pci_ids: str | Sequence[str] | None = None,
+    numa_node: int | Sequence[int] | None = None,
+    virtual: bool | None = None,
+    operstate: str | Sequence[str] | None = None,
+) -> list[str]:
     """Names of the NICs that meet every given criterion, sorted by name; the first ``count`` of them.
 
     Criteria (each optional, all must hold): ``name`` glob(s) (fnmatch, case-sensitive);
@@ -614,7 +623,7 @@ def _json(value):
     return json.dumps(value, default=str)
 
 
-def parse_interface(entry, what='resolve.interfaces[0]'):
+def parse_interface(entry: Any, what: str = 'resolve.interfaces[0]') -> tuple[str, Any, str]:
     """One ``{name|mac|pci}`` entry -> ``(key, value as given, value to match)``; other keys are ignored.
 
     Raises NicError unless exactly one of name, mac or pci is given (and not empty), naming the
@@ -650,7 +659,9 @@ def _ip(value):
         return None
 
 
-def protected_ips(protected_addresses):
+def protected_ips(
+    protected_addresses: Mapping[str, Any] | None,
+) -> list[tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, list[str]]]:
     """``{label: address or [addresses]}`` -> ``[(ip, [labels])]``: each IP once, in the order first given.
 
     Values that are not IP addresses are skipped, so that inventory values can be passed as they are
@@ -663,7 +674,7 @@ def protected_ips(protected_addresses):
             "resolve.protected_addresses %s is not a dict: expected {label: address or list of addresses}, "
             "such as {node_ip: '192.0.2.10'}" % _json(protected_addresses)
         )
-    labels_of = {}
+    labels_of: dict[ipaddress.IPv4Address | ipaddress.IPv6Address, list[str]] = {}
     for label, values in protected_addresses.items():
         for value in values if isinstance(values, (list, tuple)) else [values]:
             ip = _ip(value)
@@ -685,7 +696,11 @@ def _nic_ips(nic):
     return out
 
 
-def protection_reasons(nic, protected=(), connection_ip=None):
+def protection_reasons(
+    nic: Mapping[str, Any],
+    protected: Iterable[tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, Sequence[str]]] = (),
+    connection_ip: str | None = None,
+) -> list[str]:
     """Why ``nic`` must not be taken away from the host: a list of reasons, empty when none.
 
     It carries a default route, the Ansible connection came in on it (``management``, see
@@ -730,8 +745,14 @@ def _unusable(nic, given, require_pci, listed, sysfs_root, resolved):
 
 
 def resolve_interfaces(
-    nics, interfaces, require_pci=False, protected_addresses=None, connection_ip=None, listed=None, sysfs_root='/sys'
-):
+    nics: Sequence[Mapping[str, Any]],
+    interfaces: Sequence[Any],
+    require_pci: bool = False,
+    protected_addresses: Mapping[str, Any] | None = None,
+    connection_ip: str | None = None,
+    listed: Iterable[str] | None = None,
+    sysfs_root: str = '/sys',
+) -> dict[str, Any]:
     """The NICs that ``interfaces`` (``{name|mac|pci}`` entries) mean, and which of them must not be touched.
 
     ``nics`` as :func:`merge_facts` returns them. An entry gives exactly one of ``name`` (exact),
@@ -766,6 +787,7 @@ def resolve_interfaces(
     protected = protected_ips(protected_addresses)
     listed = None if listed is None else set(listed)
     by_name = dict((nic['name'], nic) for nic in nics)
+    resolved: list[dict[str, Any]]
     resolved, unresolved, errors = [], [], []
     for entry, (key, value, wanted) in zip(interfaces, specs):
         given = '%s %s' % (key, value)

@@ -35,12 +35,15 @@ a free block, then the next. Plans are stable: a node keeps the host subnets
 an earlier plan gave it while they stay valid.
 """
 
+from __future__ import annotations
+
 import ipaddress
 import re
+from typing import Any, Iterable, Sequence
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import cidr
 from ansible_collections.netplumb.multihome.plugins.module_utils.checks import split_list
-from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError
+from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError, Reserved
 from ansible_collections.netplumb.multihome.plugins.module_utils.range_plan import check_names, unwrap_plan
 
 TOPOLOGIES = ('layer3', 'layer2', 'localnet')
@@ -66,7 +69,7 @@ UDN_JOIN_SUBNETS = ('100.65.0.0/16', 'fd99::/64')
 _DIGITS = re.compile(r'^[0-9]+$')
 
 
-def check_topology(topology):
+def check_topology(topology: Any) -> str:
     """Return ``topology`` if it is one OVN-Kubernetes supports for secondary networks."""
     if topology not in TOPOLOGIES:
         raise PlanError("topology %r is not supported: expected one of %s" % (topology, ', '.join(TOPOLOGIES)))
@@ -145,7 +148,7 @@ def _parse(subnets, topology):
     return parsed
 
 
-def parse_subnets(subnets, topology):
+def parse_subnets(subnets: str | Sequence[str] | None, topology: str) -> list[dict[str, Any]]:
     """Parse an OVN-Kubernetes ``subnets`` value for ``topology``.
 
     ``subnets`` is a comma-separated string (``'10.128.0.0/16/24,fd00:10:128::/48'``)
@@ -197,7 +200,14 @@ def _internal(internal, topology):
     return out
 
 
-def check_internal_overlaps(topology, subnets, join_subnet=None, exclude_subnets=None, reserved=None, internal=None):
+def check_internal_overlaps(
+    topology: str,
+    subnets: str | Sequence[str] | None,
+    join_subnet: str | Iterable[str] | None = None,
+    exclude_subnets: str | Iterable[str] | None = None,
+    reserved: Reserved = None,
+    internal: dict[str, Any] | None = None,
+) -> None:
     """Refuse what OVN-Kubernetes' ``SubnetOverlapCheck`` (pkg/util/multi_network.go) refuses.
 
     For ``layer2`` and ``layer3`` (``localnet`` skips the check): the NAD's ``subnets`` and
@@ -298,15 +308,15 @@ class _Pool:
 
 
 def plan_node_subnets(
-    subnets,
-    nodes,
-    topology='layer3',
-    exclude_subnets=None,
-    previous=None,
-    reserved=None,
-    internal=None,
-    join_subnet=None,
-):
+    subnets: str | Sequence[str] | None,
+    nodes: Sequence[str] | None,
+    topology: str = 'layer3',
+    exclude_subnets: str | Iterable[str] | None = None,
+    previous: dict[str, Any] | None = None,
+    reserved: Reserved = None,
+    internal: dict[str, Any] | None = None,
+    join_subnet: str | Iterable[str] | None = None,
+) -> dict[str, Any]:
     # pylint: disable=too-many-arguments,too-many-positional-arguments
     """Plan the host subnets of an OVN-Kubernetes secondary network.
 
@@ -345,7 +355,7 @@ def plan_node_subnets(
         topology, subnets, join_subnet=join_subnet, exclude_subnets=exclude_subnets, internal=internal
     )
 
-    plan = {
+    plan: dict[str, Any] = {
         'topology': topology,
         'subnets': [{'cidr': str(net), 'host_length': hl} for net, hl in parsed],
         'exclude_subnets': [str(net) for net in excludes],
@@ -355,7 +365,7 @@ def plan_node_subnets(
         return {'plan': plan}
 
     families = []
-    pools = {}
+    pools: dict[int, list[_Pool]] = {}
     for net, host_length in parsed:
         if net.version not in pools:
             families.append(net.version)
@@ -364,7 +374,7 @@ def plan_node_subnets(
 
     # First keep every valid earlier host subnet, so that new nodes cannot take them.
     old = _previous_nodes(unwrap_plan(previous))
-    chosen = dict((name, {}) for name in nodes)
+    chosen: dict[str, dict[int, tuple[_Pool, int]]] = dict((name, {}) for name in nodes)
     for name in nodes:
         for subnet in old.get(name, []):
             if subnet.version in chosen[name] or subnet.version not in pools:
@@ -402,7 +412,7 @@ def plan_node_subnets(
                     )
                 )
 
-    named = []
+    named: list[tuple[str, cidr.IPNetwork]] = []
     for name in nodes:
         blocks = [chosen[name][version][0].block(chosen[name][version][1]) for version in families]
         named.extend(('node %s host subnet' % name, b) for b in blocks)

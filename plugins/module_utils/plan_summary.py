@@ -2,8 +2,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One line per planned block or range, for people reading a play's output."""
 
+from __future__ import annotations
 
-def plan_summary(scheme, result):
+from typing import Any, Mapping
+
+
+def plan_summary(scheme: str, result: Mapping[str, Any]) -> list[str]:
     """Render a planner result (``plan`` and, for l3 Multi-NIC blocks, ``routes``) as a list of lines."""
     plan = result['plan']
     lines = []

@@ -18,13 +18,16 @@ priority = table number). Everything else on the host is someone else's and its 
 never handed out: other ``rt_tables`` entries, tables that hold routes, rules' tables and priorities.
 """
 
+from __future__ import annotations
+
 import glob
 import ipaddress
 import json
 import os
 import re
+from typing import Any, Collection, Iterable, Mapping, Sequence
 
-from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import CommandError, load_ip_json
+from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import CommandError, Ip, load_ip_json
 
 # The file of ours in rt_tables.d, and the name prefix of our tables in it.
 OUR_FILE = 'netplumb-multihome.conf'
@@ -56,7 +59,7 @@ class PolicyRoutingError(ValueError):
 # rt_tables files
 
 
-def parse_rt_tables(text):
+def parse_rt_tables(text: str | None) -> list[tuple[int, str]]:
     """``rt_tables`` text -> ``[(number, name), ...]`` in file order.
 
     Lines are ``<number> <name>`` (number decimal or ``0x`` hex, as iproute2 reads them); ``#``
@@ -76,7 +79,7 @@ def parse_rt_tables(text):
     return out
 
 
-def rt_tables_paths(rt_tables_dir, vendor_dirs=None):
+def rt_tables_paths(rt_tables_dir: str, vendor_dirs: Iterable[str] | None = None) -> list[str]:
     """Every file iproute2 reads table names from, vendor defaults first: ``rt_tables`` and ``rt_tables.d/*.conf``.
 
     ``rt_tables_dir`` is the ``rt_tables.d`` directory under /etc; its parent holds ``rt_tables``.
@@ -91,9 +94,9 @@ def rt_tables_paths(rt_tables_dir, vendor_dirs=None):
     return paths
 
 
-def read_rt_tables(paths):
+def read_rt_tables(paths: Iterable[str]) -> list[tuple[int, str, str]]:
     """``[(number, name, path), ...]`` of the files that exist among ``paths`` (unreadable ones are skipped)."""
-    out = []
+    out: list[tuple[int, str, str]] = []
     for path in paths:
         try:
             with open(path) as handle:
@@ -104,7 +107,7 @@ def read_rt_tables(paths):
     return out
 
 
-def render_rt_tables(tables):
+def render_rt_tables(tables: Mapping[str, int]) -> str:
     """The text of our rt_tables.d file for ``{nic: number}``, in number order."""
     lines = ['# Routing tables of netplumb.multihome policy routing (one per NIC). Do not edit: it is rewritten.']
     lines += [
@@ -113,7 +116,7 @@ def render_rt_tables(tables):
     return '\n'.join(lines) + '\n'
 
 
-def table_name_map(entries):
+def table_name_map(entries: Iterable[Sequence[Any]]) -> dict[str, int]:
     """``{name: number}`` for resolving the table names ``ip`` prints; later entries win, as in iproute2."""
     names = dict(BUILTIN_TABLES)
     for entry in entries:
@@ -160,7 +163,7 @@ def _cidr(value, length=None):
         return text
 
 
-def parse_ip_rules(json_text, names):
+def parse_ip_rules(json_text: str | list[Any] | None, names: Mapping[str, int]) -> list[dict[str, Any]]:
     """``ip -j rule show`` -> ``[{'priority', 'src', 'table', 'other'}]``.
 
     ``src`` is a CIDR or None (``from all``); ``table`` a number, or None for rules that look
@@ -186,7 +189,7 @@ def parse_ip_rules(json_text, names):
     return out
 
 
-def parse_ip_routes(json_text, names):
+def parse_ip_routes(json_text: str | list[Any] | None, names: Mapping[str, int]) -> list[dict[str, Any]]:
     """``ip -j route show table all`` -> ``[{'table', 'dst', 'gateway', 'dev', 'prefsrc', 'type'}]``.
 
     A route without ``table`` is in main (iproute2 leaves it out there); ``dst`` is a CIDR
@@ -207,7 +210,7 @@ def parse_ip_routes(json_text, names):
     return out
 
 
-def live_state(ip, names):
+def live_state(ip: Ip, names: Mapping[str, int]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[int | None]]:
     """The host's rules and routes as :func:`plan` takes them, read with ``ip`` (a :class:`hostcmd.Ip`).
 
     ``(rules, routes, extra)``: ``extra`` are the table numbers IPv6 rules and routes use, none
@@ -227,7 +230,7 @@ def live_state(ip, names):
 # inputs
 
 
-def check_table_base(base):
+def check_table_base(base: Any) -> int:
     """``base`` as an int in 1..32765; PolicyRoutingError otherwise."""
     if isinstance(base, bool) or not isinstance(base, int) or not 1 <= base <= MAX_NUMBER:
         raise PolicyRoutingError(
@@ -258,7 +261,7 @@ def _host_in(value, network, what, nic_ip):
     return str(ip)
 
 
-def normalize_interfaces(interfaces):
+def normalize_interfaces(interfaces: Any) -> list[dict[str, Any]]:
     """Check the NIC list; ``[{'name', 'address', 'ip', 'network', 'gateway', 'routes'}]`` in the given order.
 
     Each item: ``name``; ``address`` IPv4 with prefix (``198.18.1.11/24``); optional ``gateway``
@@ -271,8 +274,8 @@ def normalize_interfaces(interfaces):
         raise PolicyRoutingError(
             "interfaces %r is not a list: expected [{name: nic1, address: 198.18.1.11/24}, ...]" % (interfaces,)
         )
-    out = []
-    seen = {}
+    out: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
     for index, item in enumerate(interfaces):
         if not isinstance(item, dict):
             raise PolicyRoutingError(
@@ -316,7 +319,7 @@ def normalize_interfaces(interfaces):
             gateway = _host_in(gateway, iface.network, what + '.gateway', iface.ip)
         else:
             gateway = None
-        routes = []
+        routes: list[dict[str, Any]] = []
         for rindex, route in enumerate(item.get('routes') or []):
             rwhat = '%s.routes[%d]' % (what, rindex)
             if not isinstance(route, dict):
@@ -359,7 +362,7 @@ def normalize_interfaces(interfaces):
                 'routes': routes,
             }
         )
-    by_ip = {}
+    by_ip: dict[str, str] = {}
     for nic in out:
         if nic['ip'] in by_ip:
             raise PolicyRoutingError(
@@ -370,7 +373,7 @@ def normalize_interfaces(interfaces):
     return out
 
 
-def check_addresses(nics, addresses):
+def check_addresses(nics: Iterable[Mapping[str, Any]], addresses: Mapping[str, Sequence[str]]) -> None:
     """Fail unless every NIC exists and holds its address; ``addresses`` is ``{ifname: ['a.b.c.d/len', ...]}``."""
     for nic in nics:
         if nic['name'] not in addresses:
@@ -390,7 +393,14 @@ def check_addresses(nics, addresses):
 # table numbers
 
 
-def foreign_numbers(entries, our_path, rules, routes, ours, extra_tables=()):
+def foreign_numbers(
+    entries: Iterable[tuple[int, str, str]],
+    our_path: str,
+    rules: Iterable[Mapping[str, Any]],
+    routes: Iterable[Mapping[str, Any]],
+    ours: Mapping[str, int],
+    extra_tables: Iterable[int | None] = (),
+) -> set[int]:
     """The numbers someone else holds: never ours to hand out.
 
     ``entries`` from :func:`read_rt_tables` (those of ``our_path`` are ours); ``rules`` and
@@ -413,7 +423,9 @@ def foreign_numbers(entries, our_path, rules, routes, ours, extra_tables=()):
     return used
 
 
-def assign_tables(nics, ours, used, base=DEFAULT_BASE):
+def assign_tables(
+    nics: Sequence[str], ours: Mapping[str, int], used: Collection[int], base: int = DEFAULT_BASE
+) -> dict[str, int]:
     """``{nic: number}`` for the NIC names ``nics``.
 
     A NIC keeps its number from ``ours`` (our previous assignment) unless someone else now holds
@@ -421,7 +433,7 @@ def assign_tables(nics, ours, used, base=DEFAULT_BASE):
     nobody holds, that no other NIC of ours has, and that no table of ours being dropped has.
     """
     check_table_base(base)
-    out = {}
+    out: dict[str, int] = {}
     for nic in nics:
         number = ours.get(nic)
         if number is not None and number not in used and base <= number <= MAX_NUMBER and number not in out.values():
@@ -447,7 +459,9 @@ def assign_tables(nics, ours, used, base=DEFAULT_BASE):
 # desired state, diff, commands
 
 
-def desired_state(nics, tables):
+def desired_state(
+    nics: Iterable[Mapping[str, Any]], tables: Mapping[str, int]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(rules, routes) for the checked ``nics`` and their ``tables``; rules and routes as the parse functions give them."""
     rules = []
     routes = []
@@ -503,7 +517,7 @@ def _dst_text(dst):
     return dst
 
 
-def rule_text(rule):
+def rule_text(rule: Mapping[str, Any]) -> str:
     """``ip rule`` arguments of a rule: ``from 198.18.1.11 table 1000 priority 1000``."""
     src = rule['src']
     if src and src.endswith('/32'):
@@ -511,7 +525,7 @@ def rule_text(rule):
     return ' '.join((['from', src] if src else []) + ['table', str(rule['table']), 'priority', str(rule['priority'])])
 
 
-def route_text(route, with_src=True):
+def route_text(route: Mapping[str, Any], with_src: bool = True) -> str:
     """``ip route`` arguments of a route: ``198.18.1.0/24 dev nic1 scope link src 198.18.1.11 table 1000``."""
     words = [_dst_text(route['dst'])]
     if route['type'] not in (None, 'unicast'):
@@ -526,7 +540,7 @@ def route_text(route, with_src=True):
     return ' '.join(words)
 
 
-def state_lines(rules, routes):
+def state_lines(rules: Iterable[Mapping[str, Any]], routes: Iterable[Mapping[str, Any]]) -> str:
     """A readable listing of rules and routes, one per line, for diffs."""
     lines = [
         'rule %s' % rule_text(r) + (' %s' % ' '.join('%s=%s' % kv for kv in r['other']) if r['other'] else '')
@@ -539,7 +553,16 @@ def state_lines(rules, routes):
     return '\n'.join(lines) + ('\n' if lines else '')
 
 
-def plan(nics, state, base, entries, our_path, rules, routes, extra_tables=()):
+def plan(
+    nics: Sequence[Mapping[str, Any]],
+    state: str,
+    base: int,
+    entries: Sequence[tuple[int, str, str]],
+    our_path: str,
+    rules: Sequence[Mapping[str, Any]],
+    routes: Sequence[Mapping[str, Any]],
+    extra_tables: Iterable[int | None] = (),
+) -> dict[str, Any]:
     """Everything to do, without doing it: a dict.
 
     ``nics`` from :func:`normalize_interfaces`; ``entries`` every rt_tables entry read (ours
@@ -602,7 +625,9 @@ def plan(nics, state, base, entries, our_path, rules, routes, extra_tables=()):
     }
 
 
-def batch_text(nics, tables, routes):
+def batch_text(
+    nics: Iterable[Mapping[str, Any]], tables: Mapping[str, int], routes: Sequence[Mapping[str, Any]]
+) -> str:
     """The boot-time ``ip -batch`` text: idempotent when run with ``ip -force -batch``.
 
     Per table: ``rule flush table T`` (only rules that look up our table: nothing else is touched,
@@ -622,7 +647,7 @@ def batch_text(nics, tables, routes):
     return '\n'.join(lines) + '\n'
 
 
-def rules_summary(rules):
+def rules_summary(rules: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Rules as the module returns them: ``[{'priority', 'from', 'table'}]``."""
     return [
         {'priority': r['priority'], 'from': r['src'].split('/')[0] if r['src'] else 'all', 'table': r['table']}
@@ -630,7 +655,7 @@ def rules_summary(rules):
     ]
 
 
-def routes_summary(routes):
+def routes_summary(routes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Routes as the module returns them: ``[{'table', 'dst', 'via', 'dev', 'src'}]``."""
     return [
         {'table': r['table'], 'dst': _dst_text(r['dst']), 'via': r['gateway'], 'dev': r['dev'], 'src': r['prefsrc']}

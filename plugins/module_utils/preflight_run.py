@@ -18,8 +18,11 @@ states run over it:
 :class:`PreflightFailed` carrying the message and the result to fail with.
 """
 
+from __future__ import annotations
+
 import json
 import os
+from typing import Any, Callable, Iterable, Mapping
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import cni_preflight as pf
 from ansible_collections.netplumb.multihome.plugins.module_utils.cni_config import (
@@ -30,6 +33,7 @@ from ansible_collections.netplumb.multihome.plugins.module_utils.cni_config impo
 from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import (
     CommandError,
     Ip,
+    Runner,
     command_text,
     ping,
     run_ordered,
@@ -45,7 +49,7 @@ class PreflightFailed(Exception):
     ``msg`` is the module's message, ``result`` the rest of what it returns with it.
     """
 
-    def __init__(self, msg, result=None):
+    def __init__(self, msg: str, result: dict[str, Any] | None = None) -> None:
         super().__init__(msg)
         self.msg = msg
         self.result = result or {}
@@ -57,23 +61,25 @@ class Node:
     ``executable(path)`` tells whether a plugin binary can be run (``os.access`` by default).
     """
 
-    def __init__(self, runner, ip_bin, cni_bin_dir, executable=None):
+    def __init__(
+        self, runner: Runner, ip_bin: str, cni_bin_dir: str, executable: Callable[[str], bool] | None = None
+    ) -> None:
         self.runner = runner
         self.ip = Ip(runner, ip_bin)
         self.cni_bin_dir = cni_bin_dir
         self.executable = executable or (lambda path: os.access(path, os.X_OK))
 
-    def namespaces(self):
+    def namespaces(self) -> list[str]:
         rc, out, _err = self.ip.run('-j', 'netns', 'list')
         if rc != 0:
             # An iproute2 without JSON for netns lists them as text.
             out = self.ip.must('netns', 'list')
         return pf.parse_netns_list(out)
 
-    def netns_add(self, name):
+    def netns_add(self, name: str) -> None:
         self.ip.must('netns', 'add', name)
 
-    def netns_del(self, name):
+    def netns_del(self, name: str) -> None:
         argv = self.ip.argv(['netns', 'del', name])
         rc, out, err = self.runner.run(argv)
         # Gone all the same (a concurrent delete, a stale mount point): that is what was wanted.
@@ -86,14 +92,14 @@ class Node:
                 stderr=err,
             )
 
-    def links(self, netns=None):
+    def links(self, netns: str | None = None) -> list[dict[str, Any]]:
         """``ip -j [-n NETNS] addr show``: the links (with their addresses) of the node or of a namespace."""
         return self.ip.query('addr', 'show', netns=netns)
 
-    def node_links(self):
+    def node_links(self) -> list[dict[str, Any]]:
         return self.ip.query('link', 'show')
 
-    def link(self, name):
+    def link(self, name: str) -> dict[str, Any] | None:
         """The node link ``name``, or None when there is none."""
         try:
             found = self.ip.query('link', 'show', 'dev', name)
@@ -101,16 +107,16 @@ class Node:
             return None
         return found[0] if found else None
 
-    def mark_link(self, name):
+    def mark_link(self, name: str) -> None:
         self.ip.must('link', 'set', 'dev', name, 'alias', pf.LINK_MARK)
 
-    def delete_link(self, name):
+    def delete_link(self, name: str) -> None:
         self.ip.must('link', 'del', 'dev', name)
 
-    def plugin_path(self, kind):
+    def plugin_path(self, kind: str) -> str:
         return os.path.join(self.cni_bin_dir, kind)
 
-    def missing_plugins(self, chain):
+    def missing_plugins(self, chain: Iterable[Mapping[str, Any]]) -> list[str]:
         kinds = []
         for conf in chain:
             kinds.append(conf['type'])
@@ -119,7 +125,7 @@ class Node:
                 kinds.append(ipam['type'])
         return [k for k in kinds if not self.executable(self.plugin_path(k))]
 
-    def cni(self, command, conf, netns, ifname):
+    def cni(self, command: str, conf: Mapping[str, Any], netns: str, ifname: str) -> tuple[Any, str | None, int]:
         """Run one plugin as a runtime does; ``(result, error, rc)``."""
         env = {
             'CNI_COMMAND': command,
@@ -132,7 +138,7 @@ class Node:
         result, error = pf.parse_cni_output(rc, out, err)
         return result, error, rc
 
-    def ping(self, netns, peer, count, timeout):
+    def ping(self, netns: str, peer: str, count: int, timeout: float) -> dict[str, Any]:
         """:func:`hostcmd.ping` of ``peer`` from inside ``netns``."""
         return ping(self.runner, peer, count, timeout, netns=netns, ip_bin=self.ip.bin)
 
@@ -140,7 +146,7 @@ class Node:
 # ------------------------------------------------------------------ input
 
 
-def check_settings(params):
+def check_settings(params: Mapping[str, Any]) -> None:
     """PreflightError naming the first setting out of its range."""
     for key, low in _LOWEST:
         if params[key] < low or (key == 'probe_max_loss' and params[key] > 100):
@@ -151,7 +157,7 @@ def check_settings(params):
     pf.check_ifname(params['ifname'])
 
 
-def prepare(params):
+def prepare(params: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One record per attachment with its runtime configuration, test address and namespace; PreflightError on bad input."""
     records = []
     seen = set()
@@ -165,6 +171,7 @@ def prepare(params):
             config = parse_config(item['config'], '%s config' % what)
         except CniConfigError as exc:
             raise pf.PreflightError(str(exc))
+        test_address: str | None
         if item.get('test_address'):
             test_address = pf.check_test_address(item['test_address'], what)
             source = 'given'
@@ -274,7 +281,13 @@ def _add_one(node, rec, created):
         _fail_record(rec, error)
 
 
-def present(node, records, out, params, check_mode=False):
+def present(
+    node: Node,
+    records: list[dict[str, Any]],
+    out: dict[str, Any],
+    params: Mapping[str, Any],
+    check_mode: bool = False,
+) -> None:
     """Remove what an interrupted run left for the same attachments, then create each namespace and run ADD."""
     existing = node.namespaces()
     stale = [ns for ns in pf.preflight_namespaces(existing) if any(pf.same_attachment(ns, r['name']) for r in records)]
@@ -298,7 +311,7 @@ def present(node, records, out, params, check_mode=False):
                 _del_chain(node, by_netns[ns])
             node.netns_del(ns)
             out['stale_removed'].append(ns)
-        stale_removed_links = []
+        stale_removed_links: list[str] = []
         _remove_stale_links(node, stale_removed_links)
         out['stale_removed'].extend(stale_removed_links)
         out['removed'].extend(out['stale_removed'])
@@ -313,7 +326,13 @@ def present(node, records, out, params, check_mode=False):
         )
 
 
-def probe(node, records, out, params, check_mode=False):
+def probe(
+    node: Node,
+    records: list[dict[str, Any]],
+    out: dict[str, Any],
+    params: Mapping[str, Any],
+    check_mode: bool = False,
+) -> None:
     """Ping every peer of every attachment from inside its namespace, ``probe_workers`` at once."""
     existing = node.namespaces()
     jobs = []
@@ -351,7 +370,13 @@ def probe(node, records, out, params, check_mode=False):
             _fail_record(rec, 'peer %s unreachable from %s: %s' % (who, rec['netns'], pf.peer_problem(peer)))
 
 
-def absent(node, records, out, params, check_mode=False):
+def absent(
+    node: Node,
+    records: list[dict[str, Any]],
+    out: dict[str, Any],
+    params: Mapping[str, Any],
+    check_mode: bool = False,
+) -> None:
     """DEL every attachment, remove its namespace, every other ``npf-*`` namespace and the marked links without ports."""
     existing = node.namespaces()
     ours = set(r['netns'] for r in records)
@@ -414,7 +439,7 @@ def absent(node, records, out, params, check_mode=False):
         )
 
 
-def public(records):
+def public(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The records without their private (``_``) keys, as the module returns them."""
     return [dict((k, v) for k, v in rec.items() if not k.startswith('_')) for rec in records]
 
@@ -423,14 +448,16 @@ STATES = {'present': present, 'probe': probe, 'absent': absent}
 DESCRIBE = {'present': pf.describe_add, 'probe': pf.describe_probe, 'absent': pf.describe_del}
 
 
-def run(params, node, records, check_mode=False):
+def run(
+    params: Mapping[str, Any], node: Node, records: list[dict[str, Any]], check_mode: bool = False
+) -> dict[str, Any]:
     """One state (``params['state']``) over ``records`` (:func:`prepare`) on ``node``: the module's result.
 
     PreflightFailed (with the message and the result to fail with) when a command the preflight
     needs failed, a cleanup was incomplete, or attachments failed and ``fail_on_error`` is set.
     """
     state = params['state']
-    out = {'created': [], 'removed': [], 'stale_removed': []}
+    out: dict[str, list[str]] = {'created': [], 'removed': [], 'stale_removed': []}
     try:
         STATES[state](node, records, out, params, check_mode)
     except (CommandError, pf.PreflightError) as exc:

@@ -12,14 +12,17 @@ Also holds two small helpers shared with :mod:`ovnk_subnets`:
 :func:`check_names` and :func:`unwrap_plan`.
 """
 
+from __future__ import annotations
+
 import bisect
 import ipaddress
+from typing import Any, Sequence
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import cidr
-from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError
+from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import IPNetwork, PlanError, Reserved
 
 
-def check_names(values, what):
+def check_names(values: Any, what: str) -> list[str]:
     """Check that ``values`` is a list of unique, non-empty strings; return it as a list.
 
     ``None`` is an empty list. Errors name ``what[i]`` and the offending value.
@@ -28,7 +31,7 @@ def check_names(values, what):
         return []
     if isinstance(values, (str, dict)) or not isinstance(values, (list, tuple)):
         raise PlanError("%s %r is not a list of names: expected e.g. ['worker1', 'worker2']" % (what, values))
-    seen = {}
+    seen: dict[str, int] = {}
     for i, name in enumerate(values):
         if not isinstance(name, str) or not name.strip():
             raise PlanError("%s[%d] %r is not a name: expected a non-empty string" % (what, i, name))
@@ -40,7 +43,7 @@ def check_names(values, what):
     return list(values)
 
 
-def unwrap_plan(previous, what='previous'):
+def unwrap_plan(previous: Any, what: str = 'previous') -> dict[str, Any]:
     """Return the plan dict of ``previous`` (an earlier ``plan``, or a whole result holding one), or ``{}``."""
     if previous is None:
         return {}
@@ -63,7 +66,7 @@ def _previous_list(plan, key, what):
     return values
 
 
-def prefix_for_size(size, max_prefixlen, what='size'):
+def prefix_for_size(size: Any, max_prefixlen: int, what: str = 'size') -> int:
     """The longest prefix whose block holds at least ``size`` addresses (256 -> /24, 257 -> /23 for IPv4)."""
     if isinstance(size, bool) or not isinstance(size, int):
         raise PlanError("%s %r is not a whole number of addresses" % (what, size))
@@ -78,7 +81,7 @@ def prefix_for_size(size, max_prefixlen, what='size'):
     return max_prefixlen - bits
 
 
-def usable_bounds(network):
+def usable_bounds(network: IPNetwork) -> tuple[str, str]:
     """First and last address whereabouts should hand out from ``network``, as strings.
 
     IPv4 skips the network and broadcast addresses when the prefix is /30 or
@@ -246,7 +249,13 @@ def _plan_slices(name, network, node_prefix, nodes, old_slices):
     return out
 
 
-def plan_ranges(supernet, networks, nodes=None, previous=None, reserved=None):
+def plan_ranges(
+    supernet: str | IPNetwork,
+    networks: Sequence[dict[str, Any]],
+    nodes: Sequence[str] | None = None,
+    previous: dict[str, Any] | None = None,
+    reserved: Reserved = None,
+) -> dict[str, Any]:
     """Give every network of ``networks`` its own aligned block of ``supernet``.
 
     ``networks`` is a list of ``{name, prefix}`` or ``{name, size}`` (``size``
@@ -273,7 +282,7 @@ def plan_ranges(supernet, networks, nodes=None, previous=None, reserved=None):
         raise PlanError("networks %r is not a list: expected a list of {name, prefix} or {name, size}" % (networks,))
     reserved_named = cidr.named_reserved(reserved)
     nodes = check_names(nodes, 'nodes')
-    seen = {}
+    seen: dict[str, int] = {}
     specs = [_check_network_spec(i, spec, supernet, seen) for i, spec in enumerate(networks)]
     old = _previous_ranges(unwrap_plan(previous))
 

@@ -23,7 +23,10 @@ follows those rules, and :data:`VPP_1908_STANZAS` lists the config function name
 VPP, so that a stanza VPP would refuse is refused here first.
 """
 
+from __future__ import annotations
+
 import re
+from typing import Iterable, Sequence
 
 # contiv/vpp docker/vpp-vswitch/prod/vswitch/vpp.conf (v3.4.2), in its order.
 CONTIV_DEFAULT = (
@@ -124,7 +127,14 @@ def _append(lines, more):
     return out
 
 
-def build(devices, uio_driver=None, stanzas=None, unix_options=None, dpdk_options=None, comment=None):
+def build(
+    devices: Iterable[str],
+    uio_driver: str | None = None,
+    stanzas: dict[str, Sequence[str] | None] | None = None,
+    unix_options: Sequence[str] | None = None,
+    dpdk_options: Sequence[str] | None = None,
+    comment: Iterable[str] | None = None,
+) -> str:
     """The text of ``contiv-vswitch.conf``.
 
     ``devices``: the PCI addresses VPP takes over (``dev <pci>`` each, in order, once each).
@@ -183,7 +193,7 @@ def build(devices, uio_driver=None, stanzas=None, unix_options=None, dpdk_option
     return '\n'.join(out) + '\n'
 
 
-def words(text):
+def words(text: str) -> list[str]:
     """The words VPP reads from a startup configuration file, comments dropped (VPP 19.08's reader)."""
     out = []
     for number, line in enumerate(text.split('\n'), 1):
@@ -198,7 +208,7 @@ def words(text):
     return out
 
 
-def parse(text):
+def parse(text: str) -> list[tuple[str, list[str]]]:
     """``[(stanza name, [option words])]`` as VPP reads the file; raises :class:`VppConfigError` where it would stop.
 
     Braces must balance inside each stanza; a stanza VPP stable/1908 does not know is refused
@@ -234,10 +244,10 @@ def parse(text):
     return out
 
 
-def stanzas(text):
+def stanzas(text: str) -> dict[str, list[str]]:
     """``{name: [option lines]}`` of a file this module wrote (one option per line), for tests and diffs."""
     parse(text)
-    out = {}
+    out: dict[str, list[str]] = {}
     current = None
     for line in text.split('\n'):
         line = line.strip()

@@ -4,7 +4,10 @@
 Spiderpool's ``ipam.spidernet.io/ippools`` / ``ipam.spidernet.io/subnets``.
 """
 
+from __future__ import annotations
+
 import json
+from typing import Any, Iterable, Sequence
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import cidr
 from ansible_collections.netplumb.multihome.plugins.module_utils.checks import is_text
@@ -60,7 +63,11 @@ def _parse_short(text, what):
     return {'name': name, 'namespace': namespace, 'interface': ifname}
 
 
-def pod_networks_annotation(attachments, default_namespace=None, nads=None):
+def pod_networks_annotation(
+    attachments: str | Sequence[str | dict[str, Any]] | None,
+    default_namespace: str | None = None,
+    nads: Iterable[Any] | None = None,
+) -> str:
     """The value of the pod annotation ``k8s.v1.cni.cncf.io/networks`` (a compact JSON list).
 
     ``attachments`` is a list (or Multus' comma-separated string) whose items are strings
@@ -88,10 +95,10 @@ def pod_networks_annotation(attachments, default_namespace=None, nads=None):
     if default_namespace is not None:
         check_dns_label(default_namespace, 'default_namespace')
     known = _nad_index(nads)
-    out = []
-    seen_attachment = {}
-    seen_ifname = {'eth0': None}
-    seen_ips = {}
+    out: list[dict[str, Any]] = []
+    seen_attachment: dict[tuple[str | None, str, str | None], str] = {}
+    seen_ifname: dict[str, str | None] = {'eth0': None}
+    seen_ips: dict[cidr.IPAddress, str] = {}
     for i, item in enumerate(attachments):
         what = 'attachments[%d]' % i
         try:
@@ -108,7 +115,7 @@ def pod_networks_annotation(attachments, default_namespace=None, nads=None):
             namespace = entry['namespace'] if entry['namespace'] else default_namespace
             if namespace is not None:
                 check_dns_label(namespace, '%s namespace' % what)
-            element = {'name': name}
+            element: dict[str, Any] = {'name': name}
             if namespace is not None:
                 element['namespace'] = namespace
             ifname = entry['interface'] or None
@@ -205,7 +212,9 @@ def _check_against_nad(element, known, what, previous):
         )
 
 
-def spiderpool_annotations(items, kind='ippools', objects=None):
+def spiderpool_annotations(
+    items: Sequence[dict[str, Any]], kind: str = 'ippools', objects: Iterable[Any] | None = None
+) -> str:
     """The value of the Spiderpool pod annotation ``ipam.spidernet.io/ippools`` or ``.../subnets``.
 
     ``items`` is a list of ``{interface, ipv4: [names], ipv6: [names]}`` (``ippools`` items may
@@ -232,7 +241,7 @@ def spiderpool_annotations(items, kind='ippools', objects=None):
         other_kind = 'SpiderSubnet' if kind == 'ippools' else 'SpiderIPPool'
         keys = ('interface', 'ipv4', 'ipv6', 'cleangateway') if kind == 'ippools' else ('interface', 'ipv4', 'ipv6')
         out = []
-        seen = {}
+        seen: dict[str | None, str] = {}
         for i, item in enumerate(entries):
             what = '%s[%d]' % (kind, i)
             _check_dict(item, what)

@@ -5,11 +5,14 @@ items (an object defined twice, OVN-Kubernetes NADs sharing a network name, over
 and what a play prints or needs from the result (:func:`summarize`, :func:`primary_namespaces`).
 """
 
+from __future__ import annotations
+
 import json
+from typing import Any, Iterable, Mapping, Sequence
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import cidr
 from ansible_collections.netplumb.multihome.plugins.module_utils.checks import is_text
-from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError
+from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError, Reserved
 from ansible_collections.netplumb.multihome.plugins.module_utils.nad.constants import (
     COMMON_KEYS,
     DEFAULT_KEYS,
@@ -166,7 +169,13 @@ def _raise_problems(problems):
     raise NadError('%d problems in networks:\n- %s' % (len(problems), '\n- '.join(problems)))
 
 
-def build_objects(networks, defaults=None, plan=None, reserved=None, ovnk_internal=None):
+def build_objects(
+    networks: Sequence[dict[str, Any]] | None,
+    defaults: dict[str, Any] | None = None,
+    plan: dict[str, Any] | None = None,
+    reserved: Reserved = None,
+    ovnk_internal: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     """Validate ``networks`` and return the Kubernetes objects to apply, as ``[{'state', 'object'}]``.
 
     Each item of ``networks`` is a dict; ``kind`` (default ``nad``) says what it is:
@@ -217,7 +226,7 @@ def build_objects(networks, defaults=None, plan=None, reserved=None, ovnk_intern
 PRIMARY_UDN_LABEL = 'k8s.ovn.org/primary-user-defined-network'
 
 
-def primary_namespaces(objects):
+def primary_namespaces(objects: Iterable[Mapping[str, Any]]) -> list[str]:
     """The namespaces of the present OVN-Kubernetes NADs with ``role: primary``, sorted.
 
     OVN-Kubernetes uses a primary network only in a namespace that carries the label
@@ -234,7 +243,7 @@ def primary_namespaces(objects):
     return sorted(out)
 
 
-def summarize(objects):
+def summarize(objects: Iterable[Mapping[str, Any]]) -> list[str]:
     """One line per object of :func:`build_objects`, for people reading a play's output."""
     lines = []
     for entry in objects:

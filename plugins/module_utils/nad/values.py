@@ -7,8 +7,11 @@ DNS-1123 and interface name rules are the collection's (``module_utils/checks.py
 raise :class:`NadError`.
 """
 
+from __future__ import annotations
+
 import json
 import re
+from typing import Any
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import checks, cidr, cni_config
 from ansible_collections.netplumb.multihome.plugins.module_utils.checks import DNS_SUBDOMAIN, is_text
@@ -32,17 +35,17 @@ def _fail(message):
     raise NadError(message)
 
 
-def check_dns_label(value, what):
+def check_dns_label(value: Any, what: str) -> str:
     """``value`` if it is a DNS-1123 label (what Kubernetes and Multus accept as a NAD name or namespace)."""
     return checks.check_dns_label(value, what, NadError)
 
 
-def check_dns_subdomain(value, what):
+def check_dns_subdomain(value: Any, what: str) -> str:
     """``value`` if it is a DNS-1123 subdomain (the name of a cluster-scoped custom resource)."""
     return checks.check_dns_subdomain(value, what, NadError)
 
 
-def check_ifname(value, what):
+def check_ifname(value: Any, what: str) -> str:
     """``value`` if it is a legal Linux interface name (see :func:`checks.check_ifname`)."""
     return checks.check_ifname(value, what, NadError)
 
@@ -179,7 +182,7 @@ def _compact(value):
     return json.dumps(value, separators=(',', ':'))
 
 
-def check_cni_config(text, what='spec.config'):
+def check_cni_config(text: Any, what: str = 'spec.config') -> dict[str, Any]:
     """A CNI config (JSON text) parsed and checked by cni_config.parse_config, the one check; NadError when it is not valid."""
     try:
         return cni_config.parse_config(text, what)
