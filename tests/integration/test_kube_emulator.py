@@ -13,7 +13,7 @@ import kmock
 import pytest
 
 from kube_emulator import _KMOCK_PARSE_PATH as KMOCK_PARSE_PATH  # pylint: disable=unused-import
-from kube_emulator import KubeEmulator
+from kube_emulator import KubeEmulator, kube  # noqa: F401 pylint: disable=unused-import
 
 # Selected or deselected with: pytest -m cluster (see tests/pytest.ini).
 pytestmark = pytest.mark.cluster
