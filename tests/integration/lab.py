@@ -47,6 +47,8 @@ DEFAULT_PREFIX = 'netplumb-lab'
 # lab_connection: the Ansible connection plugin the inventory names.
 CONNECTIONS = {'nsenter': 'community.docker.nsenter', 'podman': 'containers.podman.podman'}
 LOCK_WAIT = 900  # seconds to wait for another test session that holds the same lab
+# The control plane's containers, after "<prefix>-".
+CONTROL_PLANE = ('etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler')
 
 
 def missing():
@@ -97,8 +99,15 @@ class Lab:
         inventory=None,
         router=False,
         connection='nsenter',
+        control_plane=False,
+        binaries=None,
+        crds=None,
     ):
         self.prefix = prefix
+        # The control plane (cluster.py): the lab role's pod of etcd and the Kubernetes components at .2.
+        self.control_plane = bool(control_plane)
+        self.binaries = binaries
+        self.crds = list(crds or [])
         self.connection = connection
         self.router = bool(router)
         self.router_container = '%s-router' % prefix if router else None
@@ -157,9 +166,11 @@ class Lab:
                     'lab_inventory_path': self.inventory,
                     'lab_router': self.router,
                     'lab_connection': self.connection,
+                    'lab_control_plane': self.control_plane,
+                    'lab_crds': self.crds,
                 }
             ),
-        ]
+        ] + (['-e', '@' + self.binaries] if self.control_plane else [])
 
     def ansible_env(self, **extra):
         """The whole environment for an ``ansible``/``ansible-playbook`` subprocess on this lab."""
@@ -201,7 +212,10 @@ class Lab:
             c['Names'][0]
             for c in podman_json('ps', '-a', '--format', 'json')
             if c['Names']
-            and (c['Names'][0].startswith(self.prefix + '-worker') or c['Names'][0] == self.prefix + '-router')
+            and (
+                c['Names'][0].startswith(self.prefix + '-worker')
+                or c['Names'][0] in ['%s-%s' % (self.prefix, name) for name in CONTROL_PLANE + ('router',)]
+            )
         ]
         networks = [
             n['name']
@@ -226,7 +240,11 @@ class Lab:
     def running(self):
         """True when this exact layout runs: the planned containers, running with the planned addresses, nothing more, and the inventory."""
         containers, networks = self.found()
-        wanted = list(self.containers.values()) + ([self.router_container] if self.router else [])
+        wanted = (
+            list(self.containers.values())
+            + ([self.router_container] if self.router else [])
+            + (['%s-%s' % (self.prefix, name) for name in CONTROL_PLANE] if self.control_plane else [])
+        )
         if containers != sorted(wanted) or networks != sorted(self.networks.values()):
             return False
         if not os.path.isfile(self.inventory):
@@ -241,6 +259,11 @@ class Lab:
             return False
         for info in podman_json('container', 'inspect', *containers):
             nets = info['NetworkSettings']['Networks']
+            if info['Name'] in ['%s-%s' % (self.prefix, name) for name in CONTROL_PLANE]:
+                # In the control plane's pod: its network is the pod's.
+                if not info['State']['Running']:
+                    return False
+                continue
             if info['Name'] == self.router_container:
                 want = dict((self.networks[ifname], ip) for ifname, ip in self.gateways.items())
             else:

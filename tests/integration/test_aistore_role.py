@@ -28,8 +28,8 @@ import yaml
 
 from crd_schema import assert_accepted
 
-# The `kube` fixture, imported only where it is used.
-from kube_emulator import kube  # noqa: F401 pylint: disable=unused-import
+# The control plane's fixtures, imported only where they are used.
+from cluster import control_plane, kube  # noqa: F401 pylint: disable=unused-import
 
 # Selected or deselected with: pytest -m cluster (see tests/pytest.ini).
 pytestmark = pytest.mark.cluster

@@ -1,21 +1,24 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Role netplumb.multihome.multus through playbooks/install_multus.yml, for real with ansible-playbook.
 
-Apply mode runs against the Kubernetes API emulator of kube_emulator.py over HTTP. What that cannot
-prove: the objects are stored as sent, with no admission or schema validation, and no controller
-runs, so the DaemonSet "rolls out" only when the test says so (kube.auto_rollout()); whether Multus
+Apply mode runs against the real control plane of cluster.py (kube-apiserver, kube-controller-manager and
+kube-scheduler built from their Go modules): every object is validated, defaulted and acted on by the real
+controllers, and what the role sent is read from the API server's audit log. No kubelet runs here: with no
+node the DaemonSet has nothing to roll out (so the wait passes at once), and with a Node object of no
+kubelet its pod is bound but never starts, which is the rollout failure the role must name. Whether Multus
 really starts on a node is out of reach here. Render mode writes real files and is checked as such.
 """
 
 import os
+import re
 
 import pytest
 import yaml
 
 from conftest import REPO
 
-# The `kube` fixture, imported only where it is used.
-from kube_emulator import kube  # noqa: F401 pylint: disable=unused-import
+# The control plane's fixtures, imported only where they are used.
+from cluster import control_plane, kube  # noqa: F401 pylint: disable=unused-import
 
 # Selected or deselected with: pytest -m cluster (see tests/pytest.ini).
 pytestmark = pytest.mark.cluster
@@ -137,8 +140,6 @@ def test_render_thin_with_overrides(run_playbook, tmp_path):
 
 
 def test_apply_waits_is_idempotent_and_removes_in_order(run_playbook, kube):
-    kube.create({'apiVersion': 'v1', 'kind': 'Node', 'metadata': {'name': 'worker1'}})
-    kube.auto_rollout()
     first = run_playbook('install_multus.yml', INVENTORY, '-e', 'multus_wait_timeout=20', **kube.env())
     assert first.rc == 0, first.failures()
     for api_version, kind, namespace in KINDS:
@@ -174,20 +175,24 @@ def test_check_mode_stores_nothing(run_playbook, kube):
 
 
 def test_rollout_timeout_names_the_pods_not_ready(run_playbook, kube):
+    # A node with room for pods but no kubelet: the DaemonSet's pod is bound to it and never starts.
     kube.create(
         {
             'apiVersion': 'v1',
-            'kind': 'Pod',
-            'metadata': {'name': 'kube-multus-ds-abcde', 'namespace': 'kube-system', 'labels': {'name': 'multus'}},
-            'spec': {'nodeName': 'worker2', 'containers': [{'name': 'kube-multus', 'image': 'x'}]},
-            'status': {'phase': 'Pending', 'conditions': [{'type': 'Ready', 'status': 'False'}]},
+            'kind': 'Node',
+            'metadata': {'name': 'worker2', 'labels': {'kubernetes.io/os': 'linux', 'kubernetes.io/hostname': 'worker2'}},
+            'status': {
+                'capacity': {'cpu': '2', 'memory': '4Gi', 'pods': '110'},
+                'allocatable': {'cpu': '2', 'memory': '4Gi', 'pods': '110'},
+                'addresses': [{'type': 'InternalIP', 'address': '198.18.150.12'}],
+            },
         }
     )
-    run = run_playbook('install_multus.yml', INVENTORY, '-e', 'multus_wait_timeout=3', **kube.env())
+    run = run_playbook('install_multus.yml', INVENTORY, '-e', 'multus_wait_timeout=20', **kube.env())
     assert run.rc != 0
     msg = run.failures()[-1][1]
-    assert 'kube-multus-ds-abcde on worker2 (Pending)' in msg
-    assert 'within 3 s' in msg
+    assert re.search(r'Pods not ready: kube-multus-ds-[a-z0-9]{5} on worker2 \(Pending\)', msg), msg
+    assert 'within 20 s' in msg
 
 
 def test_existing_multus_is_reported_and_left_alone(run_playbook, kube):

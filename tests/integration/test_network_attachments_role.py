@@ -1,11 +1,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Role netplumb.multihome.network_attachments through playbooks/create_network_definition.yml.
 
-Apply mode runs against the Kubernetes API emulator of kube_emulator.py over HTTP. What that cannot
-prove: no admission or schema validation runs (the CNI JSON in spec.config is an opaque string to it;
-tests/integration/test_cni_plugins.py feeds such configs to the real CNI plugins), no Multus reads
-the NADs, and the emulator always serves the NAD, Spiderpool and Multi-NIC kinds, so "the cluster
-lacks the CRD" cannot be shown here.
+Apply mode runs against the real control plane of cluster.py (kube-apiserver and its controllers,
+built from their Go modules), with the upstream CRDs of ../shared/crds: every object is checked by the
+real schemas, and what the role sent is read from the API server's audit log. What this cannot prove:
+no Multus or whereabouts reads the NADs here (the CNI JSON in spec.config is a string to the API;
+tests/integration/test_cni_plugins.py feeds such configs to the real CNI plugins), and no Spiderpool
+webhook runs (nad_objects checks its rules itself).
 """
 
 import ipaddress
@@ -18,8 +19,8 @@ import yaml
 
 from conftest import REPO
 
-# The `kube` fixture, imported only where it is used.
-from kube_emulator import kube  # noqa: F401 pylint: disable=unused-import
+# The control plane's fixtures, imported only where they are used.
+from cluster import control_plane, kube  # noqa: F401 pylint: disable=unused-import
 
 # Selected or deselected with: pytest -m cluster (see tests/pytest.ini).
 pytestmark = pytest.mark.cluster
