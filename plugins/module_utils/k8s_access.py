@@ -52,7 +52,9 @@ def checks_for(objects: Iterable[dict[str, Any]], default_state: str = 'present'
             key = (verb, obj['apiVersion'], obj['kind'], namespace)
             if key not in seen:
                 seen.add(key)
-                out.append({'verb': verb, 'api_version': obj['apiVersion'], 'kind': obj['kind'], 'namespace': namespace})
+                out.append(
+                    {'verb': verb, 'api_version': obj['apiVersion'], 'kind': obj['kind'], 'namespace': namespace}
+                )
     return out
 
 
@@ -65,15 +67,21 @@ def describe_check(check: dict[str, Any], resource: str) -> str:
 
 
 def unreachable_message(server: str, source: str, reason: str) -> str:
-    return ('The Kubernetes API at %s (%s) does not answer: %s. Check that the cluster runs and that this host reaches '
-            'it; nothing was changed.' % (server, source, reason))
+    return (
+        'The Kubernetes API at %s (%s) does not answer: %s. Check that the cluster runs and that this host reaches '
+        'it; nothing was changed.' % (server, source, reason)
+    )
 
 
 def unauthorized_message(server: str, source: str, reason: str) -> str:
-    return ('The Kubernetes API at %s refused the credentials of %s (HTTP 401 Unauthorized: %s): the token or certificate '
-            'is expired, revoked or wrong. Get a fresh kubeconfig; nothing was changed.' % (server, source, reason))
+    return (
+        'The Kubernetes API at %s refused the credentials of %s (HTTP 401 Unauthorized: %s): the token or certificate '
+        'is expired, revoked or wrong. Get a fresh kubeconfig; nothing was changed.' % (server, source, reason)
+    )
 
 
 def denied_message(user: str, denied: list[str], source: str) -> str:
-    return ('The user %s of %s may not %s (RBAC). Nothing was changed: grant these permissions or use a kubeconfig '
-            'whose user has them.' % (user or '(unknown)', source, '; '.join(denied)))
+    return (
+        'The user %s of %s may not %s (RBAC). Nothing was changed: grant these permissions or use a kubeconfig '
+        'whose user has them.' % (user or '(unknown)', source, '; '.join(denied))
+    )

@@ -149,7 +149,9 @@ def main():
     except ApiException as exc:
         if exc.status == 401:
             module.fail_json(msg=unauthorized_message(server, source, exc.reason), server=server)
-        module.fail_json(msg=unreachable_message(server, source, 'HTTP %s %s' % (exc.status, exc.reason)), server=server)
+        module.fail_json(
+            msg=unreachable_message(server, source, 'HTTP %s %s' % (exc.status, exc.reason)), server=server
+        )
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         module.fail_json(msg=unreachable_message(server, source, _reason(exc)), server=server)
     user = ''

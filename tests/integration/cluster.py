@@ -42,11 +42,22 @@ CRD_DIR = os.environ.get('NETPLUMB_CRDS') or os.path.join(os.path.dirname(REPO),
 FIXTURE_USER = 'netplumb-test-fixture'
 WRITE_VERBS = ('create', 'update', 'patch', 'delete', 'deletecollection')
 # Reviews are "created" but stored nowhere: asking is no write.
-REVIEWS = ('authorization.k8s.io/selfsubjectaccessreviews', 'authentication.k8s.io/selfsubjectreviews',
-           'authorization.k8s.io/selfsubjectrulesreviews')
+REVIEWS = (
+    'authorization.k8s.io/selfsubjectaccessreviews',
+    'authentication.k8s.io/selfsubjectreviews',
+    'authorization.k8s.io/selfsubjectrulesreviews',
+)
 # Audit verbs as the HTTP methods the tests speak of.
-METHODS = {'create': 'POST', 'update': 'PUT', 'patch': 'PATCH', 'delete': 'DELETE', 'deletecollection': 'DELETE',
-           'get': 'GET', 'list': 'GET', 'watch': 'GET'}
+METHODS = {
+    'create': 'POST',
+    'update': 'PUT',
+    'patch': 'PATCH',
+    'delete': 'DELETE',
+    'deletecollection': 'DELETE',
+    'get': 'GET',
+    'list': 'GET',
+    'watch': 'GET',
+}
 
 
 def _fixture_certificate(pki):
@@ -67,8 +78,14 @@ def _fixture_certificate(pki):
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, 'system:masters'),
-                                 x509.NameAttribute(NameOID.COMMON_NAME, FIXTURE_USER)]))
+        .subject_name(
+            x509.Name(
+                [
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, 'system:masters'),
+                    x509.NameAttribute(NameOID.COMMON_NAME, FIXTURE_USER),
+                ]
+            )
+        )
         .issuer_name(ca.subject)
         .public_key(key_obj.public_key())
         .serial_number(x509.random_serial_number())
@@ -78,8 +95,11 @@ def _fixture_certificate(pki):
         .sign(ca_key, hashes.SHA256())
     )
     with open(key, 'wb') as handle:
-        handle.write(key_obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+        handle.write(
+            key_obj.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
     os.chmod(key, 0o600)
     with open(crt, 'wb') as handle:
         handle.write(cert.public_bytes(serialization.Encoding.PEM))
@@ -105,8 +125,9 @@ class ControlPlane:
         """``(status, decoded JSON body or text)``; never raises on an HTTP error status."""
         url = self.url + path + ('?' + urllib.parse.urlencode(params) if params else '')
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(url, data=data, method=method, headers={'Content-Type': content_type,
-                                                                              'Accept': 'application/json'})
+        req = urllib.request.Request(
+            url, data=data, method=method, headers={'Content-Type': content_type, 'Accept': 'application/json'}
+        )
         try:
             with urllib.request.urlopen(req, context=self.context, timeout=timeout) as resp:
                 status, raw = resp.status, resp.read()
@@ -151,8 +172,10 @@ class ControlPlane:
     def objects(self, api_version, kind, namespace=None, label_selector=None):
         params = {'labelSelector': label_selector} if label_selector else None
         status, body = self.request('GET', self.path(api_version, kind, namespace), params=params)
-        return sorted(self._ok(status, body, 'list %s' % kind)['items'],
-                      key=lambda o: (o['metadata'].get('namespace', ''), o['metadata']['name']))
+        return sorted(
+            self._ok(status, body, 'list %s' % kind)['items'],
+            key=lambda o: (o['metadata'].get('namespace', ''), o['metadata']['name']),
+        )
 
     def names(self, api_version, kind, namespace=None, label_selector=None):
         return [o['metadata']['name'] for o in self.objects(api_version, kind, namespace, label_selector)]
@@ -174,16 +197,23 @@ class ControlPlane:
         return created
 
     def patch(self, api_version, kind, name, patch, namespace=None, subresource=None):
-        status, body = self.request('PATCH', self.path(api_version, kind, namespace, name, subresource), patch,
-                                    content_type='application/merge-patch+json')
+        status, body = self.request(
+            'PATCH',
+            self.path(api_version, kind, namespace, name, subresource),
+            patch,
+            content_type='application/merge-patch+json',
+        )
         return self._ok(status, body, 'patch %s %s' % (kind, name))
 
     def patch_status(self, api_version, kind, name, status, namespace=None):
         return self.patch(api_version, kind, name, {'status': status}, namespace, 'status')
 
     def delete(self, api_version, kind, name, namespace=None):
-        status, body = self.request('DELETE', self.path(api_version, kind, namespace, name),
-                                    {'kind': 'DeleteOptions', 'apiVersion': 'v1', 'propagationPolicy': 'Background'})
+        status, body = self.request(
+            'DELETE',
+            self.path(api_version, kind, namespace, name),
+            {'kind': 'DeleteOptions', 'apiVersion': 'v1', 'propagationPolicy': 'Background'},
+        )
         if status not in (200, 202, 404):
             raise AssertionError('delete %s %s: HTTP %d %s' % (kind, name, status, body))
 
@@ -206,7 +236,10 @@ class ControlPlane:
     def wait_ready(self, timeout=120):
         deadline = time.time() + timeout
         while True:
-            status, body = self.request('GET', '/readyz')
+            try:
+                status, body = self.request('GET', '/readyz')
+            except (urllib.error.URLError, OSError) as exc:  # not listening yet
+                status, body = None, str(exc)
             if status == 200 and body == 'ok':
                 return
             if time.time() > deadline:
@@ -232,22 +265,42 @@ class Kube:
             if user == FIXTURE_USER and not include_fixture:
                 continue
             ref = event.get('objectRef', {})
-            out.append({'method': METHODS.get(event['verb'], event['verb'].upper()), 'verb': event['verb'],
-                        'user': user, 'resource': '/'.join(filter(None, [ref.get('apiGroup'), ref.get('resource')])),
-                        'namespace': ref.get('namespace'), 'name': ref.get('name'),
-                        'subresource': ref.get('subresource'), 'uri': event.get('requestURI', ''),
-                        'code': event.get('responseStatus', {}).get('code')})
+            out.append(
+                {
+                    'method': METHODS.get(event['verb'], event['verb'].upper()),
+                    'verb': event['verb'],
+                    'user': user,
+                    'resource': '/'.join(filter(None, [ref.get('apiGroup'), ref.get('resource')])),
+                    'namespace': ref.get('namespace'),
+                    'name': ref.get('name'),
+                    'subresource': ref.get('subresource'),
+                    'uri': event.get('requestURI', ''),
+                    'code': event.get('responseStatus', {}).get('code'),
+                }
+            )
         return out
 
     def writes(self, include_dry_run=False):
         """The write requests of the roles during the test (server-side dry runs left out unless asked)."""
-        return [r for r in self.request_log() if r['verb'] in WRITE_VERBS and r['resource'] not in REVIEWS
-                and (include_dry_run or 'dryRun=' not in r['uri'])]
+        return [
+            r
+            for r in self.request_log()
+            if r['verb'] in WRITE_VERBS
+            and r['resource'] not in REVIEWS
+            and (include_dry_run or 'dryRun=' not in r['uri'])
+        ]
 
     def cleanup(self, baseline_crds):
         """Delete what the test created (newest first, namespaces last) and put back deleted baseline CRDs."""
-        created = [r for r in self.request_log(include_fixture=True) if r['verb'] == 'create' and r['name']
-                   and not r['subresource'] and r['code'] in (200, 201, 202) and r['resource'] not in REVIEWS]
+        created = [
+            r
+            for r in self.request_log(include_fixture=True)
+            if r['verb'] == 'create'
+            and r['name']
+            and not r['subresource']
+            and r['code'] in (200, 201, 202)
+            and r['resource'] not in REVIEWS
+        ]
         namespaces = []
         for entry in reversed(created):
             group, _sep, plural = entry['resource'].rpartition('/')
@@ -261,14 +314,19 @@ class Kube:
                 self.cp.delete(api[0], api[1], entry['name'], entry['namespace'])
         for name in namespaces:
             self.cp.delete('v1', 'Namespace', name)
-        deadline = time.time() + 90
+        # Seconds normally; after the API server was restarted its controllers take up to a couple of minutes.
+        deadline = time.time() + 240
         while any(self.cp.get('v1', 'Namespace', n) for n in namespaces):
             if time.time() > deadline:
-                raise AssertionError('namespaces %s were not finalized within 90 s' % namespaces)
+                raise AssertionError('namespaces %s were not finalized within 240 s' % namespaces)
             time.sleep(0.5)
+        # A baseline CRD the test deleted or changed (a role applying an operator's manifest) is put back as it was.
+        touched = set(
+            r['name'] for r in self.writes() if r['resource'] == 'apiextensions.k8s.io/customresourcedefinitions'
+        )
         present = set(self.cp.names('apiextensions.k8s.io/v1', 'CustomResourceDefinition'))
         for name, path in sorted(baseline_crds.items()):
-            if name not in present:
+            if name not in present or name in touched:
                 apply_crd(self.cp, path)
 
     def _api_of(self, group, plural):
@@ -297,14 +355,20 @@ def apply_crd(cp, path):
     with open(path) as handle:
         crd = yaml.safe_load(handle)
     name = crd['metadata']['name']
-    status, body = cp.request('PATCH', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/' + name, crd,
-                              content_type='application/apply-patch+yaml',
-                              params={'fieldManager': 'netplumb-test', 'force': 'true'})
+    status, body = cp.request(
+        'PATCH',
+        '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/' + name,
+        crd,
+        content_type='application/apply-patch+yaml',
+        params={'fieldManager': 'netplumb-test', 'force': 'true'},
+    )
     cp._ok(status, body, 'apply CRD %s' % name)
     deadline = time.time() + 60
     while True:
         got = cp.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', name) or {}
-        if any(c['type'] == 'Established' and c['status'] == 'True' for c in got.get('status', {}).get('conditions', [])):
+        if any(
+            c['type'] == 'Established' and c['status'] == 'True' for c in got.get('status', {}).get('conditions', [])
+        ):
             cp._resources.clear()
             return name
         if time.time() > deadline:
@@ -322,8 +386,13 @@ def crd_files():
 def lab_binaries():
     """The lab role's binary directories, built if missing (tests/lab/upstream/build.py)."""
     out = os.path.join(REPO, '.build', 'lab-binaries.json')
-    proc = subprocess.run([sys.executable, os.path.join(REPO, 'tests', 'lab', 'upstream', 'build.py'), '--lab-vars', out],
-                          capture_output=True, text=True, check=False, timeout=3600)
+    proc = subprocess.run(
+        [sys.executable, os.path.join(REPO, 'tests', 'lab', 'upstream', 'build.py'), '--lab-vars', out],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=3600,
+    )
     if proc.returncode != 0:
         pytest.fail('building the control plane failed:\n%s%s' % (proc.stdout, proc.stderr))
     return out
@@ -338,15 +407,15 @@ def control_plane_up(prefix=PREFIX, offset=OFFSET, keep=False):
     reason = missing()
     if reason:
         pytest.fail(reason)
-    lab = Lab(prefix, nodes=0, nics=1, subnet_offset=offset, control_plane=True, binaries=lab_binaries(),
-              crds=crd_files())
+    lab = Lab(
+        prefix, nodes=0, nics=1, subnet_offset=offset, control_plane=True, binaries=lab_binaries(), crds=crd_files()
+    )
     with lab_lock(prefix):
         try:
             lab.up()
             cp = ControlPlane(lab)
             cp.wait_ready()
-            cp.baseline_crds = dict((name, path) for path in crd_files()
-                                    for name in [_crd_name(path)])
+            cp.baseline_crds = dict((name, path) for path in crd_files() for name in [_crd_name(path)])
             yield cp
         finally:
             if not keep:

@@ -17,10 +17,9 @@ import shutil
 import pytest
 import yaml
 
-from conftest import REPO
-
 # The control plane's fixtures, imported only where they are used.
 from cluster import control_plane, kube  # noqa: F401 pylint: disable=unused-import
+from conftest import REPO
 
 # Selected or deselected with: pytest -m cluster (see tests/pytest.ini).
 pytestmark = pytest.mark.cluster
@@ -348,7 +347,7 @@ def test_a_primary_ovnk_network_needs_its_namespace_label(run_playbook, kube, in
     create['network_attachments_networks'][0]['namespace'] = 'blue'
     run = run_playbook('create_network_definition.yml', inventory, '-e', extra_vars(tmp_path, create), **kube.env())
     assert run.rc == 0, run.failures()
-    assert kube.get('v1', 'Namespace', 'blue')['metadata']['labels'] == {'k8s.ovn.org/primary-user-defined-network': ''}
+    assert kube.get('v1', 'Namespace', 'blue')['metadata']['labels']['k8s.ovn.org/primary-user-defined-network'] == ''
     assert any(
         'holds an OVN-Kubernetes primary network' in w
         for w in run.results('Validate the networks and build their objects').get('warnings', [])

@@ -10,11 +10,12 @@ import os
 import pytest
 import yaml
 from ansible.module_utils.basic import AnsibleModule
-from scripted_host import ScriptedHost, contained, filled
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import preflight_run
 from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import Runner
 from ansible_collections.netplumb.multihome.plugins.modules import cni_preflight
+
+from scripted_host import ScriptedHost, contained, filled
 
 with open(os.path.join(os.path.dirname(__file__), 'test_preflight_run.yml')) as _handle:
     CASES = yaml.safe_load(_handle)

@@ -11,10 +11,11 @@ import os
 import pytest
 import yaml
 from ansible.module_utils.basic import AnsibleModule
-from scripted_host import ScriptedHost, contained
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import connectivity
 from ansible_collections.netplumb.multihome.plugins.modules import connectivity_matrix, connectivity_probe
+
+from scripted_host import ScriptedHost, contained
 
 with open(os.path.join(os.path.dirname(__file__), 'test_connectivity_probe.yml')) as _handle:
     CASES = yaml.safe_load(_handle)
