@@ -16,6 +16,10 @@ BUILD := $(ROOT)/.build
 COLLECTIONS := $(BUILD)/collections
 TREE := $(COLLECTIONS)/ansible_collections/netplumb/multihome
 STAMP := $(VENV)/.installed
+# The upstream CRDs (data, not ours: ../shared/crds/README.md), and the lab role's binary directories that
+# tests/lab/upstream/build.py writes after building them into /var/cache/netplumb-build.
+CRDS ?= $(abspath $(ROOT)/../shared/crds)
+LAB_BINARIES := $(BUILD)/lab-binaries.json
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := true
@@ -29,9 +33,10 @@ export PATH := $(BIN):$(PATH)
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
 
-deps: ## install the Debian packages the tests and the lab need (root; apt-get), and podman's lab settings
+deps: ## install the Debian packages the tests and the lab need (root; apt-get), podman's lab settings, and build the lab's Kubernetes (Go modules)
 	./tests/bootstrap-host.sh
 	./tests/lab/bootstrap-podman.sh
+	$(PYTHON) tests/lab/upstream/build.py --lab-vars $(LAB_BINARIES)
 
 $(STAMP): tests/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -79,25 +84,39 @@ integration: venv tree ## integration tests only (playbooks, galaxy build/instal
 pytest: venv tree
 	$(BIN)/python -m pytest tests/unit tests/integration
 
-test: deps lint sanity pytest ## every test: lint, sanity, unit and integration (the README's test command)
+test: ## every test: lint, sanity, unit and integration (the README's test command), each part timed
+	@for part in deps lint sanity pytest; do \
+	  start=$$(date +%s); $(MAKE) --no-print-directory $$part || exit $$?; \
+	  echo "make test: $$part took $$(( $$(date +%s) - start )) s"; \
+	done
 
 LAB_INVENTORY := $(ROOT)/.build/lab/netplumb-lab/hosts.ini
+LAB_KUBECONFIG := $(ROOT)/.build/lab/netplumb-lab/kubeconfig
+# The CRDs the main job's objects need, applied by the lab as their owners' installs would: the AIS operator's,
+# whereabouts', Spiderpool's and Multi-NIC CNI's. The NAD CRD comes from the multus role, as Multus' install has it.
+LAB_CRDS := $(filter-out %network-attachment-definitions.yaml,$(wildcard $(CRDS)/*.yaml))
 # lab.yml runs on the implicit localhost, without an inventory: no warnings about that.
-LAB_PLAY := ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false $(BIN)/ansible-playbook playbooks/lab.yml
+# Expanded when a recipe runs (=, not :=): after `deps` wrote $(LAB_BINARIES).
+LAB_PLAY = ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false $(BIN)/ansible-playbook playbooks/lab.yml \
+	$(if $(wildcard $(LAB_BINARIES)),-e @$(LAB_BINARIES)) -e '{"lab_crds": [$(subst $(space),$(comma),$(patsubst %,"%",$(LAB_CRDS)))]}'
+comma := ,
+space := $(empty) $(empty)
 
-main: deps venv tree ## the main job: lab up, playbooks/site.yml on it (plan, routing, Multus/NADs rendered, preflight, matrix), lab down
+main: deps venv tree ## the main job: lab up with its control plane, playbooks/site.yml on it (plan, routing, Multus, NADs and AIStore applied, preflight, matrix), lab down
 	$(LAB_PLAY) -e lab_state=present -e lab_router=true
-	status=0; $(BIN)/ansible-playbook -i $(LAB_INVENTORY) playbooks/site.yml || status=$$?; \
+	status=0; K8S_AUTH_KUBECONFIG=$(LAB_KUBECONFIG) $(BIN)/ansible-playbook -i $(LAB_INVENTORY) playbooks/site.yml \
+	  -e @vars/lab.yml || status=$$?; \
 	$(LAB_PLAY) -e lab_state=absent -e lab_router=true || status=$$((status ? status : 1)); \
 	exit $$status
 
 plan: deps venv tree ## plan the example inventory's addressing and print it (no host is touched)
 	$(BIN)/ansible-playbook -i inventory/hosts.ini playbooks/plan_addresses.yml
 
-lab-up: deps venv tree ## bring up the local multi-NIC lab (3 nodes x 2 NICs as podman containers)
+lab-up: deps venv tree ## bring up the local multi-NIC lab (3 nodes x 2 NICs as podman containers, and a Kubernetes control plane)
 	$(LAB_PLAY) -e lab_state=present
+	@echo "The lab's API: export K8S_AUTH_KUBECONFIG=$(LAB_KUBECONFIG) KUBECONFIG=$(LAB_KUBECONFIG)"
 
-lab-down: venv tree ## remove the lab (containers, networks, inventory); the image stays cached
+lab-down: venv tree ## remove the lab (containers, pod, networks, inventory, control plane state); the image and binaries stay cached
 	$(LAB_PLAY) -e lab_state=absent
 
 # tests/molecule/, not molecule/ or extensions/molecule/: tell molecule where the scenarios are.

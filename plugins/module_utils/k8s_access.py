@@ -85,3 +85,27 @@ def denied_message(user: str, denied: list[str], source: str) -> str:
         'The user %s of %s may not %s (RBAC). Nothing was changed: grant these permissions or use a kubeconfig '
         'whose user has them.' % (user or '(unknown)', source, '; '.join(denied))
     )
+
+
+def object_table(objects: Iterable[dict[str, Any]]) -> list[str]:
+    """``kubectl get -A``-style lines of ``objects`` as the API returned them: namespace, kind, name, created."""
+    rows = [('NAMESPACE', 'KIND', 'NAME', 'CREATED')]
+    for obj in sorted(
+        objects,
+        key=lambda o: (
+            o.get('kind', ''),
+            (o.get('metadata') or {}).get('namespace') or '',
+            (o.get('metadata') or {}).get('name', ''),
+        ),
+    ):
+        meta = obj.get('metadata') or {}
+        rows.append(
+            (
+                meta.get('namespace') or '-',
+                obj.get('kind', ''),
+                meta.get('name', ''),
+                meta.get('creationTimestamp') or '-',
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return ['  '.join([row[i].ljust(widths[i]) for i in range(3)] + [row[3]]).rstrip() for row in rows]

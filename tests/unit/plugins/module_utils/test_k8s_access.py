@@ -79,3 +79,20 @@ def test_messages_name_the_server_the_kubeconfig_and_what_is_denied():
     assert denied_message('reader', ['create nodes', 'delete pods in namespace a'], source).startswith(
         'The user reader of kubeconfig /tmp/kc may not create nodes; delete pods in namespace a (RBAC). Nothing was changed'
     )
+
+
+def test_object_table_is_sorted_and_aligned():
+    from ansible_collections.netplumb.multihome.plugins.module_utils.k8s_access import object_table
+
+    objects = [
+        {'kind': 'SpiderSubnet', 'metadata': {'name': 'storage-v4', 'creationTimestamp': '2026-12-01T10:00:01Z'}},
+        {
+            'kind': 'NetworkAttachmentDefinition',
+            'metadata': {'name': 'storage-net', 'namespace': 'ais', 'creationTimestamp': '2026-12-01T10:00:00Z'},
+        },
+    ]
+    assert object_table(objects) == [
+        'NAMESPACE  KIND                         NAME         CREATED',
+        'ais        NetworkAttachmentDefinition  storage-net  2026-12-01T10:00:00Z',
+        '-          SpiderSubnet                 storage-v4   2026-12-01T10:00:01Z',
+    ]
