@@ -317,7 +317,19 @@ def lab_lock(prefix, wait=LOCK_WAIT):
 
 
 @contextlib.contextmanager
-def lab_up(prefix, nodes=2, nics=3, subnet_offset=100, inventory=None, keep=False, router=False, connection='nsenter'):
+def lab_up(
+    prefix,
+    nodes=2,
+    nics=3,
+    subnet_offset=100,
+    inventory=None,
+    keep=False,
+    router=False,
+    connection='nsenter',
+    control_plane=False,
+    binaries=None,
+    crds=None,
+):
     """A lab of this layout for the ``with`` block: brought up, and taken down afterwards (also on failure).
 
     ``router``: with the router container at ``.254`` on every data network (``lab.gateways``).
@@ -329,7 +341,18 @@ def lab_up(prefix, nodes=2, nics=3, subnet_offset=100, inventory=None, keep=Fals
     if reason:
         # `make test` installs rootful podman (tests/lab/bootstrap-podman.sh): its absence is a failure.
         pytest.fail(reason)
-    lab = Lab(prefix, nodes, nics, subnet_offset, inventory, router=router, connection=connection)
+    lab = Lab(
+        prefix,
+        nodes,
+        nics,
+        subnet_offset,
+        inventory,
+        router=router,
+        connection=connection,
+        control_plane=control_plane,
+        binaries=binaries,
+        crds=crds,
+    )
     with lab_lock(prefix):
         reused = lab.running()
         try:
