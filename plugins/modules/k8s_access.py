@@ -112,7 +112,7 @@ except ImportError:
 
 def _reason(exc):
     text = str(getattr(exc, 'reason', '') or exc)
-    return text.split('\n')[0][:300]
+    return text.partition('\n')[0][:300]
 
 
 def main():
@@ -129,7 +129,8 @@ def main():
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib('kubernetes'))
     params = module.params
-    path = params['kubeconfig'] or os.path.expanduser('~/.kube/config')
+    # kubernetes.core's default too.
+    path = params['kubeconfig'] or os.path.join(os.environ.get('HOME', '/root'), '.kube', 'config')
     source = 'kubeconfig %s%s' % (path, ', context %s' % params['context'] if params['context'] else '')
     try:
         checks = checks_for(params['objects'], params['state']) + [

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Build the pinned upstream binaries the lab and the tests run, from their Go modules, into a cache.
 
@@ -9,9 +8,9 @@ the upstream module and name its commands as ``tool`` lines. The binaries go to
 ``$NETPLUMB_BUILD_CACHE`` (default ``/var/cache/netplumb-build``), one directory per component and
 version, so a second run finds them and builds nothing.
 
-    tests/lab/upstream/build.py               build what is missing, print what and how long
-    tests/lab/upstream/build.py --print-dir   the directory of a component's binaries
-    tests/lab/upstream/build.py gen           regenerate the wrapper modules from the pinned versions
+    python3 tests/lab/upstream/build.py               build what is missing, print what and how long
+    python3 tests/lab/upstream/build.py --print-dir   the directory of a component's binaries
+    python3 tests/lab/upstream/build.py gen           regenerate the wrapper modules from the pinned versions
 
 k8s.io/kubernetes cannot be installed with ``go install ...@version``: its go.mod replaces every
 ``k8s.io/*`` staging module with ``./staging/...``. ``gen`` reads that go.mod from the proxy and
@@ -208,7 +207,7 @@ def build(names):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition('\n')[0])
     parser.add_argument('action', nargs='?', default='build', choices=['build', 'gen'])
     parser.add_argument('components', nargs='*', help='default: all (%s)' % ', '.join(COMPONENTS))
     parser.add_argument('--print-dir', action='store_true', help="print each component's binary directory and exit")
