@@ -102,8 +102,14 @@ class Lab:
         control_plane=False,
         binaries=None,
         crds=None,
+        kubelet=False,
     ):
         self.prefix = prefix
+        # Nodes that run pods (lab_kubelet): containerd and kubelet in every node, pods on 198.19.<offset+1>.0/24.
+        self.kubelet = bool(kubelet)
+        self.pod_cidrs = dict(
+            ('worker%d' % i, '198.19.%d.%d/27' % (subnet_offset + 1, 32 * (i - 1))) for i in range(1, nodes + 1)
+        )
         # The control plane (cluster.py): the lab role's pod of etcd and the Kubernetes components at .2.
         self.control_plane = bool(control_plane)
         self.binaries = binaries
@@ -168,6 +174,7 @@ class Lab:
                     'lab_connection': self.connection,
                     'lab_control_plane': self.control_plane,
                     'lab_crds': self.crds,
+                    'lab_kubelet': self.kubelet,
                 }
             ),
         ] + (['-e', '@' + self.binaries] if self.control_plane else [])
@@ -329,6 +336,7 @@ def lab_up(
     control_plane=False,
     binaries=None,
     crds=None,
+    kubelet=False,
 ):
     """A lab of this layout for the ``with`` block: brought up, and taken down afterwards (also on failure).
 
@@ -352,6 +360,7 @@ def lab_up(
         control_plane=control_plane,
         binaries=binaries,
         crds=crds,
+        kubelet=kubelet,
     )
     with lab_lock(prefix):
         reused = lab.running()

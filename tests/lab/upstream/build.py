@@ -36,6 +36,16 @@ CACHE = os.environ.get('NETPLUMB_BUILD_CACHE', '/var/cache/netplumb-build')
 
 K8S_VERSION = 'v1.35.4'
 ETCD_VERSION = 'v3.6.16'
+CNI_PLUGINS_VERSION = 'v1.10.0'
+MULTUS_VERSION = 'v4.2.4'
+WHEREABOUTS_VERSION = 'v0.9.4'
+# Our own pause (tests/lab/images/pause.c): its version is ours.
+PAUSE_VERSION = 'netplumb-1'
+CNI_PLUGINS = {
+    'main': ('bridge', 'host-device', 'ipvlan', 'loopback', 'macvlan', 'ptp', 'vlan'),
+    'ipam': ('host-local', 'static', 'dhcp'),
+    'meta': ('portmap', 'sbr', 'tuning', 'bandwidth'),
+}
 
 
 def _k8s_ldflags(version):
@@ -77,6 +87,58 @@ COMPONENTS = {
         'ldflags': '-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=%s' % ETCD_VERSION,
         'go': '1.26.0',
     },
+    'cni-plugins': {
+        'module': 'github.com/containernetworking/plugins',
+        'version': CNI_PLUGINS_VERSION,
+        'commands': dict(
+            (plugin, 'github.com/containernetworking/plugins/plugins/%s/%s' % (kind, plugin))
+            for kind, plugins in sorted(CNI_PLUGINS.items())
+            for plugin in plugins
+        ),
+        'ldflags': '-s -w -X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=%s'
+        % CNI_PLUGINS_VERSION,
+        'go': '1.26.0',
+    },
+    'multus': {
+        # Multus' images put these in /usr/src/multus-cni/bin (images/Dockerfile.thick and Dockerfile).
+        'module': 'gopkg.in/k8snetworkplumbingwg/multus-cni.v4',
+        'version': MULTUS_VERSION,
+        'commands': dict(
+            (binary, 'gopkg.in/k8snetworkplumbingwg/multus-cni.v4/cmd/%s' % package)
+            for binary, package in (
+                ('multus', 'multus'),
+                ('multus-daemon', 'multus-daemon'),
+                ('multus-shim', 'multus-shim'),
+                ('install_multus', 'install_multus'),
+                ('thin_entrypoint', 'thin_entrypoint'),
+                ('passthru', 'passthru-cni'),
+            )
+        ),
+        'ldflags': '-s -w -X gopkg.in/k8snetworkplumbingwg/multus-cni.v4/pkg/multus.version=%s' % MULTUS_VERSION,
+        'go': '1.26.0',
+    },
+    'whereabouts': {
+        'module': 'github.com/k8snetworkplumbingwg/whereabouts',
+        'version': WHEREABOUTS_VERSION,
+        'commands': {
+            'whereabouts': 'github.com/k8snetworkplumbingwg/whereabouts/cmd',
+            'ip-control-loop': 'github.com/k8snetworkplumbingwg/whereabouts/cmd/controlloop',
+        },
+        'ldflags': '-s -w -X github.com/k8snetworkplumbingwg/whereabouts/pkg/version.Version=%s' % WHEREABOUTS_VERSION,
+        'go': '1.26.0',
+        # Upstream's install scripts and manifest, copied from the downloaded module (not from this checkout), with
+        # the modes they have in upstream's git (the module cache's copies are all read-only, none executable).
+        'files': {
+            'install-cni.sh': ('script/install-cni.sh', 0o755),
+            'lib.sh': ('script/lib.sh', 0o755),
+            'token-watcher.sh': ('script/token-watcher.sh', 0o755),
+            'daemonset-install.yaml': ('doc/crds/daemonset-install.yaml', 0o644),
+        },
+    },
+    'pause': {
+        'version': PAUSE_VERSION,
+        'c_sources': {'pause': os.path.join(os.path.dirname(HERE), 'images', 'pause.c')},
+    },
 }
 
 
@@ -98,8 +160,8 @@ def component_dir(name):
     return os.path.join(CACHE, '%s-%s' % (name, spec['version']))
 
 
-def _upstream_replaces(spec):
-    """``[(module, published version)]`` for every local ``./staging`` replace of the upstream go.mod."""
+def _module_dir(spec):
+    """The directory of the upstream module in the Go module cache (downloaded if needed)."""
     info = json.loads(
         go(
             ['mod', 'download', '-json', '%s@%s' % (spec['module'], spec['version'])],
@@ -108,19 +170,34 @@ def _upstream_replaces(spec):
             mod='mod',
         )
     )
-    with open(info['GoMod']) as handle:
+    return info['Dir'], info['GoMod']
+
+
+def _upstream_replaces(spec):
+    """``[(module, target, version)]`` for the upstream go.mod's replaces, which a dependent module's go.mod ignores.
+
+    A replace to a local ``./staging`` copy (k8s.io/kubernetes) becomes the staging module's published version;
+    one to another module version (whereabouts' gogo/protobuf) is kept as it is.
+    """
+    with open(_module_dir(spec)[1]) as handle:
         text = handle.read()
     staging_version = 'v0.' + spec['version'].lstrip('v').split('.', 1)[1]
     out = []
-    for match in re.finditer(r'^\s*(\S+)\s*=>\s*\./staging/\S+\s*$', text, re.M):
-        out.append((match.group(1), staging_version))
+    for match in re.finditer(r'^\s*(?:replace\s+)?(\S+)(?:\s+v\S+)?\s*=>\s*(\S+)(?:\s+(v\S+))?\s*$', text, re.M):
+        module, target, version = match.groups()
+        if target.startswith('./staging/'):
+            out.append((module, module, staging_version))
+        elif version:
+            out.append((module, target, version))
     return out
 
 
 def gen(names):
-    """Rewrite each component's go.mod and go.sum from the pinned versions (and, for k8s, the upstream go.mod)."""
+    """Rewrite each Go component's go.mod and go.sum from the pinned version and the upstream go.mod's replaces."""
     for name in names:
         spec = COMPONENTS[name]
+        if 'module' not in spec:
+            continue
         wrapper = os.path.join(HERE, name)
         os.makedirs(wrapper, exist_ok=True)
         lines = [
@@ -133,11 +210,11 @@ def gen(names):
             'require %s %s' % (spec['module'], spec['version']),
             '',
         ]
-        replaces = _upstream_replaces(spec) if name == 'kubernetes' else []
+        replaces = _upstream_replaces(spec)
         if replaces:
-            lines.append('// The upstream go.mod points these at ./staging; their published versions instead.')
+            lines.append("// The upstream go.mod's replaces (a ./staging copy becomes its published version).")
             lines.append('replace (')
-            lines.extend('\t%s => %s %s' % (module, module, version) for module, version in replaces)
+            lines.extend('\t%s => %s %s' % replace for replace in replaces)
             lines.extend([')', ''])
         lines.extend('tool %s' % package for package in sorted(spec['commands'].values()))
         with open(os.path.join(wrapper, 'go.mod'), 'w') as handle:
@@ -148,19 +225,56 @@ def gen(names):
         log('generated %s/go.mod (%d replaces)' % (name, len(replaces)))
 
 
+def _sha256(path):
+    with open(path, 'rb') as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
 def _stamp(name):
+    """What a component's binaries were built from: a cached build with another stamp is built again."""
     spec = COMPONENTS[name]
-    with open(os.path.join(HERE, name, 'go.sum')) as handle:
-        checksums = handle.read()
-    return json.dumps(
-        {
-            'version': spec['version'],
-            'ldflags': spec['ldflags'],
-            'commands': spec['commands'],
-            'go.sum': hashlib.sha256(checksums.encode()).hexdigest(),
-        },
-        sort_keys=True,
-    )
+    inputs = dict((key, spec.get(key)) for key in ('version', 'ldflags', 'commands', 'files'))
+    if 'module' in spec:
+        inputs['go.sum'] = _sha256(os.path.join(HERE, name, 'go.sum'))
+    for binary, source in sorted(spec.get('c_sources', {}).items()):
+        inputs['source ' + binary] = _sha256(source)
+    return json.dumps(inputs, sort_keys=True)
+
+
+def _outputs(spec):
+    return list(spec.get('commands', {})) + list(spec.get('c_sources', {}))
+
+
+def _build_one(name, spec, staging):
+    bindir = os.path.join(staging, 'bin')
+    os.makedirs(bindir)
+    for binary, package in spec.get('commands', {}).items():
+        start = time.monotonic()
+        go(
+            ['build', '-trimpath', '-ldflags', spec['ldflags'], '-o', os.path.join(bindir, binary), package],
+            os.path.join(HERE, name),
+        )
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+        log('  %s: %.0f s (largest process so far %d MiB)' % (binary, time.monotonic() - start, peak))
+    for binary, source in spec.get('c_sources', {}).items():
+        # Static, so that it runs in an image of nothing but itself.
+        proc = subprocess.run(
+            ['gcc', '-Os', '-Wall', '-Werror', '-static', '-s', '-o', os.path.join(bindir, binary), source],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            sys.exit('build.py: gcc %s failed (Debian: apt-get install gcc libc6-dev):\n%s' % (source, proc.stderr))
+        log('  %s: compiled from %s' % (binary, os.path.relpath(source, os.path.dirname(os.path.dirname(HERE)))))
+    if spec.get('files'):
+        source_dir = _module_dir(spec)[0]
+        share = os.path.join(staging, 'share')
+        os.makedirs(share)
+        for target, (relative, mode) in spec['files'].items():
+            shutil.copyfile(os.path.join(source_dir, relative), os.path.join(share, target))
+            os.chmod(os.path.join(share, target), mode)
+        log('  %s: %s from the module' % (name, ', '.join(sorted(spec['files']))))
 
 
 def build(names):
@@ -172,30 +286,14 @@ def build(names):
         if (
             os.path.exists(stamp_path)
             and open(stamp_path).read() == stamp
-            and all(os.access(os.path.join(target, 'bin', binary), os.X_OK) for binary in spec['commands'])
+            and all(os.access(os.path.join(target, 'bin', binary), os.X_OK) for binary in _outputs(spec))
         ):
             log('%s %s: cached in %s' % (name, spec['version'], target))
             continue
-        log('%s %s: building %s into %s' % (name, spec['version'], ', '.join(spec['commands']), target))
+        log('%s %s: building %s into %s' % (name, spec['version'], ', '.join(_outputs(spec)), target))
         staging = tempfile.mkdtemp(prefix='.%s-' % name, dir=CACHE)
         try:
-            os.makedirs(os.path.join(staging, 'bin'))
-            for binary, package in spec['commands'].items():
-                start = time.monotonic()
-                go(
-                    [
-                        'build',
-                        '-trimpath',
-                        '-ldflags',
-                        spec['ldflags'],
-                        '-o',
-                        os.path.join(staging, 'bin', binary),
-                        package,
-                    ],
-                    os.path.join(HERE, name),
-                )
-                peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
-                log('  %s: %.0f s (largest process so far %d MiB)' % (binary, time.monotonic() - start, peak))
+            _build_one(name, spec, staging)
             with open(os.path.join(staging, '.built'), 'w') as handle:
                 handle.write(stamp)
             if os.path.exists(target):
@@ -236,7 +334,10 @@ def main():
     else:
         build(names)
         if args.lab_vars:
-            lab_vars = dict(('lab_%s_bin_dir' % name, os.path.join(component_dir(name), 'bin')) for name in COMPONENTS)
+            lab_vars = dict(
+                ('lab_%s_bin_dir' % name.replace('-', '_'), os.path.join(component_dir(name), 'bin'))
+                for name in COMPONENTS
+            )
             os.makedirs(os.path.dirname(os.path.abspath(args.lab_vars)), exist_ok=True)
             with open(args.lab_vars, 'w') as handle:
                 json.dump(lab_vars, handle, indent=2, sort_keys=True)

@@ -180,7 +180,7 @@ require (
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
 
-// The upstream go.mod points these at ./staging; their published versions instead.
+// The upstream go.mod's replaces (a ./staging copy becomes its published version).
 replace (
 	k8s.io/api => k8s.io/api v0.35.4
 	k8s.io/apiextensions-apiserver => k8s.io/apiextensions-apiserver v0.35.4
