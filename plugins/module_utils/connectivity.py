@@ -121,6 +121,50 @@ def address_sets(
     return sets
 
 
+NETWORK_STATUS = 'k8s.v1.cni.cncf.io/network-status'
+
+
+def pod_address_sets(pods: Sequence[Mapping[str, Any]], networks: Sequence[str]) -> dict[str, Any]:
+    """The probe pods as matrix nodes: ``{'hosts': {host: pod}, 'address_sets': {network: {host: [ip]}}, 'missing': []}``.
+
+    ``pods`` are Pod objects (a DaemonSet's, one per node); ``networks`` the ``namespace/name`` of each attachment
+    they were given. Each pod's addresses come from Multus' ``k8s.v1.cni.cncf.io/network-status`` annotation (its
+    cluster network, ``default: true``, is left out); its host name is ``<pod>@<node>``. ``missing`` names, per pod,
+    the attachments it lacks (no network-status, or no address on that attachment): such a pod still probes and is
+    probed on the others.
+    """
+    if not isinstance(pods, (list, tuple)):
+        raise ConnectivityError('pods is %r: expected a list of Pod objects' % (pods,))
+    if not isinstance(networks, (list, tuple)) or not all(isinstance(n, str) and '/' in n for n in networks):
+        raise ConnectivityError('networks is %r: expected a list of namespace/name' % (networks,))
+    hosts: dict[str, str] = {}
+    sets: dict[str, dict[str, list[str]]] = dict((str(n), {}) for n in networks)
+    missing = []
+    for index, pod in enumerate(pods):
+        try:
+            name = pod['metadata']['name']
+            node = pod['spec'].get('nodeName') or '(unscheduled)'
+        except (KeyError, TypeError, AttributeError):
+            raise ConnectivityError('pods[%d] is not a Pod object with metadata.name and spec: %r' % (index, pod))
+        host = '%s@%s' % (name, node)
+        hosts[host] = name
+        text = ((pod.get('metadata') or {}).get('annotations') or {}).get(NETWORK_STATUS)
+        try:
+            status = json.loads(text) if text else []
+        except ValueError:
+            raise ConnectivityError('pod %s has a %s that is not JSON: %r' % (name, NETWORK_STATUS, text))
+        found = {}
+        for entry in status if isinstance(status, list) else []:
+            if isinstance(entry, dict) and not entry.get('default') and entry.get('name') in sets:
+                found[entry['name']] = [str(ip).split('/', 1)[0] for ip in entry.get('ips') or []]
+        for network in networks:
+            if found.get(network):
+                sets[network][host] = found[network]
+            else:
+                missing.append('%s on %s has no address on %s' % (name, node, network))
+    return {'hosts': hosts, 'address_sets': sets, 'missing': missing}
+
+
 def plan_probes(sets: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]]) -> dict[str, list[dict[str, Any]]]:
     """``{node: [probe]}``: from each address of a node to every other node's address on the same network.
 

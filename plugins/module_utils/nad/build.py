@@ -141,6 +141,40 @@ def _check_ovnk_networks(records, problems):
             )
 
 
+def _check_whereabouts_networks(records, problems):
+    """Whereabouts NADs of one network_name beside a sliced one (node_slice_size) must have its range and slices.
+
+    whereabouts' node-slice controller compares every whereabouts NAD of the cluster with the one it reconciles and
+    refuses to make its NodeSlicePool when one of the same network_name (none given counts as one name) differs in
+    range or node_slice_size (pkg/node-controller, checkForMultiNadMismatch): pods of that NAD never start.
+    """
+    by_name = {}
+    for record in records:
+        if record['state'] == 'present' and record.get('whereabouts'):
+            by_name.setdefault(record['whereabouts'][0], []).append(record)
+    for network_name, group in sorted(by_name.items()):
+        sliced = [r for r in group if r['whereabouts'][2]]
+        for record in sliced:
+            for other in group:
+                if other['index'] == record['index'] or other['whereabouts'][1:] == record['whereabouts'][1:]:
+                    continue
+                problems.append(
+                    "%s: whereabouts network_name %s is also %s's, whose range %s%s differs from its %s%s: "
+                    "whereabouts' node-slice controller refuses to slice a network whose NADs differ "
+                    "(checkForMultiNadMismatch); expected each its own ipam.network_name"
+                    % (
+                        record['what'],
+                        repr(network_name) if network_name else '(none given)',
+                        other['what'],
+                        other['whereabouts'][1],
+                        ' node_slice_size %s' % other['whereabouts'][2] if other['whereabouts'][2] else '',
+                        record['whereabouts'][1],
+                        ' node_slice_size %s' % record['whereabouts'][2],
+                    )
+                )
+                break
+
+
 def _check_range_overlaps(records, problems, skip):
     named = []
     owners = set()
@@ -217,6 +251,7 @@ def build_objects(
             problems.append('%s' % exc)
     repeats = _check_duplicates(records, problems)
     _check_ovnk_networks(records, problems)
+    _check_whereabouts_networks(records, problems)
     _check_range_overlaps(records, problems, repeats)
     if problems:
         _raise_problems(problems)

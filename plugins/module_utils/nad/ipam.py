@@ -116,6 +116,10 @@ def _ipam_whereabouts(spec, ctx):
         out.pop('range_start', None)
         out.pop('range_end', None)
         out['node_slice_size'] = '/%d' % prefix
+        # whereabouts' node-slice controller takes every whereabouts NAD of one network_name (none given counts as
+        # one name) for the same network and refuses to slice when their ranges differ (pkg/node-controller,
+        # checkForMultiNadMismatch): a sliced NAD gets its own name unless one is given.
+        out.setdefault('network_name', ctx['name'])
     return out, [('whereabouts range', network)]
 
 

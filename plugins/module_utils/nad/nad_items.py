@@ -401,4 +401,6 @@ def _nad_item(item, ctx):
     record['range_owner'] = ('ovnk', config_name) if is_ovnk else ('item', ctx['index'])
     if is_ovnk:
         record['ovnk'] = (config_name, config)
+    if ipam is not None and ipam.get('type') == 'whereabouts':
+        record['whereabouts'] = (ipam.get('network_name', ''), ipam['range'], ipam.get('node_slice_size', ''))
     return record

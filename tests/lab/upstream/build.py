@@ -123,6 +123,7 @@ COMPONENTS = {
         'commands': {
             'whereabouts': 'github.com/k8snetworkplumbingwg/whereabouts/cmd',
             'ip-control-loop': 'github.com/k8snetworkplumbingwg/whereabouts/cmd/controlloop',
+            'node-slice-controller': 'github.com/k8snetworkplumbingwg/whereabouts/cmd/nodeslicecontroller',
         },
         'ldflags': '-s -w -X github.com/k8snetworkplumbingwg/whereabouts/pkg/version.Version=%s' % WHEREABOUTS_VERSION,
         'go': '1.26.0',
@@ -133,6 +134,7 @@ COMPONENTS = {
             'lib.sh': ('script/lib.sh', 0o755),
             'token-watcher.sh': ('script/token-watcher.sh', 0o755),
             'daemonset-install.yaml': ('doc/crds/daemonset-install.yaml', 0o644),
+            'node-slice-controller.yaml': ('doc/crds/node-slice-controller.yaml', 0o644),
         },
     },
     'pause': {

@@ -476,7 +476,13 @@ def test_from_plan_own_name_and_other_name():
 def test_from_plan_node_slices_and_host_local():
     conf = config(only([macvlan(name='repl-net', ipam={'from_plan': True, 'node_slices': True})], plan=PLAN['plan']))
     # The plan's range_start/range_end are not written beside node_slice_size: whereabouts would ignore them.
-    assert conf['ipam'] == {'type': 'whereabouts', 'range': '198.18.33.0/24', 'node_slice_size': '/28'}
+    # A sliced NAD carries its own network_name (whereabouts' node-slice controller: see below).
+    assert conf['ipam'] == {
+        'type': 'whereabouts',
+        'range': '198.18.33.0/24',
+        'node_slice_size': '/28',
+        'network_name': 'repl-net',
+    }
     assert 'exclude' in refused(
         [macvlan(name='repl-net', ipam={'from_plan': True, 'node_slices': True, 'exclude': ['198.18.33.0/28']})],
         plan=PLAN['plan'],
@@ -1624,3 +1630,21 @@ def test_primary_networks_name_their_namespaces():
         ]
     )
     assert primary_namespaces(objects) == ['team-a']
+
+
+def test_sliced_whereabouts_nads_get_a_network_name_the_node_slice_controller_accepts():
+    # whereabouts' node-slice controller (pkg/node-controller/controller.go, checkForMultiNadMismatch) refuses to
+    # slice a NAD when another whereabouts NAD of the same network_name (none counts as one) has another range.
+    sliced = macvlan(
+        name='repl-net',
+        master='nic2',
+        ipam={'type': 'whereabouts', 'range': '198.18.33.0/24', 'node_slice_size': '/28'},
+    )
+    objects = build_objects([macvlan(ipam=dict(WB)), sliced])
+    names = [config(o)['ipam'].get('network_name') for o in objects]
+    assert names == [None, 'repl-net']
+    # A network_name given is kept, and one shared with a NAD of another range is refused, naming both.
+    shared = macvlan(name='repl-net', master='nic2', ipam=dict(sliced['ipam'], network_name='data'))
+    message = refused([macvlan(ipam=dict(WB, network_name='data')), shared])
+    assert "whereabouts network_name 'data' is also" in message and 'checkForMultiNadMismatch' in message, message
+    assert '198.18.32.0/24' in message and '198.18.33.0/24 node_slice_size /28' in message, message
