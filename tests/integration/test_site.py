@@ -4,8 +4,9 @@ and the lab's control plane, with vars/lab.yml and the lab's kubeconfig.
 
 Routing, the preflight with the real CNI plugins and the matrix run on the lab's nodes; Multus, the network
 definitions (with the Spiderpool and Multi-NIC CNI examples) and the AIStore resource are applied to the lab's
-real API server. What this cannot prove: no kubelet runs on the nodes (Multus' pods never start), and no
-operator or controller of Spiderpool, Multi-NIC CNI or AIStore acts on their objects.
+real API server; the nodes run kubelet (lab_kubelet), so Multus rolls out and the pod matrix runs pods on every
+node. What this cannot prove: no operator or controller of Spiderpool, Multi-NIC CNI or AIStore acts on their
+objects, and no OVN-Kubernetes runs for tenant-blue.
 """
 
 import json
@@ -51,9 +52,13 @@ def test_the_main_job_applies_everything_and_then_changes_nothing(run_playbook, 
         control_plane=True,
         binaries=lab_binaries(),
         crds=crds,
+        kubelet=True,
     ) as lab:
         cp = ControlPlane(lab)
-        env = dict(lab.env, **cp.env())
+        with open(lab.binaries) as handle:
+            kube_bin = json.load(handle)['lab_kubernetes_bin_dir']
+        # As make main runs it: the lab's kubectl on the PATH for the pod matrix.
+        env = dict(lab.env, PATH=kube_bin + os.pathsep + os.environ['PATH'], **cp.env())
         args = (
             '-e',
             '@' + os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), 'vars', 'lab.yml'),
@@ -62,9 +67,15 @@ def test_the_main_job_applies_everything_and_then_changes_nothing(run_playbook, 
         )
         first = run_playbook('site.yml', lab.inventory, *args, **env)
         assert first.rc == 0, first.failures()
-        assert 'does not wait for its rollout' in first.results('Print the notes of this run')['msg'][0]
+        assert 'Multus\' DaemonSet rolls out for real' in first.results('Print the notes of this run')['msg'][0]
         matrix = first.results('Check the connectivity matrix against the threshold', host='worker1')
         assert matrix['msg'].startswith('12/12 address pairs connected'), matrix['msg']
+        # Multus rolled out on every node (the role waited), and pods on every node reached each other on storage-net.
+        multus = cp.get('apps/v1', 'DaemonSet', 'kube-multus-ds', 'kube-system')
+        assert multus['status']['numberReady'] == len(lab.nodes), multus['status']
+        pods = first.results('Check the pod matrix against the threshold')
+        assert pods['msg'].startswith('6/6 address pairs connected'), pods['msg']
+        assert cp.get('apps/v1', 'DaemonSet', 'netplumb-pod-matrix', 'default') is None
         # Everything applied is in the lab's API, as its schemas accepted it.
         nads = sorted(
             o['metadata']['name'] for o in cp.objects('k8s.cni.cncf.io/v1', 'NetworkAttachmentDefinition', 'ais')
@@ -73,7 +84,6 @@ def test_the_main_job_applies_everything_and_then_changes_nothing(run_playbook, 
         assert cp.names('spiderpool.spidernet.io/v2beta1', 'SpiderSubnet') == ['storage-v4']
         assert cp.names('spiderpool.spidernet.io/v2beta1', 'SpiderIPPool') == ['storage-pool-a']
         assert cp.names('multinic.fms.io/v1', 'MultiNicNetwork') == ['multi-nic-net']
-        assert cp.get('apps/v1', 'DaemonSet', 'kube-multus-ds', 'kube-system') is not None
         ais = cp.get('ais.nvidia.com/v1beta1', 'AIStore', 'ais', 'ais')
         assert ais['spec']['networkAttachment'] == 'storage-net,replication-net'
         assert ais['spec']['hostnameMap'] == dict(

@@ -25,6 +25,7 @@ from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity im
     iperf3_argv,
     parse_iperf3,
     plan_probes,
+    pod_address_sets,
     render_table,
     run_probes,
     to_json,
@@ -664,3 +665,59 @@ def test_table_broken_and_bandwidth():
 def test_error_result_shape():
     res = error_result({'src': '1.1.1.1', 'dst': '1.1.1.2', 'network': 'n', 'peer': 'p'}, 'why')
     assert res['connected'] is False and res['error'] == 'why' and res['rtt'] is None
+
+
+def _pod(name, node, status):
+    annotations = {'k8s.v1.cni.cncf.io/network-status': json.dumps(status)} if status is not None else {}
+    return {'metadata': {'name': name, 'annotations': annotations}, 'spec': {'nodeName': node}}
+
+
+# Multus' network-status as it wrote it in the lab (tests/integration/test_lab_pods.py), cluster network first.
+STATUS_A = [
+    {'name': 'netplumb-pods', 'interface': 'eth0', 'ips': ['198.19.9.2'], 'default': True},
+    {'name': 'ais/storage-net', 'interface': 'net1', 'ips': ['198.18.32.1']},
+    {'name': 'ais/replication-net', 'interface': 'net2', 'ips': ['198.18.33.1']},
+]
+
+
+def test_pod_address_sets_reads_multus_network_status_and_names_what_is_missing():
+    pods = [
+        _pod('probe-a', 'worker1', STATUS_A),
+        _pod('probe-b', 'worker2', [{'name': 'ais/storage-net', 'interface': 'net1', 'ips': ['198.18.32.2/24']}]),
+        _pod('probe-c', 'worker3', None),
+    ]
+    out = pod_address_sets(pods, ['ais/storage-net', 'ais/replication-net'])
+    assert out['hosts'] == {'probe-a@worker1': 'probe-a', 'probe-b@worker2': 'probe-b', 'probe-c@worker3': 'probe-c'}
+    # The cluster network is no attachment; a prefix length is dropped.
+    assert out['address_sets'] == {
+        'ais/storage-net': {'probe-a@worker1': ['198.18.32.1'], 'probe-b@worker2': ['198.18.32.2']},
+        'ais/replication-net': {'probe-a@worker1': ['198.18.33.1']},
+    }
+    assert out['missing'] == [
+        'probe-b on worker2 has no address on ais/replication-net',
+        'probe-c on worker3 has no address on ais/storage-net',
+        'probe-c on worker3 has no address on ais/replication-net',
+    ]
+    # What it returns is what address_sets and plan_probes take: each pod probes the others on each attachment.
+    sets = address_sets(dict((host, []) for host in out['hosts']), out['address_sets'])
+    probes = plan_probes(sets)
+    assert [(p['src'], p['dst']) for p in probes['probe-a@worker1']] == [('198.18.32.1', '198.18.32.2')]
+
+
+@pytest.mark.parametrize(
+    'pods, networks, fragment',
+    [
+        ({'metadata': {}}, ['ais/x'], 'expected a list of Pod objects'),
+        ([{'spec': {}}], ['ais/x'], 'pods[0] is not a Pod object'),
+        ([_pod('p', 'n', [])], ['x'], 'expected a list of namespace/name'),
+        (
+            [{'metadata': {'name': 'p', 'annotations': {'k8s.v1.cni.cncf.io/network-status': '{'}}, 'spec': {}}],
+            ['a/x'],
+            'not JSON',
+        ),
+    ],
+)
+def test_pod_address_sets_refuses_what_is_not_pods(pods, networks, fragment):
+    with pytest.raises(ConnectivityError) as exc:
+        pod_address_sets(pods, networks)
+    assert fragment in str(exc.value)
