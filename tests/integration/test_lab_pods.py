@@ -122,6 +122,11 @@ def wait_for(what, check, timeout=120, interval=1):
         time.sleep(interval)
 
 
+def running(pod):
+    """``pod`` when it is Running, else None."""
+    return pod if pod and pod['status'].get('phase') == 'Running' else None
+
+
 def condition(obj, kind):
     for cond in (obj or {}).get('status', {}).get('conditions', []):
         if cond['type'] == kind:
@@ -166,12 +171,7 @@ def test_pods_on_every_node_get_their_nodes_addresses_and_reach_each_other(pods_
             )
         ips = {}
         for node, name in names.items():
-            pod = wait_for(
-                '%s Running' % name,
-                lambda name=name: (lambda p: p if p and p['status'].get('phase') == 'Running' else None)(
-                    cp.get('v1', 'Pod', name, 'default')
-                ),
-            )
+            pod = wait_for('%s Running' % name, lambda name=name: running(cp.get('v1', 'Pod', name, 'default')))
             ips[node] = pod['status']['podIP']
             assert ipaddress.ip_address(ips[node]) in ipaddress.ip_network(pods_lab.pod_cidrs[node]), (node, ips)
         # Through the API server's exec (kubelet's streaming server): from each pod to the other node's pod.
@@ -339,7 +339,7 @@ def test_a_nic_down_in_one_node_breaks_exactly_its_pod_pairs_on_that_network(pod
         (p['from'].split('@')[1], p['to'].split('@')[1], p['network']) for p in matrix['probes'] if not p['connected']
     )
     assert broken == [('worker1', 'worker2', 'ais/replication-net'), ('worker2', 'worker1', 'ais/replication-net')]
-    assert '2/4 address pairs connected' in ' '.join(m for _, m in run.failures()), run.failures()
+    assert '2/4 address pairs connected' in ' '.join(failure[1] for failure in run.failures()), run.failures()
     wait_for('the probe pods gone', lambda: probe_pods_left(cp) == [], timeout=60)
 
 
@@ -392,9 +392,9 @@ def test_a_nad_whose_master_is_missing_on_one_node_keeps_its_pod_creating(pods_l
             messages
         )
         # The pod matrix says which node's pod did not come up, and Multus' word on the attachment.
-        run, _ = pod_matrix(run_playbook, pods_lab, tmp_path, 'ais/only-on-worker1', pod_matrix_timeout=20)
+        run = pod_matrix(run_playbook, pods_lab, tmp_path, 'ais/only-on-worker1', pod_matrix_timeout=20)[0]
         assert run.rc != 0
-        message = ' '.join(m for _, m in run.failures())
+        message = ' '.join(failure[1] for failure in run.failures())
         assert 'on node worker2' in message and 'only-on-worker1' in message and 'Link not found' in message, message
         assert 'on node worker1' not in message, message
         wait_for('the probe pods gone', lambda: probe_pods_left(cp) == [], timeout=60)
