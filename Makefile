@@ -33,7 +33,7 @@ export PATH := $(BIN):$(PATH)
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
 
-deps: ## install the Debian packages the tests and the lab need (root; apt-get), podman's lab settings, and build the lab's Kubernetes (Go modules)
+deps: ## install the Debian packages the tests and the lab need (root; apt-get), podman's lab settings, and build the lab's Kubernetes, CNI plugins, Multus and whereabouts (Go modules)
 	./tests/bootstrap-host.sh
 	./tests/lab/bootstrap-podman.sh
 	$(PYTHON) tests/lab/upstream/build.py --lab-vars $(LAB_BINARIES)
@@ -115,7 +115,7 @@ main: deps venv tree ## the main job: lab up with its control plane and nodes th
 plan: deps venv tree ## plan the example inventory's addressing and print it (no host is touched)
 	$(BIN)/ansible-playbook -i inventory/hosts.ini playbooks/plan_addresses.yml
 
-lab-up: deps venv tree ## bring up the local multi-NIC lab (3 nodes x 2 NICs as podman containers, and a Kubernetes control plane)
+lab-up: deps venv tree ## bring up the local multi-NIC lab (3 nodes x 2 NICs as podman containers running kubelet, and a Kubernetes control plane)
 	$(LAB_PLAY) -e lab_state=present
 	@echo "The lab's API: export K8S_AUTH_KUBECONFIG=$(LAB_KUBECONFIG) KUBECONFIG=$(LAB_KUBECONFIG)"
 
