@@ -155,6 +155,31 @@ class Lab:
             self.inventory,
         )
 
+    def addressing_vars(self, pod_network, service_network):
+        """The addressing role's settings for this lab: the reserved networks and Multi-NIC CNI's master nets.
+
+        The data NICs' networks are the master nets; ``pod_network`` and ``service_network`` are the reserved ones.
+        """
+        return {
+            'addressing_reserved': {
+                'pod_network': pod_network,
+                'service_network': service_network,
+                'node_network': self.subnets['eth0'],
+            },
+            'addressing_multinic': {
+                'subnet': '198.18.128.0/18',
+                'interface_block': 2,
+                'host_block': 6,
+                'vlan_mode': 'l3',
+                'master_nets': [self.subnets['nic%d' % k] for k in range(1, self.nic_count + 1)],
+            },
+        }
+
+    def kube_bin_dir(self):
+        """The directory of the Kubernetes binaries (kubectl among them) that the lab's binaries file names."""
+        with open(self.binaries) as handle:
+            return json.load(handle)['lab_kubernetes_bin_dir']
+
     def addresses(self, node):
         """{interface: address} of ``node``, eth0 included."""
         return dict([('eth0', self.node_ips[node])] + sorted(self.nics[node].items()))

@@ -34,20 +34,9 @@ pytestmark = pytest.mark.lab
 PREFIX = 'netplumb-pods'
 OFFSET = 8
 HERE = os.path.dirname(os.path.abspath(__file__))
-# The plan of the example's networks (vars/addressing.yml) beside this lab's own networks.
+# The plan of the example's networks (vars/addressing.yml) beside this lab's own networks (see pods_lab's
+# addressing_vars), and the example's two macvlan networks.
 PLAN_VARS = {
-    'addressing_reserved': {
-        'pod_network': '198.19.%d.0/24' % (OFFSET + 1),
-        'service_network': '198.19.%d.0/24' % OFFSET,
-        'node_network': '198.18.%d.0/24' % OFFSET,
-    },
-    'addressing_multinic': {
-        'subnet': '198.18.128.0/18',
-        'interface_block': 2,
-        'host_block': 6,
-        'vlan_mode': 'l3',
-        'master_nets': ['198.18.%d.0/24' % (OFFSET + 1), '198.18.%d.0/24' % (OFFSET + 2)],
-    },
     'network_attachments_create_namespaces': True,
     # The example's two macvlan networks with their planned ranges; replication-net without its node slices (see above).
     'network_attachments_networks': [
@@ -99,11 +88,8 @@ def cp(pods_lab):
 
 def kubectl(lab, *argv, timeout=60):
     """The lab's kubectl (built with the control plane) as its admin; the CompletedProcess."""
-    with open(lab.binaries) as handle:
-        bin_dir = json.load(handle)['lab_kubernetes_bin_dir']
-    cp = ControlPlane(lab)
     return subprocess.run(
-        [os.path.join(bin_dir, 'kubectl'), '--kubeconfig', cp.kubeconfig] + list(argv),
+        [os.path.join(lab.kube_bin_dir(), 'kubectl'), '--kubeconfig', ControlPlane(lab).kubeconfig] + list(argv),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -206,9 +192,7 @@ def test_whereabouts_runs_on_every_node_as_upstream_installs_it(pods_lab, cp):
 
 def env(lab):
     # kubectl (built with the control plane) on the PATH: the pod matrix reaches its pods with it.
-    with open(lab.binaries) as handle:
-        bin_dir = json.load(handle)['lab_kubernetes_bin_dir']
-    return dict(lab.env, PATH=bin_dir + os.pathsep + os.environ['PATH'], **ControlPlane(lab).env())
+    return dict(lab.env, PATH=lab.kube_bin_dir() + os.pathsep + os.environ['PATH'], **ControlPlane(lab).env())
 
 
 def pod_matrix(run_playbook, lab, tmp_path, *networks, **extra):
@@ -280,7 +264,13 @@ def allocations(cp):
 
 def test_pods_get_their_planned_networks_and_give_the_addresses_back(pods_lab, cp, run_playbook):
     nads = run_playbook(
-        'create_network_definition.yml', pods_lab.inventory, '-e', json.dumps(PLAN_VARS), **env(pods_lab)
+        'create_network_definition.yml',
+        pods_lab.inventory,
+        '-e',
+        json.dumps(
+            dict(PLAN_VARS, **pods_lab.addressing_vars('198.19.%d.0/24' % (OFFSET + 1), '198.19.%d.0/24' % OFFSET))
+        ),
+        **env(pods_lab),
     )
     assert nads.rc == 0, nads.failures()
     planned = {}

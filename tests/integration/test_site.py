@@ -25,22 +25,6 @@ OFFSET = 160
 
 
 def test_the_main_job_applies_everything_and_then_changes_nothing(run_playbook, tmp_path):
-    extra = {
-        'addressing_reserved': {
-            'pod_network': '10.128.0.0/14',
-            'service_network': '172.30.0.0/16',
-            'node_network': '198.18.%d.0/24' % OFFSET,
-        },
-        'addressing_multinic': {
-            'subnet': '198.18.128.0/18',
-            'interface_block': 2,
-            'host_block': 6,
-            'vlan_mode': 'l3',
-            'master_nets': ['198.18.%d.0/24' % (OFFSET + 1), '198.18.%d.0/24' % (OFFSET + 2)],
-        },
-    }
-    extra_file = tmp_path / 'site.json'
-    extra_file.write_text(json.dumps(extra))
     # The CRDs the Makefile gives the main job's lab: all but the NAD CRD, which the multus role brings.
     crds = [path for path in crd_files() if not path.endswith('network-attachment-definitions.yaml')]
     with lab_up(
@@ -55,10 +39,10 @@ def test_the_main_job_applies_everything_and_then_changes_nothing(run_playbook, 
         kubelet=True,
     ) as lab:
         cp = ControlPlane(lab)
-        with open(lab.binaries) as handle:
-            kube_bin = json.load(handle)['lab_kubernetes_bin_dir']
         # As make main runs it: the lab's kubectl on the PATH for the pod matrix.
-        env = dict(lab.env, PATH=kube_bin + os.pathsep + os.environ['PATH'], **cp.env())
+        env = dict(lab.env, PATH=lab.kube_bin_dir() + os.pathsep + os.environ['PATH'], **cp.env())
+        extra_file = tmp_path / 'site.json'
+        extra_file.write_text(json.dumps(lab.addressing_vars('10.128.0.0/14', '172.30.0.0/16')))
         args = (
             '-e',
             '@' + os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), 'vars', 'lab.yml'),
