@@ -3,8 +3,11 @@
 
 Each test builds a NetworkAttachmentDefinition with build_objects, takes its
 spec.config, swaps a whereabouts IPAM for static (whereabouts needs a cluster) and
-runs the plugin from /usr/lib/cni (Debian containernetworking-plugins) with
-CNI_COMMAND/CNI_CONTAINERID/CNI_NETNS/CNI_IFNAME/CNI_PATH set and the config on stdin.
+runs the plugin with CNI_COMMAND/CNI_CONTAINERID/CNI_NETNS/CNI_IFNAME/CNI_PATH set and
+the config on stdin. Every test runs twice, once per plugin release: Debian's
+containernetworking-plugins 1.1.1 (/usr/lib/cni, what the preflight finds on a Debian
+host) and v1.10.0 built from its Go module by tests/lab/upstream/build.py (what the lab's
+nodes run under Multus). Where the two answer differently, the test says which does what.
 
 Nothing touches the host's interfaces, routes or firewall: the parent interfaces
 live in a "node" network namespace of the test's own and the plugin runs inside it
@@ -24,34 +27,45 @@ import pytest
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.nad import CNI_VERSIONS, NadError, build_objects
 
+from cluster import lab_binaries
+
 # Selected or deselected with: pytest -m netns (see tests/pytest.ini).
 pytestmark = pytest.mark.netns
 
-CNI_PATH = '/usr/lib/cni'
+# The two plugin releases the rendered configurations must work with: {id: (version, directory or None to build)}.
+RELEASES = {'debian': ('1.1.1', '/usr/lib/cni'), 'upstream': ('1.10.0', None)}
 PLUGINS = ('macvlan', 'ipvlan', 'bridge', 'host-device', 'static')
 TEST_NET = ipaddress.ip_network('198.18.0.0/15')
 
 
-def _missing():
+def _missing(cni_path):
     if not hasattr(os, 'geteuid') or os.geteuid() != 0:
         return 'needs root to create network namespaces'
     if shutil.which('ip') is None:
         return 'needs iproute2 (ip)'
-    absent = [p for p in PLUGINS if not os.access(os.path.join(CNI_PATH, p), os.X_OK)]
+    absent = [p for p in PLUGINS if not os.access(os.path.join(cni_path, p), os.X_OK)]
     if absent:
-        return 'needs the CNI plugins %s in %s (Debian package containernetworking-plugins)' % (
-            ', '.join(absent),
-            CNI_PATH,
+        return (
+            'needs the CNI plugins %s in %s (Debian package containernetworking-plugins; make deps builds v1.10.0)'
+            % (
+                ', '.join(absent),
+                cni_path,
+            )
         )
     return None
 
 
-@pytest.fixture(autouse=True)
-def prerequisites():
-    """`make test` installs all of these (tests/bootstrap-host.sh): their absence is a failure, not a skip."""
-    missing = _missing()
+@pytest.fixture(scope='module', params=sorted(RELEASES))
+def release(request):
+    """(version, plugin directory) of one plugin release; `make test` installs or builds both (make deps)."""
+    version, path = RELEASES[request.param]
+    if path is None:
+        with open(lab_binaries()) as handle:
+            path = json.load(handle)['lab_cni_plugins_bin_dir']
+    missing = _missing(path)
     if missing:
         pytest.fail(missing)
+    return version, path
 
 
 def sh(*args, **kwargs):
@@ -66,9 +80,13 @@ def must(*args):
 
 
 class Lab:
-    """Namespaces and links of one test, all named npt-<random>; ``close`` removes them all."""
+    """Namespaces and links of one test, all named npt-<random>; ``close`` removes them all.
 
-    def __init__(self):
+    ``cni_path`` is the plugin release's directory, ``version`` its version.
+    """
+
+    def __init__(self, version, cni_path):
+        self.version, self.cni_path = version, cni_path
         self.tag = secrets.token_hex(3)
         self.namespaces = []
         probe = sh('ip', 'netns', 'add', 'npt-%s-probe' % self.tag)
@@ -97,8 +115,8 @@ class Lab:
 
 
 @pytest.fixture
-def lab():
-    the_lab = Lab()
+def lab(release):
+    the_lab = Lab(*release)
     try:
         yield the_lab
     finally:
@@ -128,18 +146,18 @@ def runtime_config(conf, address):
     return conf
 
 
-def cni(node, command, conf, pod, container, ifname='net1'):
-    """Run the plugin of ``conf`` in the node namespace; returns (rc, JSON output or text)."""
+def cni(lab, node, command, conf, pod, container, ifname='net1'):
+    """Run the plugin of ``conf`` (from the lab's release) in the node namespace; returns (rc, JSON output or text)."""
     env = dict(
         os.environ,
         CNI_COMMAND=command,
         CNI_CONTAINERID=container,
         CNI_NETNS='/var/run/netns/%s' % pod,
         CNI_IFNAME=ifname,
-        CNI_PATH=CNI_PATH,
+        CNI_PATH=lab.cni_path,
     )
     proc = subprocess.run(
-        ['ip', 'netns', 'exec', node, os.path.join(CNI_PATH, conf['type'])],
+        ['ip', 'netns', 'exec', node, os.path.join(lab.cni_path, conf['type'])],
         input=json.dumps(conf),
         env=env,
         capture_output=True,
@@ -169,8 +187,8 @@ def ping(pod, address):
     return False
 
 
-def add_ok(node, conf, pod, container, address, mtu):
-    rc, out = cni(node, 'ADD', conf, pod, container)
+def add_ok(lab, node, conf, pod, container, address, mtu):
+    rc, out = cni(lab, node, 'ADD', conf, pod, container)
     assert rc == 0, out
     # The CNI result names the interface and the address the static IPAM gave it.
     assert [i['name'] for i in out['interfaces'] if i.get('sandbox')] == ['net1']
@@ -181,12 +199,12 @@ def add_ok(node, conf, pod, container, address, mtu):
     assert 'UP' in link['flags']
 
 
-def del_ok(node, conf, pod, container):
-    rc, out = cni(node, 'DEL', conf, pod, container)
+def del_ok(lab, node, conf, pod, container):
+    rc, out = cni(lab, node, 'DEL', conf, pod, container)
     assert rc == 0, out
     assert sorted(links(pod)) == ['lo']
     # DEL again: the CNI spec asks plugins to succeed when there is nothing left to remove.
-    rc, out = cni(node, 'DEL', conf, pod, container)
+    rc, out = cni(lab, node, 'DEL', conf, pod, container)
     assert rc == 0, out
     assert sorted(links(pod)) == ['lo']
 
@@ -202,11 +220,12 @@ def veth_pair(node, name, peer, mtu=None):
 # ------------------------------------------------------------------------------ tests
 
 
-def test_the_plugins_support_our_cni_versions():
+def test_the_plugins_support_our_cni_versions(release):
     # Debian's plugins (1.1.1) stop at spec 1.0.0; plugins from v1.5 on, and libcni 1.2+, add 1.1.0, which we accept too.
+    version, cni_path = release
     for plugin in ('macvlan', 'ipvlan', 'bridge', 'host-device', 'static'):
         proc = subprocess.run(
-            [os.path.join(CNI_PATH, plugin)],
+            [os.path.join(cni_path, plugin)],
             input='{"cniVersion":"0.3.1"}',
             capture_output=True,
             text=True,
@@ -216,7 +235,10 @@ def test_the_plugins_support_our_cni_versions():
         )
         assert proc.returncode == 0, proc.stderr
         supported = tuple(json.loads(proc.stdout)['supportedVersions'])
-        assert CNI_VERSIONS[: len(supported)] == supported and CNI_VERSIONS[len(supported) :] == ('1.1.0',)
+        if version == '1.1.1':
+            assert CNI_VERSIONS[: len(supported)] == supported and CNI_VERSIONS[len(supported) :] == ('1.1.0',)
+        else:
+            assert supported == CNI_VERSIONS, (version, supported)
 
 
 def test_macvlan_two_pods_ping_and_clean_up(lab):
@@ -235,11 +257,11 @@ def test_macvlan_two_pods_ping_and_clean_up(lab):
         }
     )
     conf1, conf2 = runtime_config(conf, '198.18.0.10'), runtime_config(conf, '198.18.0.11')
-    add_ok(node, conf1, pod1, 'c1', '198.18.0.10/24', 1400)
-    add_ok(node, conf2, pod2, 'c2', '198.18.0.11/24', 1400)
+    add_ok(lab, node, conf1, pod1, 'c1', '198.18.0.10/24', 1400)
+    add_ok(lab, node, conf2, pod2, 'c2', '198.18.0.11/24', 1400)
     assert ping(pod1, '198.18.0.11') and ping(pod2, '198.18.0.10')
-    del_ok(node, conf1, pod1, 'c1')
-    del_ok(node, conf2, pod2, 'c2')
+    del_ok(lab, node, conf1, pod1, 'c1')
+    del_ok(lab, node, conf2, pod2, 'c2')
     # The parent is untouched.
     assert parent in links(node)
 
@@ -259,14 +281,14 @@ def test_bridge_two_pods_ping_and_clean_up(lab):
         }
     )
     conf1, conf2 = runtime_config(conf, '198.18.1.10'), runtime_config(conf, '198.18.1.11')
-    add_ok(node, conf1, pod1, 'c1', '198.18.1.10/24', 1450)
-    add_ok(node, conf2, pod2, 'c2', '198.18.1.11/24', 1450)
+    add_ok(lab, node, conf1, pod1, 'c1', '198.18.1.10/24', 1450)
+    add_ok(lab, node, conf2, pod2, 'c2', '198.18.1.11/24', 1450)
     # Each pod's veth peer is a port of the bridge in the node namespace.
     ports = [link for link in links(node).values() if link.get('master') == bridge]
     assert len(ports) == 2
     assert ping(pod1, '198.18.1.11') and ping(pod2, '198.18.1.10')
-    del_ok(node, conf1, pod1, 'c1')
-    del_ok(node, conf2, pod2, 'c2')
+    del_ok(lab, node, conf1, pod1, 'c1')
+    del_ok(lab, node, conf2, pod2, 'c2')
     assert [link for link in links(node).values() if link.get('master') == bridge] == []
 
 
@@ -287,19 +309,20 @@ def test_host_device_moves_the_device_and_back(lab):
         )
         conf = runtime_config(conf, address)
         # host-device moves the device as it is: its MTU stays the one the node gave it.
-        add_ok(node, conf, pod, 'c-%s' % dev, address + '/24', 1450)
+        add_ok(lab, node, conf, pod, 'c-%s' % dev, address + '/24', 1450)
         assert dev not in links(node)
         confs.append((conf, pod, dev))
     assert ping(pod1, '198.18.2.11')
     for conf, pod, dev in confs:
-        rc, out = cni(node, 'DEL', conf, pod, 'c-%s' % dev)
+        rc, out = cni(lab, node, 'DEL', conf, pod, 'c-%s' % dev)
         assert rc == 0, out
         assert sorted(links(pod)) == ['lo']
         assert dev in links(node)  # back on the node under its own name
-        # DEL again must change nothing. host-device 1.1.1 reports the interface as not found instead of
-        # succeeding (later releases return success); either way nothing moves.
-        rc, out = cni(node, 'DEL', conf, pod, 'c-%s' % dev)
-        assert rc == 0 or 'Link not found' in out.get('msg', ''), out
+        # DEL again: the CNI spec asks for success when there is nothing to remove, but host-device (both releases;
+        # plugins/main/host-device cmdDel -> moveLinkOut: "failed to find %q in containerNS") reports the interface as
+        # not found. Either way nothing moves.
+        rc, out = cni(lab, node, 'DEL', conf, pod, 'c-%s' % dev)
+        assert rc != 0 and 'Link not found' in out.get('msg', ''), out
         assert sorted(links(pod)) == ['lo'] and dev in links(node)
 
 
@@ -319,19 +342,19 @@ def test_ipvlan_either_works_or_reports_the_missing_kernel_support(lab):
         }
     )
     conf1, conf2 = runtime_config(conf, '198.18.3.10'), runtime_config(conf, '198.18.3.11')
-    rc, out = cni(node, 'ADD', conf1, pod1, 'c1')
+    rc, out = cni(lab, node, 'ADD', conf1, pod1, 'c1')
     if rc != 0:
         # The plugin's own words when the kernel has no ipvlan driver (netlink EOPNOTSUPP).
         assert out['msg'] == 'failed to create ipvlan: operation not supported', out
         assert sorted(links(pod1)) == ['lo']
         assert sorted(name for name in links(node) if name != 'lo') == sorted([parent, lab.link('i1')])
         return
-    cni(node, 'DEL', conf1, pod1, 'c1')
-    add_ok(node, conf1, pod1, 'c1', '198.18.3.10/24', 1400)
-    add_ok(node, conf2, pod2, 'c2', '198.18.3.11/24', 1400)
+    cni(lab, node, 'DEL', conf1, pod1, 'c1')
+    add_ok(lab, node, conf1, pod1, 'c1', '198.18.3.10/24', 1400)
+    add_ok(lab, node, conf2, pod2, 'c2', '198.18.3.11/24', 1400)
     assert ping(pod1, '198.18.3.11')
-    del_ok(node, conf1, pod1, 'c1')
-    del_ok(node, conf2, pod2, 'c2')
+    del_ok(lab, node, conf1, pod1, 'c1')
+    del_ok(lab, node, conf2, pod2, 'c2')
 
 
 def test_missing_master_fails_add_and_leaves_nothing(lab):
@@ -348,7 +371,7 @@ def test_missing_master_fails_add_and_leaves_nothing(lab):
         ),
         '198.18.4.10',
     )
-    rc, out = cni(node, 'ADD', conf, pod, 'c1')
+    rc, out = cni(lab, node, 'ADD', conf, pod, 'c1')
     assert rc != 0
     # netlink's LinkNotFoundError, returned while macvlan looks the master up.
     assert 'Link not found' in out['msg'], out
@@ -384,7 +407,7 @@ def test_what_the_validator_refuses_the_plugins_refuse_too(lab):
             'ipam': {'type': 'none'},
         }
     )
-    rc, out = cni(node, 'ADD', dict(good, vlan=4095), pod, 'c1')
+    rc, out = cni(lab, node, 'ADD', dict(good, vlan=4095), pod, 'c1')
     assert rc != 0 and 'invalid VLAN ID 4095' in out['msg'], out
     # macvlan: the README's "passthrough" is not a mode the code knows.
     with pytest.raises(NadError, match="'passthrough'"):
@@ -410,14 +433,14 @@ def test_what_the_validator_refuses_the_plugins_refuse_too(lab):
             'ipam': {'type': 'none'},
         }
     )
-    rc, out = cni(node, 'ADD', dict(good, mode='passthrough'), pod, 'c2')
+    rc, out = cni(lab, node, 'ADD', dict(good, mode='passthrough'), pod, 'c2')
     assert rc != 0 and 'unknown macvlan mode' in out['msg'], out
     assert sorted(links(pod)) == ['lo']
     # An L2-only attachment (ipam none, "ipam": {}) is accepted as written.
-    rc, out = cni(node, 'ADD', good, pod, 'c3')
+    rc, out = cni(lab, node, 'ADD', good, pod, 'c3')
     assert rc == 0, out
     assert ipv4_of(links(pod)['net1']) == []
-    rc, out = cni(node, 'DEL', good, pod, 'c3')
+    rc, out = cni(lab, node, 'DEL', good, pod, 'c3')
     assert rc == 0, out
     assert sorted(links(pod)) == ['lo']
 
