@@ -95,6 +95,16 @@ options:
       - A list of CIDRs, a list of C({name, cidr}), or a dict of name to CIDR (or list of CIDRs), as for
         M(netplumb.multihome.cidr_plan).
     type: raw
+  whereabouts_namespace:
+    description:
+      - The namespace whereabouts runs in (its node-slice controller's C(WHEREABOUTS_NAMESPACE); C(kube-system) in
+        upstream's manifests). A whereabouts NAD with C(node_slice_size) (or C(node_slices)) in any other namespace is
+        refused: the controller keeps the NodeSlicePool in its own namespace with the NAD as its owner, and Kubernetes'
+        garbage collector deletes an object whose owner is in another namespace, so the NAD's pods would get no
+        address. Pods of other namespaces attach such a NAD as C(kube-system/<name>).
+      - Set to an empty string to skip this check.
+    type: str
+    default: kube-system
   legacy:
     description:
       - The AIStore playbooks' variables, turned into more O(networks) (added after them).
@@ -254,6 +264,7 @@ def run(params):
         plan=params.get('plan'),
         reserved=params.get('reserved'),
         ovnk_internal=params.get('ovnk_internal_subnets'),
+        whereabouts_namespace=params.get('whereabouts_namespace'),
     )
 
 
@@ -265,6 +276,7 @@ def main():
             plan=dict(type='dict'),
             reserved=dict(type='raw'),
             ovnk_internal_subnets=dict(type='dict'),
+            whereabouts_namespace=dict(type='str', default='kube-system'),
             legacy=dict(
                 type='dict',
                 options=dict(

@@ -62,8 +62,13 @@ def test_creates_the_example_networks_with_their_own_ranges(run_playbook, kube, 
         'range_start': '198.18.32.1',
         'range_end': '198.18.32.254',
     }
-    assert stored['replication-net']['ipam']['range'] == '198.18.33.0/24'
-    assert stored['replication-net']['ipam']['node_slice_size'] == '/28'
+    # Not sliced per node: not in ais (see test_bad_network_fails_before_anything_is_applied).
+    assert stored['replication-net']['ipam'] == {
+        'type': 'whereabouts',
+        'range': '198.18.33.0/24',
+        'range_start': '198.18.33.1',
+        'range_end': '198.18.33.254',
+    }
     blue = stored['tenant-blue']
     assert blue['type'] == 'ovn-k8s-cni-overlay' and blue['netAttachDefName'] == 'ais/tenant-blue'
     assert blue['topology'] == 'layer3' and 'ipam' not in blue
@@ -121,6 +126,11 @@ def test_only_absent_removes(run_playbook, kube, ais_namespace, inventory, tmp_p
         (
             {'ipam': {'type': 'whereabouts', 'range': '198.18.33.0/24'}},
             ['198.18.33.0/24', 'replication-net', 'overlaps'],
+        ),
+        # Per-node slices in ais: whereabouts' node-slice controller runs in kube-system (docs/network_attachments.md).
+        (
+            {'ipam': {'type': 'whereabouts', 'range': '198.18.32.0/24', 'node_slice_size': '/28'}},
+            ["network 'storage-net'", 'node_slice_size /28 in namespace ais', 'expected namespace kube-system'],
         ),
     ],
 )

@@ -54,11 +54,12 @@ def test_the_main_job_applies_everything_and_then_changes_nothing(run_playbook, 
         assert 'Multus\' DaemonSet rolls out for real' in first.results('Print the notes of this run')['msg'][0]
         matrix = first.results('Check the connectivity matrix against the threshold', host='worker1')
         assert matrix['msg'].startswith('12/12 address pairs connected'), matrix['msg']
-        # Multus rolled out on every node (the role waited), and pods on every node reached each other on storage-net.
+        # Multus rolled out on every node (the role waited), and pods on every node reached each other on storage-net
+        # and replication-net: 3 pods x 2 peers x 2 networks.
         multus = cp.get('apps/v1', 'DaemonSet', 'kube-multus-ds', 'kube-system')
         assert multus['status']['numberReady'] == len(lab.nodes), multus['status']
         pods = first.results('Check the pod matrix against the threshold')
-        assert pods['msg'].startswith('6/6 address pairs connected'), pods['msg']
+        assert pods['msg'].startswith('12/12 address pairs connected'), pods['msg']
         assert cp.get('apps/v1', 'DaemonSet', 'netplumb-pod-matrix', 'default') is None
         # Everything applied is in the lab's API, as its schemas accepted it.
         nads = sorted(

@@ -175,6 +175,40 @@ def _check_whereabouts_networks(records, problems):
                 break
 
 
+def _check_node_slice_namespaces(records, problems, namespace):
+    """A sliced whereabouts NAD (node_slice_size) must be in whereabouts' own ``namespace``.
+
+    whereabouts' node-slice controller (pkg/node-controller) creates each NodeSlicePool in the namespace it runs in
+    (WHEREABOUTS_NAMESPACE, kube-system in upstream's manifest) with an owner reference to the NAD; Kubernetes'
+    garbage collector deletes a namespaced object whose owner is in another namespace, so the pool does not stay
+    and pods of the NAD get no address. whereabouts' README asks for NADs and whereabouts in one namespace.
+    """
+    if not namespace:
+        return
+    for record in records:
+        if record['state'] != 'present' or not (record.get('whereabouts') or ('', '', ''))[2]:
+            continue
+        elsewhere = sorted(
+            set(obj['metadata'].get('namespace') for obj in record['objects']) - set([namespace]), key=str
+        )
+        if elsewhere:
+            problems.append(
+                "%s: node_slice_size %s in namespace %s: whereabouts' node-slice controller keeps the NodeSlicePool "
+                "in its own namespace %s with the NAD as its owner, and the garbage collector deletes an object whose "
+                "owner is in another namespace (pods of the NAD would get no address); expected namespace %s for a "
+                "sliced NAD (pods elsewhere attach it as %s/<name>), or whereabouts_namespace set to the namespace "
+                "whereabouts runs in"
+                % (
+                    record['what'],
+                    record['whereabouts'][2],
+                    ', '.join(elsewhere),
+                    namespace,
+                    namespace,
+                    namespace,
+                )
+            )
+
+
 def _check_range_overlaps(records, problems, skip):
     named = []
     owners = set()
@@ -209,6 +243,7 @@ def build_objects(
     plan: dict[str, Any] | None = None,
     reserved: Reserved = None,
     ovnk_internal: dict[str, Any] | None = None,
+    whereabouts_namespace: str | None = None,
 ) -> list[dict[str, Any]]:
     """Validate ``networks`` and return the Kubernetes objects to apply, as ``[{'state', 'object'}]``.
 
@@ -225,7 +260,8 @@ def build_objects(
     the other kinds). ``plan`` is a cidr_plan ``network_ranges`` plan for ``ipam.from_plan``.
     ``reserved`` (the cluster's pod and service networks) and ``ovnk_internal`` (OVN-Kubernetes'
     own subnets, default :data:`ovnk_subnets.INTERNAL_SUBNETS`) are what OVN-Kubernetes NADs
-    must not overlap.
+    must not overlap. ``whereabouts_namespace``, when given, is where whereabouts (its node-slice
+    controller) runs: a NAD with per-node slices anywhere else is refused.
 
     Every item is checked; all problems are collected and raised as one :class:`NadError`
     (nothing is returned half done). Objects come in the order of ``networks``, one per
@@ -252,6 +288,7 @@ def build_objects(
     repeats = _check_duplicates(records, problems)
     _check_ovnk_networks(records, problems)
     _check_whereabouts_networks(records, problems)
+    _check_node_slice_namespaces(records, problems, whereabouts_namespace)
     _check_range_overlaps(records, problems, repeats)
     if problems:
         _raise_problems(problems)

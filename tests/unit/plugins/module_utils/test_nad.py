@@ -1648,3 +1648,28 @@ def test_sliced_whereabouts_nads_get_a_network_name_the_node_slice_controller_ac
     message = refused([macvlan(ipam=dict(WB, network_name='data')), shared])
     assert "whereabouts network_name 'data' is also" in message and 'checkForMultiNadMismatch' in message, message
     assert '198.18.32.0/24' in message and '198.18.33.0/24 node_slice_size /28' in message, message
+
+
+def test_sliced_nads_must_be_in_the_namespace_of_whereabouts():
+    # whereabouts' node-slice controller (pkg/node-controller/controller.go) creates the NodeSlicePool in its own
+    # namespace with the NAD as owner: the garbage collector deletes it when the NAD is in another namespace.
+    sliced = macvlan(name='repl-net', ipam={'type': 'whereabouts', 'range': '198.18.33.0/24', 'node_slice_size': '/28'})
+    message = refused([sliced], whereabouts_namespace='kube-system')
+    assert message.startswith("network 'repl-net' (networks[0]): node_slice_size /28 in namespace aistore:"), message
+    assert 'expected namespace kube-system for a sliced NAD' in message, message
+    # Every namespace of a NAD in several is named, the right one not.
+    message = refused(
+        [dict(sliced, namespace=None, namespaces=['kube-system', 'b', 'a'])], whereabouts_namespace='kube-system'
+    )
+    assert 'in namespace a, b:' in message, message
+    # In whereabouts' namespace it is built; unsliced NADs may be anywhere; without the namespace nothing is checked.
+    assert (
+        config(only([dict(sliced, namespace='kube-system')], whereabouts_namespace='kube-system'))['ipam'][
+            'node_slice_size'
+        ]
+        == '/28'
+    )
+    assert len(build_objects([macvlan()], whereabouts_namespace='kube-system')) == 1
+    assert len(build_objects([sliced])) == 1
+    # An absent NAD is not checked: removing one left in the wrong namespace must stay possible.
+    assert build_objects([dict(sliced, state='absent')], whereabouts_namespace='kube-system')[0]['state'] == 'absent'

@@ -115,6 +115,21 @@ def test_legacy_variables_are_added_after_the_networks(run_module):
         ({'networks': [dict(NETWORKS[0], namespace='aistore', master='eth0;reboot')], 'plan': PLAN}, ["'eth0;reboot'"]),
         ({'networks': [dict(NETWORKS[0], namespace='aistore')]}, ['needs a plan']),
         ({'networks': [dict(NETWORKS[1], network_name='default')]}, ["network_name 'default' is reserved"]),
+        # The module's whereabouts_namespace defaults to upstream's kube-system.
+        (
+            {
+                'networks': [
+                    {
+                        'name': 'r',
+                        'namespace': 'ais',
+                        'type': 'macvlan',
+                        'master': 'nic2',
+                        'ipam': {'type': 'whereabouts', 'range': '198.18.33.0/24', 'node_slice_size': '/28'},
+                    }
+                ]
+            },
+            ["network 'r' (networks[0]): node_slice_size /28 in namespace ais", 'expected namespace kube-system'],
+        ),
     ],
 )
 def test_bad_input_fails_naming_the_value(run_module, args, fragments):
@@ -129,6 +144,19 @@ def test_missing_legacy_keys_are_refused_by_the_argument_spec(run_module):
     failed, result = run_module(nad_objects, {'legacy': {'network_attachment': 'a'}})
     assert failed
     assert 'network_interface' in result['msg'] and 'attachment_namespace' in result['msg']
+
+
+def test_an_empty_whereabouts_namespace_skips_the_node_slice_check(run_module):
+    network = {
+        'name': 'r',
+        'namespace': 'ais',
+        'type': 'macvlan',
+        'master': 'nic2',
+        'ipam': {'type': 'whereabouts', 'range': '198.18.33.0/24', 'node_slice_size': '/28'},
+    }
+    failed, result = run_module(nad_objects, {'networks': [network], 'whereabouts_namespace': ''})
+    assert not failed, result
+    assert [o['object']['metadata']['namespace'] for o in result['objects']] == ['ais']
 
 
 def test_nothing_to_do_is_an_empty_list(run_module):
