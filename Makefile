@@ -81,8 +81,8 @@ units: venv tree ## unit tests only
 integration: venv tree ## integration tests only (playbooks, galaxy build/install, ansible-doc)
 	$(BIN)/python -m pytest -q tests/integration
 
-pytest: venv tree
-	$(BIN)/python -m pytest tests/unit tests/integration
+pytest: venv tree ## unit and integration tests; prints the 30 slowest steps (a lab's setup is its first test's)
+	$(BIN)/python -m pytest --durations=30 tests/unit tests/integration
 
 test: ## every test: lint, sanity, unit and integration (the README's test command), each part timed
 	@for part in deps lint sanity pytest; do \

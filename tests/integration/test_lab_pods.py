@@ -6,16 +6,15 @@ One lab of 2 nodes x 2 NICs with its control plane for the module (prefix netplu
 containerd and runc, the pause, test pod, Multus and whereabouts images built here from binaries built from their
 Go modules (nothing is pulled), the CNI plugins v1.10.0 built from theirs. The tests run in order on that one lab:
 the nodes, Multus thick installed by playbooks/install_multus.yml, the NADs of playbooks/create_network_definition.yml
-attached to pods, a NAD whose master is missing on one node, Multus removed, Multus thin, the lab's idempotence and
-its teardown.
+attached to pods, a NAD whose master is missing on one node, Multus removed, the lab's idempotence and its teardown.
+Multus thin, and the multus and network_attachments roles' idempotence, are the molecule scenarios'
+(tests/molecule/multus, tests/molecule/network_attachments, run by test_molecule.py).
 
 What this does not prove: the nodes are containers on one kernel (cgroup v1, no systemd), kubelet runs without
 kube-proxy (the API's service address is sent to the API server by DNAT rules in each node, see the lab role's
 node-start.sh.j2), and no DNS runs in the lab. Spiderpool's annotations cannot be proven without Spiderpool, and
-OVN-Kubernetes' tenant-blue not without OVN-Kubernetes. The example's replication-net is attached without its
-whereabouts node slices: upstream's node-slice controller makes the NodeSlicePool in its own namespace
-(kube-system) with an owner reference to the NAD, which is in ais, and the garbage collector deletes a namespaced
-object whose owner is in another namespace (whereabouts' README: NADs and whereabouts in the same namespace).
+OVN-Kubernetes' tenant-blue not without OVN-Kubernetes. whereabouts' per-node slices are attached in the
+network_attachments molecule scenario (a sliced NAD must be in whereabouts' namespace, kube-system, not in ais).
 """
 
 import ipaddress
@@ -38,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # addressing_vars), and the example's two macvlan networks.
 PLAN_VARS = {
     'network_attachments_create_namespaces': True,
-    # The example's two macvlan networks with their planned ranges; replication-net without its node slices (see above).
+    # The example's two macvlan networks with their planned ranges (not tenant-blue, which needs OVN-Kubernetes).
     'network_attachments_networks': [
         {
             'name': 'storage-net',
@@ -414,29 +413,6 @@ def test_multus_absent_removes_it_and_the_nodes_still_start_pods(pods_lab, cp, r
             assert 'k8s.v1.cni.cncf.io/network-status' not in pod['metadata'].get('annotations', {}), pod['metadata']
     finally:
         assert pods(run_playbook, pods_lab, state='absent').rc == 0
-
-
-def test_multus_thin_attaches_the_networks_too(pods_lab, cp, run_playbook):
-    run = multus(run_playbook, pods_lab, '-e', 'multus_flavor=thin')
-    try:
-        assert run.rc == 0, run.failures()
-        for node in pods_lab.nodes:
-            # Thin Multus writes a conflist when the node's network speaks cniVersion 1.0.0 (ours does).
-            conf = node_json(pods_lab, node, '/etc/cni/net.d/00-multus.conflist')
-            assert conf is not None and conf['name'] == 'multus-cni-network', conf
-            assert [p['type'] for p in conf['plugins']] == ['multus'], conf
-            assert pods_lab.exec(node, 'test', '-x', '/opt/cni/bin/multus').returncode == 0, node
-        attached = pods(run_playbook, pods_lab, attachments=['storage-net'])
-        try:
-            assert attached.rc == 0, attached.failures()
-            for node in pods_lab.nodes:
-                interfaces = [s['interface'] for s in network_status(cp, 'probe-' + node)]
-                assert interfaces == ['eth0', 'net1'], interfaces
-        finally:
-            assert pods(run_playbook, pods_lab, state='absent').rc == 0
-    finally:
-        removed = multus(run_playbook, pods_lab, '-e', 'multus_flavor=thin', '-e', 'multus_state=absent')
-    assert removed.rc == 0, removed.failures()
 
 
 def test_a_second_run_changes_nothing(pods_lab):

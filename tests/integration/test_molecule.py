@@ -2,19 +2,23 @@
 """The molecule scenarios of tests/molecule/ run for real, one after another: ``molecule test -s <scenario>``.
 
 Each scenario brings up a lab of its own with the real role netplumb.multihome.lab (tests/molecule/shared/create.yml:
-the same image and layout as ``make lab-up``, under the prefix and subnets of its molecule.yml), applies one host
-role to the lab's nodes (converge), applies it again (molecule's idempotence step: every node changed=0), checks
-the nodes (verify.yml) and takes the lab down (shared/destroy.yml, ``lab_state=absent``; molecule also runs it after
-a failed step). Here: molecule's exit status, that its idempotence step ran and passed with a recap of changed=0 for
-every lab node, and that afterwards podman has no container and no network of the scenario's prefix.
+the same image and layout as ``make lab-up``, under the prefix and subnets of its molecule.yml), applies one role
+(converge), applies it again (molecule's idempotence step: changed=0), checks the outcome (verify.yml) and takes the
+lab down (shared/destroy.yml, ``lab_state=absent``; molecule also runs it after a failed step). The host roles
+converge on the lab's nodes; the cluster roles (multus, network_attachments) on localhost against a lab whose nodes
+run pods (lab_kubelet: the lab's control plane, kubelet and containerd in every node, whereabouts), and their verify
+starts pods with attachments on every node. Here: molecule's exit status, that its idempotence step ran and passed
+with a recap of changed=0 for every host the role converges on, and that afterwards podman has no container and no
+network of the scenario's prefix.
 
 What the scenarios cannot prove (a green run says nothing about these): the nodes are containers on this host's
 kernel (see lab.py): no systemd (multihome_routing's boot unit is written and linked, never started; nothing is
 checked after a reboot), no kernel modules (dpdk_vpp_host runs with its driver step off, reads a described PCI layout
-under /tmp/fakesys, binds no NIC and no VPP reads its configuration), no kubelet, Multus or whereabouts
-(cni_preflight runs the real macvlan plugin in throwaway namespaces; ipvlan and vlan are not in this kernel), and the
-links are veths on host bridges (connectivity_matrix sees no real switch: MTU limits, ARP behaviour, link speed).
-The idempotence step counts reported changes: a role that missed drift on the nodes would pass it too.
+under /tmp/fakesys, binds no NIC and no VPP reads its configuration), ipvlan and vlan are not in this kernel
+(cni_preflight runs the real macvlan plugin in throwaway namespaces, the cluster scenarios attach macvlan only), the
+lab runs no kube-proxy or DNS, and the links are veths on host bridges (connectivity_matrix sees no real switch: MTU
+limits, ARP behaviour, link speed). The idempotence step counts reported changes: a role that missed drift would pass
+it too.
 
 Needs root with rootful podman (tests/lab/bootstrap-podman.sh, run by `make test`) and molecule in the venv
 (tests/requirements.txt); fails otherwise.
@@ -35,7 +39,14 @@ from lab import lab_lock, missing, podman_json
 # Selected or deselected with: pytest -m molecule (see tests/pytest.ini).
 pytestmark = pytest.mark.molecule
 
-SCENARIOS = ['multihome_routing', 'dpdk_vpp_host', 'cni_preflight', 'connectivity_matrix']
+SCENARIOS = [
+    'multihome_routing',
+    'dpdk_vpp_host',
+    'cni_preflight',
+    'connectivity_matrix',
+    'multus',
+    'network_attachments',
+]
 MOLECULE_DIR = os.path.join(REPO, 'tests', 'molecule')
 MOLECULE_GLOB = 'tests/molecule/*/molecule.yml'
 TIMEOUT = 1200  # seconds for one scenario, lab up and down included
@@ -106,7 +117,11 @@ def test_molecule_scenario(scenario):
         pytest.fail('molecule is not in %s: make venv (tests/requirements.txt pins it)' % BIN)
     layout = lab_layout(scenario)
     prefix = layout['lab_prefix']
-    nodes = ['worker%d' % i for i in range(1, layout['lab_nodes'] + 1)]
+    # A cluster role (its lab runs pods) converges on localhost, against the lab's API; a host role on the nodes.
+    if layout.get('lab_kubelet'):
+        nodes = ['localhost']
+    else:
+        nodes = ['worker%d' % i for i in range(1, layout['lab_nodes'] + 1)]
     # The default callback (molecule's idempotence step reads its recap), no colours, and molecule's own
     # ephemeral directory per scenario; unbuffered, so that molecule's log and ansible's output keep their order.
     env = ansible_env(
@@ -137,7 +152,7 @@ def test_molecule_scenario(scenario):
     assert proc.returncode == 0, 'molecule test -s %s failed (rc=%d):\n%s' % (scenario, proc.returncode, tail)
     recaps = idempotence_recaps(output, scenario)
     assert recaps is not None, 'the idempotence step did not run or did not pass:\n%s' % tail
-    # Every lab node in the second converge's recap (localhost too where converge plans there first), none changed.
+    # Every host converged in the second converge's recap (localhost too where converge plans there first), none changed.
     assert set(nodes) <= set(recaps) and set(recaps.values()) == set([0]), (
         'idempotence recap %r, expected changed=0 on %s' % (recaps, nodes)
     )
