@@ -99,9 +99,9 @@ options:
     description:
       - The namespace whereabouts runs in (its node-slice controller's C(WHEREABOUTS_NAMESPACE); C(kube-system) in
         upstream's manifests). A whereabouts NAD with C(node_slice_size) (or C(node_slices)) in any other namespace is
-        refused: the controller keeps the NodeSlicePool in its own namespace with the NAD as its owner, and Kubernetes'
-        garbage collector deletes an object whose owner is in another namespace, so the NAD's pods would get no
-        address. Pods of other namespaces attach such a NAD as C(kube-system/<name>).
+        refused, because the controller keeps the NodeSlicePool in its own namespace with the NAD as its owner, and
+        Kubernetes' garbage collector deletes an object whose owner is in another namespace, so the NAD's pods would
+        get no address. Pods of other namespaces attach such a NAD as C(kube-system/<name>).
       - Set to an empty string to skip this check.
     type: str
     default: kube-system
