@@ -33,7 +33,7 @@ export PATH := $(BIN):$(PATH)
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
 
-deps: ## install the Debian packages the tests and the lab need (root; apt-get), podman's lab settings, and build the lab's Kubernetes, CNI plugins, Multus and whereabouts (Go modules)
+deps: ## install the Debian packages the tests and the lab need (root; apt-get), podman's lab settings, and build the lab's Kubernetes, CNI plugins, Multus, whereabouts and AIStore (Go modules)
 	./tests/bootstrap-host.sh
 	./tests/lab/bootstrap-podman.sh
 	$(PYTHON) tests/lab/upstream/build.py --lab-vars $(LAB_BINARIES)

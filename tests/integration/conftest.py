@@ -67,24 +67,24 @@ class PlaybookRun:
         return out
 
 
+def ansible_playbook(argv, timeout=600, prefix=(), **env):
+    """``ansible-playbook argv`` from the checkout with the json callback (after ``prefix``, such as
+    ``ip netns exec NS``); the PlaybookRun."""
+    proc = subprocess.run(
+        list(prefix) + [os.path.join(BIN, 'ansible-playbook')] + list(argv),
+        cwd=REPO,
+        env=ansible_env(ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json', **env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return PlaybookRun(proc)
+
+
 @pytest.fixture
 def run_playbook():
     def run(playbook, inventory, *args, **env):
-        cmd = [
-            os.path.join(BIN, 'ansible-playbook'),
-            '-i',
-            inventory,
-            os.path.join(REPO, 'playbooks', playbook),
-        ] + list(args)
-        proc = subprocess.run(
-            cmd,
-            cwd=REPO,
-            env=ansible_env(ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json', **env),
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        return PlaybookRun(proc)
+        return ansible_playbook(['-i', inventory, os.path.join(REPO, 'playbooks', playbook)] + list(args), **env)
 
     return run

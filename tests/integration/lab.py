@@ -40,7 +40,7 @@ import time
 
 import pytest
 
-from conftest import BIN, REPO, PlaybookRun, ansible_env
+from conftest import REPO, ansible_env, ansible_playbook
 
 PLAYBOOK = os.path.join(REPO, 'playbooks', 'lab.yml')
 DEFAULT_PREFIX = 'netplumb-lab'
@@ -213,21 +213,7 @@ class Lab:
     def playbook(self, state, *args):
         """Run lab.yml for this layout (``state`` present or absent) with the json callback; the PlaybookRun."""
         # No -i: the play runs on the implicit localhost, with the venv's python as the modules' interpreter.
-        cmd = (
-            [os.path.join(BIN, 'ansible-playbook'), PLAYBOOK, '-e', 'lab_state=%s' % state]
-            + self.extra_vars()
-            + list(args)
-        )
-        proc = subprocess.run(
-            cmd,
-            cwd=REPO,
-            env=ansible_env(ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json'),
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
-        return PlaybookRun(proc)
+        return ansible_playbook([PLAYBOOK, '-e', 'lab_state=%s' % state] + self.extra_vars() + list(args), timeout=900)
 
     def exec(self, node, *argv, **kwargs):
         """``podman exec`` ``argv`` in ``node`` (or ``'router'``); the CompletedProcess (never raises on a non-zero exit)."""

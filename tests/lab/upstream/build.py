@@ -39,6 +39,9 @@ ETCD_VERSION = 'v3.6.16'
 CNI_PLUGINS_VERSION = 'v1.10.0'
 MULTUS_VERSION = 'v4.2.4'
 WHEREABOUTS_VERSION = 'v0.9.4'
+# AIStore: the proxy refuses the module's version list, but serves exact versions (v1.5.0 and v1.4.9 tried).
+# v1.5.0 (AIS 5.0): its aisnode no longer reads its own Pod from the API at start (4.9's did, needing RBAC).
+AISTORE_VERSION = 'v1.5.0'
 # Our own pause (tests/lab/images/pause.c): its version is ours.
 PAUSE_VERSION = 'netplumb-1'
 CNI_PLUGINS = {
@@ -136,6 +139,19 @@ COMPONENTS = {
             'daemonset-install.yaml': ('doc/crds/daemonset-install.yaml', 0o644),
             'node-slice-controller.yaml': ('doc/crds/node-slice-controller.yaml', 0o644),
         },
+    },
+    'aistore': {
+        # Both commands are in the root module; built as upstream's Makefile builds them (tag mono: its fast
+        # monotonic clock), with no cloud backend (upstream's image adds aws and gcp) and no cgo.
+        'module': 'github.com/NVIDIA/aistore',
+        'version': AISTORE_VERSION,
+        'commands': {
+            'aisnode': 'github.com/NVIDIA/aistore/cmd/aisnode',
+            'aisinit': 'github.com/NVIDIA/aistore/cmd/aisinit',
+        },
+        'tags': 'mono',
+        'ldflags': "-s -w -X 'main.build=%s' -X 'main.buildtime=1970-01-01T00:00:00Z'" % AISTORE_VERSION,
+        'go': '1.26.0',
     },
     'pause': {
         'version': PAUSE_VERSION,
@@ -236,6 +252,8 @@ def _stamp(name):
     """What a component's binaries were built from: a cached build with another stamp is built again."""
     spec = COMPONENTS[name]
     inputs = dict((key, spec.get(key)) for key in ('version', 'ldflags', 'commands', 'files'))
+    if spec.get('tags'):
+        inputs['tags'] = spec['tags']
     if 'module' in spec:
         inputs['go.sum'] = _sha256(os.path.join(HERE, name, 'go.sum'))
     for binary, source in sorted(spec.get('c_sources', {}).items()):
@@ -252,8 +270,9 @@ def _build_one(name, spec, staging):
     os.makedirs(bindir)
     for binary, package in spec.get('commands', {}).items():
         start = time.monotonic()
+        tags = ['-tags', spec['tags']] if spec.get('tags') else []
         go(
-            ['build', '-trimpath', '-ldflags', spec['ldflags'], '-o', os.path.join(bindir, binary), package],
+            ['build', '-trimpath'] + tags + ['-ldflags', spec['ldflags'], '-o', os.path.join(bindir, binary), package],
             os.path.join(HERE, name),
         )
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
