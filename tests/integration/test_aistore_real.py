@@ -57,7 +57,8 @@ def ais_bin():
 class AisNodes:
     """The namespaces, directories and aisnode processes of the test; ``close`` stops and removes them all."""
 
-    def __init__(self):
+    def __init__(self, plan):
+        self.plan = plan  # hostname_map's result: the map and the verify module's expected
         self.tag = secrets.token_hex(2)
         self.switch = 'npais-%s-sw' % self.tag
         self.netns = dict((node, 'npais-%s-%s' % (self.tag, node[-1])) for node in NODES)
@@ -144,12 +145,11 @@ class AisNodes:
         )
         assert proc.returncode == 0, proc.stderr
         with open(os.path.join(base, 'local.json')) as handle:
-            local = json.load(handle)
-        self.aisinit_out[(node, role)] = json.loads(json.dumps(local))
+            written = self.aisinit_out[(node, role)] = json.load(handle)
         # No DNS here: the pod names aisinit wrote for the intra networks become the node's IP.
-        local['host_net']['hostname_intra_control'] = local['host_net']['hostname_intra_data'] = NODES[node][0]
+        host_net = dict(written['host_net'], hostname_intra_control=NODES[node][0], hostname_intra_data=NODES[node][0])
         with open(os.path.join(base, 'local.json'), 'w') as handle:
-            json.dump(local, handle)
+            json.dump(dict(written, host_net=host_net), handle)
         return base
 
     def start(self, binaries, node, role, base):
@@ -204,7 +204,7 @@ def ais():
     mapping = dict(plan['hostname_map'])
     # Forced past the role's InternalIP check: worker2 keyed by its name.
     mapping['worker2'] = mapping.pop(NODES['worker2'][0])
-    nodes = AisNodes()
+    nodes = AisNodes(plan)
     try:
         nodes.wire()
         bases = {}
@@ -214,7 +214,6 @@ def ais():
         # The primary first; the others join while the verify module is already asking (its retries).
         for node, role in sorted(bases, key=lambda key: (key != ('worker1', 'proxy'), key)):
             nodes.start(binaries, node, role, bases[(node, role)])
-        nodes.plan = plan
         yield nodes
     finally:
         nodes.close()
