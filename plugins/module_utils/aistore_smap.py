@@ -35,10 +35,13 @@ import time
 from typing import Any, Callable, Sequence
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.checks import json_type, split_list
+from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity import fixed_width
 
 PROXY = 'proxy'
 TARGET = 'target'
 SMAP_PATH = '/v1/daemon?what=smap'
+# Every daemon answers it on its public port; any answer means the address reaches it.
+HEALTH_PATH = '/v1/health'
 
 # How many problems the one-line summary names before it says "and N more".
 _SUMMARY_PROBLEMS = 6
@@ -49,7 +52,14 @@ class SmapError(ValueError):
 
 
 class FetchError(Exception):
-    """Getting the cluster map failed (HTTP error, refused, timed out); worth another try."""
+    """Getting the cluster map failed (HTTP error, refused, timed out); worth another try.
+
+    ``status`` is the HTTP status of an answer that was an error, None when nothing answered.
+    """
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 def _ip(value):
@@ -313,6 +323,7 @@ def _check_daemon(node, extras):
         'unexpected_extra': [],
         'wrong_port': [],
         'wrong_url': [],
+        'unreachable_extra': [],
     }
     if extras is None:
         report['status'] = 'unexpected'
@@ -362,7 +373,27 @@ def _problems(report):
             '%s: pub_extra %s has direct_url %r, expected %r'
             % (_name(report), bad['node_ip'], bad['direct_url'], bad['expected'])
         )
+    for bad in report['unreachable_extra']:
+        out.append('%s: pub_extra %s is unreachable (%s)' % (_name(report), bad['node_ip'], bad['error']))
     return out
+
+
+def _probe_extras(reports, nodes, probe):
+    """Ask ``probe`` once for every expected pub_extra of the daemons that passed; mark those that do not answer."""
+    wanted = []
+    for report, node in zip(reports, nodes):
+        if report['status'] != 'ok':
+            continue
+        for entry, addr in zip(node['pub_extra'], report['pub_extra']):
+            wanted.append((report, addr, entry['direct_url']))
+    if not wanted:
+        return
+    errors = probe([url for _report, _addr, url in wanted]) or {}
+    for report, addr, url in wanted:
+        error = errors.get(url)
+        if error:
+            report['unreachable_extra'].append({'node_ip': addr, 'direct_url': url, 'error': error})
+            report['status'] = 'mismatch'
 
 
 def verify_smap(
@@ -370,6 +401,7 @@ def verify_smap(
     expected: dict[str, Any],
     proxies: int | None = None,
     targets: int | None = None,
+    probe: Callable[[list[str]], dict[str, str | None]] | None = None,
 ) -> dict[str, Any]:
     """Check a cluster map against the multihome plan.
 
@@ -382,7 +414,10 @@ def verify_smap(
     and every daemon at that IP must list exactly the expected extra IPs in
     ``pub_extra``, each with the node's public port and ``direct_url``
     ``<protocol>://<extra IP>:<port>``. A daemon at an IP that is not expected is
-    ``unexpected``. Returns ``{ok, summary, nodes, absent, counts, version, uuid,
+    ``unexpected``. With ``probe`` (called once with the ``direct_url`` of every expected
+    extra of the daemons that passed; it returns ``{url: error or None}``), an extra that
+    does not answer fails its daemon too (``unreachable_extra``): the map keeps an extra
+    whose NIC went down, only asking it tells. Returns ``{ok, summary, nodes, absent, counts, version, uuid,
     primary, notes}``; ``nodes`` has one report per daemon (``status`` ok, mismatch
     or unexpected) and one ``missing`` entry per expected IP not in the map.
     """
@@ -407,6 +442,8 @@ def verify_smap(
         addr = _ip_key(node['node_ip'])
         present.add(addr)
         reports.append(_check_daemon(node, want.get(addr)))
+    if probe is not None:
+        _probe_extras(reports, nodes, probe)
     absent = [ip for ip in want if ip not in present]
     for ip in absent:
         reports.append(
@@ -421,6 +458,7 @@ def verify_smap(
                 'unexpected_extra': [],
                 'wrong_port': [],
                 'wrong_url': [],
+                'unreachable_extra': [],
             }
         )
     n_proxies = sum(1 for n in nodes if n['daemon_type'] == PROXY)
@@ -478,6 +516,35 @@ def verify_smap(
     }
 
 
+def smap_table(report: dict[str, Any], names: dict[str, str] | None = None) -> list[str]:
+    """The cluster map of :func:`verify_smap`'s ``report`` as table lines, one per daemon and missing node.
+
+    Columns: NODE (``names[primary IP]``, else the IP), PRIMARY IP, DAEMON (type and ID, ``*`` for the
+    primary proxy), PUB_EXTRA and STATUS (with what is wrong).
+    """
+    names = dict((_ip_key(ip), name) for ip, name in (names or {}).items())
+    rows = []
+    for node in sorted(report.get('nodes') or [], key=lambda n: (_ip_key(n['node_ip']), n['daemon_type'] or '')):
+        ip = node['node_ip']
+        if node['status'] == 'missing':
+            daemon = '-'
+        else:
+            daemon = '%s %s%s' % (
+                node['daemon_type'],
+                node['daemon_id'],
+                ' *' if node['daemon_id'] == report.get('primary') else '',
+            )
+        status = node['status']
+        bad = ['lacks ' + e for e in node['missing_extra']] + ['unexpected ' + e for e in node['unexpected_extra']]
+        bad += ['%s unreachable' % e['node_ip'] for e in node.get('unreachable_extra') or []]
+        bad += ['%s wrong port' % e['node_ip'] for e in node['wrong_port']]
+        bad += ['%s wrong url' % e['node_ip'] for e in node['wrong_url']]
+        if bad:
+            status += ' (%s)' % ', '.join(bad)
+        rows.append([names.get(_ip_key(ip), ip), ip, daemon, ','.join(node['pub_extra']) or '-', status])
+    return fixed_width(['NODE', 'PRIMARY IP', 'DAEMON', 'PUB_EXTRA', 'STATUS'], rows)
+
+
 def wait_for_smap(
     fetch: Callable[[], dict[str, Any] | str | bytes],
     expected: dict[str, Any],
@@ -487,6 +554,7 @@ def wait_for_smap(
     interval: float = 5.0,
     clock: Callable[[], float] | None = None,
     sleep: Callable[[float], object] | None = None,
+    probe: Callable[[list[str]], dict[str, str | None]] | None = None,
 ) -> dict[str, Any]:
     """Call ``fetch()`` until the map it returns passes :func:`verify_smap` or ``timeout`` seconds pass.
 
@@ -495,7 +563,8 @@ def wait_for_smap(
     answer with something else). Nodes join one by one, so a map that does not verify
     yet is fetched again after ``interval`` seconds. At least one try is made.
     ``expected``, ``proxies`` and ``targets`` are checked before the first try: a bad
-    expectation raises :class:`SmapError` at once.
+    expectation raises :class:`SmapError` at once. ``probe`` is :func:`verify_smap`'s, asked
+    on every try.
 
     Returns ``{ok, report, attempts, elapsed, last_error, smap_version}``: ``report``
     is the last map's :func:`verify_smap` result (None when no map was read) and
@@ -517,7 +586,7 @@ def wait_for_smap(
         last_error = None
         try:
             data = load_smap(fetch())
-            report = verify_smap(data, want, proxies, targets)
+            report = verify_smap(data, want, proxies, targets, probe)
             version = report['version']
         except FetchError as exc:
             last_error = str(exc)

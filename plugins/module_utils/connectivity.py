@@ -651,7 +651,7 @@ def _ms(value):
     return '-' if value is None else '%.3fms' % value
 
 
-def _rows(header, rows):
+def fixed_width(header, rows):
     """Fixed-width lines: each column as wide as its widest cell, two spaces apart."""
     widths = [max(len(str(row[i])) for row in [header] + rows) for i in range(len(header))]
     return [('  '.join(str(cell).ljust(widths[i]) for i, cell in enumerate(row))).rstrip() for row in [header] + rows]
@@ -682,7 +682,7 @@ def render_table(matrix: Mapping[str, Any], bandwidth: bool = False) -> list[str
                 '[%s]' % ' '.join(format_bandwidth(v) for v in pair['bandwidth_bps']) if measured else NOT_MEASURED
             )
         rows.append(row)
-    lines = _rows(header, rows)
+    lines = fixed_width(header, rows)
     net_rows = []
     for net in matrix['networks']:
         rtt = (
@@ -692,7 +692,7 @@ def render_table(matrix: Mapping[str, Any], bandwidth: bool = False) -> list[str
         )
         net_rows.append([net['network'], '%d/%d' % (net['connected'], net['total']), str(len(net['nodes'])), rtt])
     lines.append('')
-    lines.extend(_rows(['NETWORK', 'CONNECTED/TOTAL', 'NODES', 'LATENCY min/avg/max'], net_rows))
+    lines.extend(fixed_width(['NETWORK', 'CONNECTED/TOTAL', 'NODES', 'LATENCY min/avg/max'], net_rows))
     summary = matrix['summary']
     lines.append('')
     lines.append(

@@ -80,6 +80,19 @@ options:
   client_key:
     description: PEM file of the private key of O(client_cert), when it is not in that file.
     type: path
+  names:
+    description:
+      - Names of the nodes for RV(table), as a dict of each node's primary IP to its name (an inventory host, a Node).
+    type: dict
+  probe_extra:
+    description:
+      - With O(url), also ask every daemon on each of its expected extra IPs (C(GET <direct_url>/v1/health), any HTTP
+        answer counts) on every try. An extra that does not answer within O(request_timeout) fails its daemon,
+        naming the node and the address. The map keeps an extra IP whose NIC went down after the daemons started;
+        only asking it tells.
+      - The requests go from the host the task runs on, which must reach the extra networks.
+    type: bool
+    default: false
   auth_token:
     description:
       - "An AIStore authentication token (AuthN JWT), sent as C(Authorization: Bearer <token>)."
@@ -119,6 +132,17 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+table:
+  description:
+    - The last cluster map read, one line per daemon (and per expected node not in it) under a header, with the columns
+      C(NODE) (from O(names), else the IP), C(PRIMARY IP), C(DAEMON) (type and ID, C(*) for the primary proxy),
+      C(PUB_EXTRA) and C(STATUS) (with what is wrong).
+  returned: when a cluster map was read
+  type: list
+  elements: str
+  sample:
+    - NODE     PRIMARY IP    DAEMON              PUB_EXTRA               STATUS
+    - worker1  198.18.0.11   proxy kHpeDgZb *    198.18.1.11,198.18.2.11  ok
 report:
   description:
     - The check of the last cluster map read.
@@ -136,7 +160,8 @@ report:
         - One entry per daemon in the map and per expected IP that is not in it, each with C(daemon_id),
           C(daemon_type), C(node_ip), C(port), C(pub_extra) (the extra IPs found), C(status) (C(ok), C(mismatch),
           C(unexpected) or C(missing)), C(missing_extra), C(unexpected_extra), C(wrong_port) (C(node_ip), C(port),
-          C(expected)) and C(wrong_url) (C(node_ip), C(direct_url), C(expected)).
+          C(expected)), C(wrong_url) (C(node_ip), C(direct_url), C(expected)) and, with O(probe_extra),
+          C(unreachable_extra) (C(node_ip), C(direct_url), C(error)).
       type: list
       elements: dict
     absent:
@@ -199,11 +224,17 @@ from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_smap import (
+    HEALTH_PATH,
     SMAP_PATH,
     FetchError,
     SmapError,
+    smap_table,
     wait_for_smap,
 )
+from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import run_ordered
+
+# Extra addresses asked at once.
+PROBE_THREADS = 16
 
 
 def smap_endpoint(url):
@@ -214,49 +245,90 @@ def smap_endpoint(url):
     return base + SMAP_PATH
 
 
+def http_get(module, url, headers, timeout, late):
+    """GET ``url``: the body, or FetchError for every failure (an HTTP error status included)."""
+    params = module.params
+    try:
+        resp = open_url(
+            url,
+            method='GET',
+            headers=headers,
+            timeout=timeout,
+            validate_certs=params['validate_certs'],
+            ca_path=params['ca_path'],
+            client_cert=params['client_cert'],
+            client_key=params['client_key'],
+        )
+        return resp.read()
+    except HTTPError as exc:
+        body = ''
+        try:
+            body = to_native(exc.read(), errors='replace').strip()[:200]
+        except (OSError, HTTPException):
+            pass
+        raise FetchError('HTTP %s %s from %s%s' % (exc.code, exc.reason, url, ': ' + body if body else ''), exc.code)
+    except URLError as exc:
+        if isinstance(exc.reason, socket.timeout):
+            raise FetchError(late)
+        raise FetchError('cannot reach %s: %s' % (url, to_native(exc.reason)))
+    except socket.timeout:
+        raise FetchError(late)
+    except (UrlsConnectionError, HTTPException, OSError, ValueError) as exc:
+        raise FetchError('cannot read %s: %s' % (url, to_native(exc)))
+
+
+def _headers(module):
+    headers = {'Accept': 'application/json'}
+    if module.params['auth_token']:
+        headers['Authorization'] = 'Bearer %s' % module.params['auth_token']
+    return headers
+
+
+def _request_timeout(module, deadline, clock):
+    """One request never runs past the overall timeout, but always gets a moment."""
+    timeout, limit = module.params['request_timeout'], 'request_timeout'
+    if deadline - clock() < timeout:
+        timeout, limit = max(0.2, deadline - clock()), 'the rest of timeout'
+    return timeout, limit
+
+
 def http_fetcher(module, endpoint, started, clock):
     """A fetch() for wait_for_smap that GETs ``endpoint``, turning every failure into FetchError."""
-    params = module.params
-    headers = {'Accept': 'application/json'}
-    if params['auth_token']:
-        headers['Authorization'] = 'Bearer %s' % params['auth_token']
-    deadline = started + params['timeout']
+    headers = _headers(module)
+    deadline = started + module.params['timeout']
 
     def fetch():
-        # One request never runs past the overall timeout, but always gets a moment.
-        timeout, limit = params['request_timeout'], 'request_timeout'
-        if deadline - clock() < timeout:
-            timeout, limit = max(0.2, deadline - clock()), 'the rest of timeout'
-        late = 'no answer from %s within %.1f s (%s)' % (endpoint, timeout, limit)
-        try:
-            resp = open_url(
-                endpoint,
-                method='GET',
-                headers=headers,
-                timeout=timeout,
-                validate_certs=params['validate_certs'],
-                ca_path=params['ca_path'],
-                client_cert=params['client_cert'],
-                client_key=params['client_key'],
-            )
-            return resp.read()
-        except HTTPError as exc:
-            body = ''
-            try:
-                body = to_native(exc.read(), errors='replace').strip()[:200]
-            except (OSError, HTTPException):
-                pass
-            raise FetchError('HTTP %s %s from %s%s' % (exc.code, exc.reason, endpoint, ': ' + body if body else ''))
-        except URLError as exc:
-            if isinstance(exc.reason, socket.timeout):
-                raise FetchError(late)
-            raise FetchError('cannot reach %s: %s' % (endpoint, to_native(exc.reason)))
-        except socket.timeout:
-            raise FetchError(late)
-        except (UrlsConnectionError, HTTPException, OSError, ValueError) as exc:
-            raise FetchError('cannot read %s: %s' % (endpoint, to_native(exc)))
+        timeout, limit = _request_timeout(module, deadline, clock)
+        return http_get(
+            module, endpoint, headers, timeout, 'no answer from %s within %.1f s (%s)' % (endpoint, timeout, limit)
+        )
 
     return fetch
+
+
+def http_prober(module, started, clock):
+    """A probe for verify_smap: GET ``<direct_url>/v1/health`` of every extra at once (a bounded pool of threads).
+
+    Any HTTP answer means the daemon is reachable on that address; no answer is the error.
+    """
+    headers = _headers(module)
+    deadline = started + module.params['timeout']
+
+    def one(url):
+        timeout, limit = _request_timeout(module, deadline, clock)
+        health = url.rstrip('/') + HEALTH_PATH
+        try:
+            http_get(module, health, headers, timeout, 'no answer within %.1f s (%s)' % (timeout, limit))
+        except FetchError as exc:
+            if exc.status is not None:
+                return None
+            return str(exc)
+        return None
+
+    def probe(urls):
+        return dict(zip(urls, run_ordered(urls, one, PROBE_THREADS)))
+
+    return probe
 
 
 def file_fetcher(path):
@@ -289,10 +361,13 @@ def main():
             client_cert=dict(type='path'),
             client_key=dict(type='path'),
             auth_token=dict(type='str', no_log=True),
+            probe_extra=dict(type='bool', default=False),
+            names=dict(type='dict'),
         ),
         mutually_exclusive=[('url', 'smap', 'src')],
         required_one_of=[('url', 'smap', 'src')],
         required_by={'client_key': 'client_cert'},
+        required_if=[('probe_extra', True, ('url',))],
         supports_check_mode=True,
     )
     params = module.params
@@ -300,13 +375,15 @@ def main():
     try:
         if params['url']:
             source = smap_endpoint(params['url'])
-            fetch = http_fetcher(module, source, clock(), clock)
+            started = clock()
+            fetch = http_fetcher(module, source, started, clock)
+            probe = http_prober(module, started, clock) if params['probe_extra'] else None
             timeout, interval = params['timeout'], params['interval']
         else:
             # A given map or file does not change while we wait: read it once.
             source = params['src'] or 'the smap option'
             fetch = file_fetcher(params['src']) if params['src'] else (lambda: params['smap'])
-            timeout, interval = 0.0, 0.0
+            timeout, interval, probe = 0.0, 0.0, None
         result = wait_for_smap(
             fetch,
             params['expected'],
@@ -315,6 +392,7 @@ def main():
             timeout=timeout,
             interval=interval,
             clock=clock,
+            probe=probe,
         )
     except SmapError as exc:
         module.fail_json(msg='aistore_smap_verify: %s' % exc, attempts=0, elapsed=0.0, summary=str(exc))
@@ -322,7 +400,7 @@ def main():
     report = result['report']
     out = dict(changed=False, attempts=result['attempts'], elapsed=result['elapsed'])
     if report is not None:
-        out.update(report=report, smap_version=result['smap_version'])
+        out.update(report=report, smap_version=result['smap_version'], table=smap_table(report, params['names']))
     if result['ok']:
         module.exit_json(summary=report['summary'], **out)
     tries = '%d attempt%s in %.1f s' % (result['attempts'], '' if result['attempts'] == 1 else 's', result['elapsed'])

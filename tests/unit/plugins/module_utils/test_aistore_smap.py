@@ -295,6 +295,7 @@ def test_node_absent():
             'unexpected_extra': [],
             'wrong_port': [],
             'wrong_url': [],
+            'unreachable_extra': [],
         }
     ]
     assert result['counts']['missing'] == 1
@@ -624,3 +625,86 @@ def test_builders_do_not_share_state():
     second = copy.deepcopy(first)
     del first['tmap']['t0']['pub_extra']
     assert 'pub_extra' in k8s_map()['tmap']['t0'] and 'pub_extra' in second['tmap']['t0']
+
+
+def test_probe_is_asked_once_for_every_extra_of_the_daemons_that_passed():
+    asked = []
+
+    def probe(urls):
+        asked.append(list(urls))
+        return dict((url, None) for url in urls)
+
+    plan = dict(PLAN, **{'10.51.248.90': ['10.51.248.99']})
+    wrong = k8s_map(plan)
+    # The third node's target lacks its extra: a daemon that failed already is not asked.
+    del wrong['tmap']['t2']['pub_extra']
+    result = verify_smap(wrong, plan, probe=probe)
+    assert len(asked) == 1
+    assert sorted(asked[0]) == sorted(
+        'http://%s:%s' % (extra, PUB_PORT)
+        for ip, extras in plan.items()
+        for extra in extras
+        for _role in ('proxy', 'target')
+        if not (ip == '10.51.248.90' and _role == 'target')
+    )
+    assert by_id(result)['t2']['status'] == 'mismatch'
+    assert [r['status'] for r in result['nodes'] if r['daemon_id'] != 't2'] == ['ok'] * 5
+
+
+def test_an_extra_that_does_not_answer_fails_its_daemon_naming_node_and_address():
+    down = 'http://10.51.248.105:%s' % PUB_PORT
+
+    def probe(urls):
+        return dict((url, 'no answer within 2.0 s (request_timeout)' if url == down else None) for url in urls)
+
+    result = verify_smap(k8s_map(), PLAN, probe=probe)
+    assert result['ok'] is False
+    bad = dict((r['daemon_id'], r['unreachable_extra']) for r in result['nodes'] if r['status'] != 'ok')
+    # Both daemons of 10.51.248.77 publish the extra whose NIC is down; the map itself is still right.
+    assert sorted(bad) == ['p1', 't1']
+    assert bad['p1'] == [
+        {'node_ip': '10.51.248.105', 'direct_url': down, 'error': 'no answer within 2.0 s (request_timeout)'}
+    ]
+    assert (
+        'proxy p1 at 10.51.248.77: pub_extra 10.51.248.105 is unreachable (no answer within 2.0 s' in result['summary']
+    )
+    assert result['nodes'][0]['pub_extra'] == ['10.51.248.116']
+
+
+def test_wait_asks_the_probe_on_every_try_until_the_extra_answers():
+    clock = FakeClock()
+    answers = [{'http://10.51.248.116:%s' % PUB_PORT: 'refused'}, {}]
+
+    def probe(urls):
+        return answers.pop(0) if answers else {}
+
+    fetch = scripted([json.dumps(k8s_map())] * 2)
+    result = wait_for_smap(fetch, PLAN, timeout=60, interval=5, clock=clock.clock, sleep=clock.sleep, probe=probe)
+    assert result['ok'] is True and result['attempts'] == 2, result
+
+
+def test_without_a_probe_nothing_is_unreachable():
+    result = verify_smap(k8s_map(), PLAN)
+    assert result['ok'] and all(r['unreachable_extra'] == [] for r in result['nodes'])
+
+
+def test_table_names_nodes_marks_the_primary_and_says_what_is_wrong():
+    from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_smap import smap_table
+
+    plan = dict(PLAN, **{'10.51.248.90': ['10.51.248.190']})
+    wrong = k8s_map()
+    del wrong['tmap']['t1']['pub_extra']
+    report = verify_smap(wrong, plan)
+    lines = smap_table(report, {'10.51.248.68': 'worker1', '10.51.248.77': 'worker2'})
+    assert lines[0].split() == ['NODE', 'PRIMARY', 'IP', 'DAEMON', 'PUB_EXTRA', 'STATUS']
+    cells = [line.split(None, 2) for line in lines[1:]]
+    assert [c[:2] for c in cells] == [
+        ['worker1', '10.51.248.68'],
+        ['worker1', '10.51.248.68'],
+        ['worker2', '10.51.248.77'],
+        ['worker2', '10.51.248.77'],
+        ['10.51.248.90', '10.51.248.90'],
+    ]
+    assert lines[1].split()[2:] == ['proxy', 'p0', '*', '10.51.248.116', 'ok']
+    assert lines[4].split()[2:] == ['target', 't1', '-', 'mismatch', '(lacks', '10.51.248.105)']
+    assert lines[5].split()[2:] == ['-', '-', 'missing', '(lacks', '10.51.248.190)']
