@@ -99,13 +99,13 @@ LAB_CRDS := $(filter-out %network-attachment-definitions.yaml,$(wildcard $(CRDS)
 # Expanded when a recipe runs (=, not :=): after `deps` wrote $(LAB_BINARIES).
 LAB_PLAY = ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false $(BIN)/ansible-playbook playbooks/lab.yml \
 	$(if $(wildcard $(LAB_BINARIES)),-e @$(LAB_BINARIES)) -e '{"lab_crds": [$(subst $(space),$(comma),$(patsubst %,"%",$(LAB_CRDS)))]}' \
-	-e lab_kubelet=true
+	-e lab_kubelet=true -e lab_aistore_operator=true
 # The lab's kubectl on the PATH (the pod matrix reaches its pods with it), from what `deps` built.
 LAB_PATH = PATH=$$($(PYTHON) -c 'import json; print(json.load(open("$(LAB_BINARIES)"))["lab_kubernetes_bin_dir"])'):$$PATH
 comma := ,
 space := $(empty) $(empty)
 
-main: deps venv tree ## the main job: lab up with its control plane and nodes that run pods, playbooks/site.yml on it (plan, routing, Multus rolled out, NADs and AIStore applied, preflight, node and pod matrix), lab down
+main: deps venv tree ## the main job: lab up with its control plane and nodes that run pods, playbooks/site.yml on it (plan, routing, Multus rolled out, NADs and AIStore applied, preflight, node and pod matrix, AIStore run by the lab's stand-in for its operator and its cluster map verified), lab down
 	$(LAB_PLAY) -e lab_state=present -e lab_router=true
 	status=0; $(LAB_PATH) K8S_AUTH_KUBECONFIG=$(LAB_KUBECONFIG) $(BIN)/ansible-playbook -i $(LAB_INVENTORY) playbooks/site.yml \
 	  -e @vars/lab.yml || status=$$?; \

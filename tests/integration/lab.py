@@ -103,8 +103,11 @@ class Lab:
         binaries=None,
         crds=None,
         kubelet=False,
+        aistore_operator=False,
     ):
         self.prefix = prefix
+        # The lab's stand-in for the AIS operator (roles/lab/files/ais_operator.py): real AIS daemons in the nodes.
+        self.aistore_operator = bool(aistore_operator)
         # Nodes that run pods (lab_kubelet): containerd and kubelet in every node, pods on 198.19.<offset+1>.0/24.
         self.kubelet = bool(kubelet)
         self.pod_cidrs = dict(
@@ -200,6 +203,7 @@ class Lab:
                     'lab_control_plane': self.control_plane,
                     'lab_crds': self.crds,
                     'lab_kubelet': self.kubelet,
+                    'lab_aistore_operator': self.aistore_operator,
                 }
             ),
         ] + (['-e', '@' + self.binaries] if self.control_plane else [])
@@ -348,6 +352,7 @@ def lab_up(
     binaries=None,
     crds=None,
     kubelet=False,
+    aistore_operator=False,
 ):
     """A lab of this layout for the ``with`` block: brought up, and taken down afterwards (also on failure).
 
@@ -372,6 +377,7 @@ def lab_up(
         binaries=binaries,
         crds=crds,
         kubelet=kubelet,
+        aistore_operator=aistore_operator,
     )
     with lab_lock(prefix):
         reused = lab.running()

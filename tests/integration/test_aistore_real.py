@@ -6,7 +6,8 @@ Two "nodes" are network namespaces of this test, each with a management address 
 InternalIP) and one extra NIC (198.18.251.1N/24), on two bridges of a third namespace. Each node runs one proxy and one
 target as the operator runs them: the real ``aisinit`` first, with the operator's arguments and environment
 (``AIS_PUBLIC_HOSTNAME`` the node's IP, as with hostPort in IP mode) and the hostname map our
-``aistore_hostname_map`` filter builds, then ``aisnode`` with the local and cluster configuration aisinit wrote.
+``aistore_hostname_map`` filter builds, then ``aisnode`` with the local and cluster configuration aisinit wrote, all as
+the lab's stand-in for the operator (roles/lab/files/ais_operator.py) runs them in the lab's nodes.
 worker2's key in the map is forced to its name instead of its InternalIP (the aistore role refuses that before it
 applies anything): the real aisinit keeps the plain address, and the real cluster map has no ``pub_extra`` for it.
 ``aistore_smap_verify`` (ansible-playbook, in node1's namespace) then reads the real map from the real primary proxy.
@@ -32,6 +33,10 @@ from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_smap im
 
 from cluster import lab_binaries
 from conftest import REPO, ansible_playbook
+
+# The lab's stand-in for the AIS operator: how it runs aisinit and aisnode is what this test runs.
+sys.path.insert(0, os.path.join(REPO, 'roles', 'lab', 'files'))
+import ais_operator  # noqa: E402
 
 pytestmark = pytest.mark.netns
 
@@ -83,60 +88,17 @@ class AisNodes:
                 sh('ip', '-n', ns, 'link', 'set', ifname, 'up')
 
     def aisinit(self, binaries, node, role, hostname_map):
-        """The real aisinit for ``role`` on ``node``; the local configuration it wrote (a dict)."""
+        """The real aisinit for ``role`` on ``node``, as the lab's operator stand-in runs it; its base directory."""
         base = os.path.join(self.root, node, role)
-        os.makedirs(os.path.join(base, 'conf'))
-        os.makedirs(os.path.join(base, 'log'))
-        public, control, data = PORTS[role]
-        template = {
-            'confdir': os.path.join(base, 'conf'),
-            'log_dir': os.path.join(base, 'log'),
-            # The operator's template: placeholders aisinit overwrites.
-            'host_net': {
-                'hostname': '${AIS_PUBLIC_HOSTNAME}',
-                'hostname_intra_control': '${AIS_INTRA_HOSTNAME}',
-                'hostname_intra_data': '${AIS_DATA_HOSTNAME}',
-                'port': str(public),
-                'port_intra_control': str(control),
-                'port_intra_data': str(data),
-            },
-        }
-        if role == 'target':
-            # A labelled mountpath: the node's file system is no block device aisnode could resolve.
-            os.makedirs(os.path.join(base, 'ais1'))
-            template['fspaths'] = {os.path.join(base, 'ais1'): 'lab'}
-        files = dict((name, os.path.join(base, name)) for name in ('template.json', 'override.json', 'map.json'))
-        with open(files['template.json'], 'w') as handle:
-            json.dump(template, handle)
-        with open(files['override.json'], 'w') as handle:
-            # The operator's global ConfigMap (its primary_url), with the memory floor of a small machine.
-            json.dump(
-                {
-                    'proxy': {'primary_url': 'http://%s:%d' % (PRIMARY, PORTS['proxy'][1])},
-                    'memsys': {'min_free': '256MiB'},
-                },
-                handle,
-            )
-        with open(files['map.json'], 'w') as handle:
-            json.dump(hostname_map, handle)
-        env = dict(
-            os.environ,
-            K8S_NS='ais',
-            MY_SERVICE='ais-%s' % role,
-            MY_POD='ais-%s-%s' % (role, node[-1]),
-            MY_NODE=node,
-            AIS_PUBLIC_HOSTNAME=NODES[node][0],
+        # The operator's global ConfigMap (its primary_url), with the memory floor of a small machine.
+        override = ais_operator.merge(
+            ais_operator.LAB_CONFIG, {'proxy': {'primary_url': 'http://%s:%d' % (PRIMARY, PORTS['proxy'][1])}}
         )
+        template = ais_operator.local_template(base, role, PORTS[role], [{'path': '/ais1'}])
+        ais_operator.write_inputs(base, template, override, hostname_map)
+        env = dict(os.environ, **ais_operator.aisinit_env('ais', 'ais', role, int(node[-1]), node, NODES[node][0]))
         proc = subprocess.run(
-            [
-                os.path.join(binaries, 'aisinit'),
-                '-role=%s' % role,
-                '-local_config_template=%s' % files['template.json'],
-                '-output_local_config=%s' % os.path.join(base, 'local.json'),
-                '-cluster_config_override=%s' % files['override.json'],
-                '-output_cluster_config=%s' % os.path.join(base, 'cluster.json'),
-                '-hostname_map_file=%s' % files['map.json'],
-            ],
+            ais_operator.aisinit_argv(os.path.join(binaries, 'aisinit'), role, base),
             env=env,
             capture_output=True,
             text=True,
@@ -145,32 +107,24 @@ class AisNodes:
         )
         assert proc.returncode == 0, proc.stderr
         with open(os.path.join(base, 'local.json')) as handle:
-            written = self.aisinit_out[(node, role)] = json.load(handle)
+            self.aisinit_out[(node, role)] = json.load(handle)
         # No DNS here: the pod names aisinit wrote for the intra networks become the node's IP.
-        host_net = dict(written['host_net'], hostname_intra_control=NODES[node][0], hostname_intra_data=NODES[node][0])
-        with open(os.path.join(base, 'local.json'), 'w') as handle:
-            json.dump(dict(written, host_net=host_net), handle)
+        ais_operator.no_dns(base, NODES[node][0])
         return base
 
     def start(self, binaries, node, role, base):
-        args = [
-            'ip', 'netns', 'exec', self.netns[node], os.path.join(binaries, 'aisnode'),
-            '-config=%s' % os.path.join(base, 'cluster.json'),
-            '-local_config=%s' % os.path.join(base, 'local.json'),
-            '-role=%s' % role,
-        ]  # fmt: skip
-        if role == 'proxy':
-            args.append('-ntargets=%d' % len(NODES))
+        args = ['ip', 'netns', 'exec', self.netns[node]]
+        args += ais_operator.aisnode_argv(os.path.join(binaries, 'aisnode'), role, base, len(NODES))
         env = dict((k, v) for k, v in os.environ.items() if not k.startswith('KUBERNETES_'))
         with open(os.path.join(base, 'aisnode.out'), 'w') as out:
             self.processes.append(
                 subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
             )
 
-    def playbook(self, *args):
-        """ansible-playbook in node1's namespace (the proxy's addresses are reachable only there)."""
+    def playbook(self, *args, node='worker1'):
+        """ansible-playbook in a node's namespace (the daemons' addresses are reachable only from the nodes)."""
         return ansible_playbook(
-            ['-i', 'localhost,', PLAYBOOK] + list(args), prefix=('ip', 'netns', 'exec', self.netns['worker1'])
+            ['-i', 'localhost,', PLAYBOOK] + list(args), prefix=('ip', 'netns', 'exec', self.netns[node])
         )
 
     def close(self):
@@ -219,7 +173,7 @@ def ais():
         nodes.close()
 
 
-def verify(ais, expected, timeout=180):
+def verify(ais, expected, timeout=180, node='worker1', **more):
     data = {
         'ansible_python_interpreter': sys.executable,
         'smap_verify_url': 'http://%s:%d' % (PRIMARY, PORTS['proxy'][0]),
@@ -229,10 +183,11 @@ def verify(ais, expected, timeout=180):
         'smap_verify_timeout': timeout,
         'smap_verify_interval': 2,
     }
+    data.update(('smap_verify_' + key, value) for key, value in more.items())
     path = os.path.join(ais.root, 'verify-%d.json' % time.monotonic_ns())
     with open(path, 'w') as handle:
         json.dump(data, handle)
-    run = ais.playbook('-e', '@' + path)
+    run = ais.playbook('-e', '@' + path, node=node)
     return run, run.results(TASK)
 
 
@@ -288,3 +243,29 @@ def test_the_verify_module_names_the_node_whose_extra_ips_the_real_map_lacks(ais
     message = ' '.join(msg for _task, msg in run.failures())
     assert NODES['worker2'][0] in message and NODES['worker2'][1] in message, message
     assert NODES['worker1'][1] not in message, message
+
+
+def test_an_extra_nic_taken_down_after_the_start_is_named_unreachable_within_the_timeout(ais):
+    # What the cluster publishes, and every extra answers: the probe passes first.
+    expected = {NODES['worker1'][0]: [NODES['worker1'][1]], NODES['worker2'][0]: []}
+    run, result = verify(ais, expected, timeout=30, node='worker2', probe_extra=True)
+    assert run.rc == 0, (run.failures(), result)
+    # worker1's extra NIC goes down; the map still lists it (AIStore does not notice), only asking it tells.
+    sh('ip', '-n', ais.netns['worker1'], 'link', 'set', 'nic1', 'down')
+    try:
+        started = time.monotonic()
+        # Asked from worker2, across the extra network: the address no longer answers ARP, so no answer at all.
+        run, result = verify(ais, expected, timeout=8, node='worker2', probe_extra=True, request_timeout=2)
+        took = time.monotonic() - started
+    finally:
+        sh('ip', '-n', ais.netns['worker1'], 'link', 'set', 'nic1', 'up')
+    assert run.rc != 0
+    message = ' '.join(msg for _task, msg in run.failures())
+    for role in ('proxy', 'target'):
+        assert '%s ' % role in message, message
+    assert 'at %s: pub_extra %s is unreachable' % NODES['worker1'] in message, message
+    unreachable = [n for n in result['report']['nodes'] if n['unreachable_extra']]
+    assert sorted(n['daemon_type'] for n in unreachable) == ['proxy', 'target'], unreachable
+    assert all(n['pub_extra'] == [NODES['worker1'][1]] for n in unreachable), unreachable
+    # Within its timeout (and Ansible's own start-up), not stuck on the dead address.
+    assert took < 8 + 30, took

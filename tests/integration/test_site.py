@@ -5,8 +5,11 @@ and the lab's control plane, with vars/lab.yml and the lab's kubeconfig.
 Routing, the preflight with the real CNI plugins and the matrix run on the lab's nodes; Multus, the network
 definitions (with the Spiderpool and Multi-NIC CNI examples) and the AIStore resource are applied to the lab's
 real API server; the nodes run kubelet (lab_kubelet), so Multus rolls out and the pod matrix runs pods on every
-node. What this cannot prove: no operator or controller of Spiderpool, Multi-NIC CNI or AIStore acts on their
-objects, and no OVN-Kubernetes runs for tenant-blue.
+node. The lab stands in for the AIS operator (lab_aistore_operator): the real aisinit and aisnode run for the
+AIStore resource, and the role waits for it and verifies the real cluster map, then names a node whose extra NIC went
+down. What this cannot prove: the AIS daemons are processes in the nodes' network namespaces, not pods attached
+through Multus; no controller of Spiderpool or Multi-NIC CNI acts on their objects, and no OVN-Kubernetes runs for
+tenant-blue.
 """
 
 import json
@@ -37,6 +40,7 @@ def test_the_main_job_applies_everything_and_then_changes_nothing(run_playbook, 
         binaries=lab_binaries(),
         crds=crds,
         kubelet=True,
+        aistore_operator=True,
     ) as lab:
         cp = ControlPlane(lab)
         # As make main runs it: the lab's kubectl on the PATH for the pod matrix.
@@ -51,7 +55,8 @@ def test_the_main_job_applies_everything_and_then_changes_nothing(run_playbook, 
         )
         first = run_playbook('site.yml', lab.inventory, *args, **env)
         assert first.rc == 0, first.failures()
-        assert 'Multus\' DaemonSet rolls out for real' in first.results('Print the notes of this run')['msg'][0]
+        notes = first.results('Print the notes of this run')['msg']
+        assert 'Multus\' DaemonSet rolls out for real' in notes[0] and 'stands in for it' in notes[1], notes
         matrix = first.results('Check the connectivity matrix against the threshold', host='worker1')
         assert matrix['msg'].startswith('12/12 address pairs connected'), matrix['msg']
         # Multus rolled out on every node (the role waited), and pods on every node reached each other on storage-net
@@ -75,6 +80,22 @@ def test_the_main_job_applies_everything_and_then_changes_nothing(run_playbook, 
             (lab.node_ips[n], ','.join([lab.node_ips[n]] + [ip for _nic, ip in sorted(lab.nics[n].items())]))
             for n in lab.nodes
         )
+        # The real AIStore ran for the resource: the stand-in reported it Ready, and every daemon publishes exactly its
+        # node's data NIC addresses in the real cluster map, and answers on each.
+        assert ais['status']['state'] == 'Ready', ais.get('status')
+        report = first.results('Report the cluster map')['msg']
+        assert (
+            report[0].startswith('smap v')
+            and 'all 3 expected nodes carry their extra IPs (3 proxies, 3 targets)' in report[0]
+        )
+        rows = [line.split() for line in report[2:]]
+        assert report[1].split() == ['NODE', 'PRIMARY', 'IP', 'DAEMON', 'PUB_EXTRA', 'STATUS'], report
+        assert sorted((r[0], r[1], r[2], r[-2], r[-1]) for r in rows) == sorted(
+            (n, lab.node_ips[n], role, ','.join(ip for _nic, ip in sorted(lab.nics[n].items())), 'ok')
+            for n in lab.nodes
+            for role in ('proxy', 'target')
+        ), report
+        assert [r[0] for r in rows if '*' in r] == ['worker1'], report
         table = first.results('Show what the cluster has of them')['msg']
         assert table[0].split() == ['NAMESPACE', 'KIND', 'NAME', 'CREATED'] and len(table) == 7, table
         # Routing is in place on every node: one rule per data NIC.
@@ -87,9 +108,28 @@ def test_the_main_job_applies_everything_and_then_changes_nothing(run_playbook, 
         assert second.rc == 0, second.failures()
         for host in ['localhost'] + lab.nodes:
             assert second.stats(host)['changed'] == 0, host
-    # Down, the lab leaves no process, pod or state of its control plane behind.
+        # A data NIC of worker2 goes down after the deployment: the map still lists its address, the verify asks it.
+        down = lab.nics['worker2']['nic2']
+        assert lab.exec('worker2', 'ip', 'link', 'set', 'nic2', 'down').returncode == 0
+        verify = run_playbook(
+            'ais_deploy_cluster.yml',
+            lab.inventory,
+            *args,
+            '-e',
+            'aistore_verify_timeout=10',
+            '-e',
+            'aistore_verify_interval=2',
+            **env,
+        )
+        assert verify.rc != 0
+        message = ' '.join(msg for _task, msg in verify.failures())
+        assert 'proxy' in message and 'target' in message and ('pub_extra %s is unreachable' % down) in message, message
+        assert lab.node_ips['worker2'] in message and lab.nics['worker1']['nic2'] not in message, message
+        state_dir = os.path.dirname(lab.inventory)
+    # Down, the lab leaves no process, pod or state of its control plane behind, nor an AIS daemon or the stand-in.
     assert lab.found() == ([], [])
+    left = subprocess.run(['pgrep', '-af', state_dir], capture_output=True, text=True, check=False).stdout
+    assert left == '', left
     assert subprocess.run(['podman', 'pod', 'exists', 'netplumb-site-control-plane'], check=False).returncode != 0
     # Only the addressing role's plans stay beside the inventory (.plan/, as beside a user's inventory).
-    state_dir = os.path.dirname(lab.inventory)
     assert (sorted(os.listdir(state_dir)) if os.path.exists(state_dir) else []) in ([], ['.plan'])

@@ -1,0 +1,116 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The lab's stand-in for the AIS operator (roles/lab/files/ais_operator.py): where it puts the daemons of an AIStore
+resource and what it gives aisinit. The resource is the one our aistore_resource filter builds, which the unit tests
+of test_rendered_resources.py check against the operator's CRD. The daemons themselves run for real in
+tests/integration/test_aistore_real.py and test_site.py.
+"""
+
+import os
+import sys
+
+import pytest
+
+from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_resource import build_resource
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'roles', 'lab', 'files'))
+import ais_operator  # noqa: E402
+
+NODES = [('worker1', '198.18.0.11'), ('worker2', '198.18.0.12'), ('worker3', '198.18.0.13')]
+
+
+def resource(**settings):
+    base = {
+        'name': 'ais',
+        'namespace': 'ais',
+        'node_image': 'aistorage/aisnode:v4.4',
+        'init_image': 'aistorage/ais-init:v4.4',
+        'hostname_map': {},
+        'attachments': [],
+        'proxy_size': 3,
+        'target_size': 3,
+        'proxy_port': 51080,
+        'target_port': 51081,
+        'intra_control_port': 51082,
+        'intra_data_port': 51083,
+        'host_port': True,
+        'mounts': [{'path': '/ais1', 'size': '10Gi'}],
+        'state_storage': {'hostPath': {'prefix': '/etc/ais'}},
+        'hostpath_prefix': '',
+        'extra_spec': {},
+    }
+    base.update(settings)
+    return build_resource(base)
+
+
+def test_one_proxy_and_one_target_per_node_in_name_order():
+    daemons = ais_operator.plan(resource(), NODES)
+    assert [(d['role'], d['index'], d['node'], d['node_ip']) for d in daemons] == [
+        (role, i, name, ip) for role in ('proxy', 'target') for i, (name, ip) in enumerate(NODES)
+    ]
+
+
+def test_a_target_shares_no_intra_port_with_its_nodes_proxy():
+    # The role gives both daemons the same intra ports (each pod has its own network namespace); here they share one.
+    daemons = ais_operator.plan(resource(), NODES)
+    ports = dict((d['role'], d['ports']) for d in daemons)
+    assert ports['proxy'] == (51080, 51082, 51083)
+    assert ports['target'] == (51081, 51092, 51093)
+    # Different ports stay as they are.
+    spec = resource()
+    spec['spec']['targetSpec'].update(portIntraControl=52000, portIntraData=52001)
+    assert ais_operator.plan(spec, NODES)[-1]['ports'] == (51081, 52000, 52001)
+
+
+def test_sizes_come_from_each_daemon_then_from_spec_size():
+    spec = resource(proxy_size=1, target_size=2)
+    assert [d['role'] for d in ais_operator.plan(spec, NODES)] == ['proxy', 'target', 'target']
+    del spec['spec']['proxySpec']['size']
+    spec['spec']['size'] = 3
+    assert [d['role'] for d in ais_operator.plan(spec, NODES)].count('proxy') == 3
+
+
+def test_more_daemons_than_nodes_is_refused_naming_the_size():
+    with pytest.raises(ValueError, match=r'targetSpec.size 4: the lab runs one target per Node and has 3 Ready Nodes'):
+        ais_operator.plan(resource(target_size=4), NODES)
+
+
+def test_the_template_keeps_aisinit_placeholders_and_labels_every_mount(tmp_path):
+    base = str(tmp_path)
+    template = ais_operator.local_template(
+        base, 'target', (51081, 51092, 51093), [{'path': '/ais1'}, {'path': '/ais2', 'label': 'fast'}]
+    )
+    assert template['host_net'] == {
+        'hostname': '${AIS_PUBLIC_HOSTNAME}',
+        'hostname_intra_control': '${AIS_INTRA_HOSTNAME}',
+        'hostname_intra_data': '${AIS_DATA_HOSTNAME}',
+        'port': '51081',
+        'port_intra_control': '51092',
+        'port_intra_data': '51093',
+    }
+    assert template['fspaths'] == {
+        os.path.join(base, 'mounts', 'ais1'): 'lab',
+        os.path.join(base, 'mounts', 'ais2'): 'fast',
+    }
+    assert 'fspaths' not in ais_operator.local_template(base, 'proxy', (51080, 51082, 51083))
+
+
+def test_aisinit_gets_the_operators_pod_environment():
+    assert ais_operator.aisinit_env('ais', 'store', 'proxy', 2, 'worker3', '198.18.0.13') == {
+        'K8S_NS': 'ais',
+        'MY_SERVICE': 'store-proxy',
+        'MY_POD': 'store-proxy-2',
+        'MY_NODE': 'worker3',
+        'AIS_PUBLIC_HOSTNAME': '198.18.0.13',
+    }
+
+
+def test_only_proxies_are_told_how_many_targets_to_wait_for():
+    assert ais_operator.aisnode_argv('/b/aisnode', 'proxy', '/d', 3)[-1] == '-ntargets=3'
+    assert not any(arg.startswith('-ntargets') for arg in ais_operator.aisnode_argv('/b/aisnode', 'target', '/d', 3))
+
+
+def test_merge_keeps_what_the_override_does_not_name():
+    config = ais_operator.merge(
+        {'memsys': {'min_free': '1GiB', 'hk': 1}, 'log': {'level': '3'}}, ais_operator.LAB_CONFIG
+    )
+    assert config == {'memsys': {'min_free': '256MiB', 'hk': 1}, 'log': {'level': '3'}}
