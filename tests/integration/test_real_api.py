@@ -12,13 +12,14 @@ import shutil
 import subprocess
 import time
 
+# The control plane's fixtures, imported only where they are used.
+import aistore_settings
 import pytest
 import yaml
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_resource import build_resource
 from ansible_collections.netplumb.multihome.plugins.module_utils.nad import build_objects
 
-# The control plane's fixtures, imported only where they are used.
 from cluster import control_plane, kube  # noqa: F401 pylint: disable=unused-import
 from conftest import REPO
 
@@ -72,25 +73,12 @@ def test_every_rendered_object_is_accepted_by_server_side_dry_run(kube):
     for _page, _number, block in DOC_BLOCKS:
         if network_items(block):
             objects += build_objects(network_items(block), defaults={'namespace': 'ais'}, plan=main_job_plan())
-    settings = {
-        'name': 'ais',
-        'namespace': 'ais',
-        'node_image': 'aistorage/aisnode:v4.4',
-        'init_image': 'aistorage/ais-init:v4.4',
-        'hostname_map': {'198.18.0.11': '198.18.0.11,198.18.1.11'},
-        'attachments': ['storage-net'],
-        'proxy_size': 1,
-        'target_size': 1,
-        'proxy_port': 51080,
-        'target_port': 51081,
-        'intra_control_port': 51082,
-        'intra_data_port': 51083,
-        'host_port': True,
-        'mounts': [{'path': '/ais1', 'size': '10Gi'}],
-        'state_storage': {'hostPath': {'prefix': '/etc/ais'}},
-        'hostpath_prefix': '',
-        'extra_spec': {},
-    }
+    settings = aistore_settings.settings(
+        hostname_map={'198.18.0.11': '198.18.0.11,198.18.1.11'},
+        attachments=['storage-net'],
+        proxy_size=1,
+        target_size=1,
+    )
     resources = [e['object'] for e in objects if e['state'] == 'present'] + [build_resource(settings)]
     kinds = sorted(set(o['kind'] for o in resources))
     assert kinds == ['AIStore', 'MultiNicNetwork', 'NetworkAttachmentDefinition', 'SpiderIPPool', 'SpiderSubnet'], kinds

@@ -9,6 +9,7 @@ import os
 import sys
 
 import pytest
+from aistore_settings import settings
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_resource import build_resource
 
@@ -18,28 +19,9 @@ import ais_operator  # noqa: E402
 NODES = [('worker1', '198.18.0.11'), ('worker2', '198.18.0.12'), ('worker3', '198.18.0.13')]
 
 
-def resource(**settings):
-    base = {
-        'name': 'ais',
-        'namespace': 'ais',
-        'node_image': 'aistorage/aisnode:v4.4',
-        'init_image': 'aistorage/ais-init:v4.4',
-        'hostname_map': {},
-        'attachments': [],
-        'proxy_size': 3,
-        'target_size': 3,
-        'proxy_port': 51080,
-        'target_port': 51081,
-        'intra_control_port': 51082,
-        'intra_data_port': 51083,
-        'host_port': True,
-        'mounts': [{'path': '/ais1', 'size': '10Gi'}],
-        'state_storage': {'hostPath': {'prefix': '/etc/ais'}},
-        'hostpath_prefix': '',
-        'extra_spec': {},
-    }
-    base.update(settings)
-    return build_resource(base)
+def resource(**changes):
+    """The resource of a three-node inventory."""
+    return build_resource(settings(**dict({'proxy_size': 3, 'target_size': 3}, **changes)))
 
 
 def test_one_proxy_and_one_target_per_node_in_name_order():

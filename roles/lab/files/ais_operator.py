@@ -24,7 +24,6 @@ nodes.json is ``{node name: container}``; the PID of each container comes from p
 from __future__ import annotations
 
 import argparse
-import copy
 import datetime
 import json
 import os
@@ -35,6 +34,16 @@ import sys
 import time
 import urllib.error
 import urllib.request
+
+# This file is <root>/ansible_collections/netplumb/multihome/roles/lab/files/ais_operator.py in an installed collection
+# (and in the checkout's .build/collections tree); the collection's own code comes from there.
+_ROOT = os.path.abspath(__file__)
+for _ in range(7):
+    _ROOT = os.path.dirname(_ROOT)
+if os.path.isdir(os.path.join(_ROOT, 'ansible_collections', 'netplumb', 'multihome')) and _ROOT not in sys.path:
+    sys.path.append(_ROOT)
+
+from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_resource import merge  # noqa: E402
 
 GROUP, VERSION, PLURAL = 'ais.nvidia.com', 'v1beta1', 'aistores'
 TARGET_PORT_SHIFT = 10
@@ -121,16 +130,6 @@ def write_inputs(base, template, override, hostname_map):
     for name, data in (('template.json', template), ('override.json', override), ('map.json', hostname_map)):
         with open(os.path.join(base, name), 'w') as handle:
             json.dump(data, handle)
-
-
-def merge(base, override):
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def no_dns(base, node_ip):
