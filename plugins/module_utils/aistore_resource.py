@@ -28,6 +28,12 @@ from __future__ import annotations
 import copy
 from typing import Any, Mapping
 
+from ansible_collections.netplumb.multihome.plugins.module_utils.checks import (
+    check_ifname,
+    dns_label_problem,
+    dns_subdomain_problem,
+)
+
 API_VERSION = 'ais.nvidia.com/v1beta1'
 KIND = 'AIStore'
 DNS_MODES = ('IP', 'Node', 'Pod')
@@ -86,6 +92,29 @@ def _daemon(settings, role):
     return spec
 
 
+def check_attachment(value: Any) -> str:
+    """``value`` if it is one of Multus' network selection elements, ``[namespace/]name[@interface]``.
+
+    The operator puts ``spec.networkAttachment`` into the pods' ``k8s.v1.cni.cncf.io/networks`` annotation as it is;
+    a name that is no Kubernetes name would leave every AIS pod unscheduled. AisResourceError names it otherwise.
+    """
+    what = 'aistore_network_attachments item %r' % (value,)
+    if not isinstance(value, str) or not value:
+        raise AisResourceError('%s is not a NetworkAttachmentDefinition name: expected [namespace/]name' % what)
+    rest, _, iface = value.partition('@')
+    if iface:
+        check_ifname(iface, '%s: the interface after @' % what, AisResourceError)
+    namespace, _, name = rest.rpartition('/')
+    if '/' in rest:
+        problem = dns_label_problem(namespace)
+        if problem:
+            raise AisResourceError('%s: namespace %r %s' % (what, namespace, problem))
+    problem = dns_subdomain_problem(name)
+    if problem:
+        raise AisResourceError('%s: name %r %s' % (what, name, problem))
+    return value
+
+
 def build_resource(settings: Mapping[str, Any]) -> dict[str, Any]:
     """The AIStore resource (a dict) for the role's ``settings``; raises :class:`AisResourceError`.
 
@@ -103,6 +132,8 @@ def build_resource(settings: Mapping[str, Any]) -> dict[str, Any]:
         'hostnameMap': dict(settings.get('hostname_map') or {}),
     }
     attachments = list(settings.get('attachments') or [])
+    for attachment in attachments:
+        check_attachment(attachment)
     if attachments:
         spec['networkAttachment'] = ','.join(attachments)
     spec['proxySpec'] = _daemon(settings, 'proxy')

@@ -31,6 +31,7 @@ import random
 import time
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from ansible_collections.netplumb.multihome.plugins.module_utils.checks import check_ifname
 from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import Gauge, Runner, ping, run_ordered
 
 NOT_MEASURED = 'not measured'
@@ -92,6 +93,7 @@ def address_sets(
                     % (index, node, nic)
                 )
             name = nic.get('name') or 'nic%d' % index
+            check_ifname(name, 'multihome_nics[%d] name of %s' % (index, node), ConnectivityError)
             if '/' not in str(nic['address']):
                 raise ConnectivityError(
                     "multihome_nics %s of %s has address %r without a prefix length: expected CIDR form "
@@ -113,12 +115,33 @@ def address_sets(
             )
         for node, addresses in members.items():
             node = str(node)
+            if node not in sets:
+                raise ConnectivityError(
+                    'address set %r names node %r, which is not among nodes (%s): expected a node of the matrix'
+                    % (set_name, node, ', '.join(sorted(sets)) or 'none')
+                )
             for address in _as_list(addresses):
                 if address in (None, ''):
                     continue
                 ip = _ip(str(address).split('/', 1)[0], 'address of %s in address set %r' % (node, set_name))
-                sets.setdefault(node, {}).setdefault(str(set_name), []).append({'address': str(ip), 'nic': None})
+                sets[node].setdefault(str(set_name), []).append({'address': str(ip), 'nic': None})
+    _check_unique(sets)
     return sets
+
+
+def _check_unique(sets):
+    """No address belongs to two nodes: the first would then "reach" itself and count as the other."""
+    owner: dict[str, tuple[str, str]] = {}
+    for node, networks in sets.items():
+        for network, entries in networks.items():
+            for entry in entries:
+                where = '%s on %s' % (node, entry['nic'] or 'address set %r' % network)
+                first = owner.setdefault(entry['address'], (node, where))
+                if first[0] != node:
+                    raise ConnectivityError(
+                        'address %s belongs to two nodes, %s and %s: expected every address on one node only '
+                        '(a probe to it would reach the wrong node)' % (entry['address'], first[1], where)
+                    )
 
 
 NETWORK_STATUS = 'k8s.v1.cni.cncf.io/network-status'

@@ -24,6 +24,7 @@ import re
 import socket
 from typing import Any, Iterable, Sequence
 
+from ansible_collections.netplumb.multihome.plugins.module_utils.checks import check_ifname
 from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import (
     IPNetwork,
     PlanError,
@@ -183,6 +184,7 @@ def _read_nics(pos, host, interfaces, nics):
                 "host %s interfaces[%d] has no name (got %r): expected a non-empty "
                 "string such as 'eth1'" % (host, num, name)
             )
+        check_ifname(name, 'host %s interfaces[%d] name' % (host, num), PlanError)
         if name in nic_names:
             raise PlanError("host %s lists interface %s twice: expected each NIC once" % (host, name))
         nic_names.add(name)

@@ -290,9 +290,13 @@ def plan_ranges(
     low = int(supernet.network_address)
     high = int(supernet.broadcast_address)
     occupied = _Occupied()
-    for _label, net in reserved_named:
+    # The same without the reserved networks: when a range fits there and not here, they are what blocks it.
+    planned_only = _Occupied()
+    blocking = []
+    for label, net in reserved_named:
         if net.version == version and net.overlaps(supernet):
             occupied.add(max(low, int(net.network_address)), min(high, int(net.broadcast_address)))
+            blocking.append('%s %s' % (label, net))
 
     placed = {}
     # Keep earlier ranges first, in the order given, so that new networks cannot take them.
@@ -305,6 +309,7 @@ def plan_ranges(
         start, end = int(net.network_address), int(net.broadcast_address)
         if occupied.is_free(start, end):
             occupied.add(start, end)
+            planned_only.add(start, end)
             placed[name] = net
     for name, prefix, _node_prefix in specs:
         if name in placed:
@@ -312,11 +317,19 @@ def plan_ranges(
         size = 1 << (supernet.max_prefixlen - prefix)
         start = occupied.first_fit(low, high, size)
         if start is None:
+            taken = ', '.join('%s %s' % (other, placed[other]) for other in placed) or 'none'
+            if blocking and planned_only.first_fit(low, high, size) is not None:
+                raise PlanError(
+                    "no room left for network %r: no free /%d in supernet %s because of %s (the ranges planned "
+                    "before it: %s); expected a larger supernet, a longer prefix, or a supernet clear of %s"
+                    % (name, prefix, supernet, ' and '.join(blocking), taken, 'them' if len(blocking) > 1 else 'it')
+                )
             raise PlanError(
-                "no room left for network %r: no free /%d in supernet %s "
-                "after the ranges already planned and the reserved ones" % (name, prefix, supernet)
+                "no room left for network %r: no free /%d in supernet %s after the ranges planned before it (%s)%s"
+                % (name, prefix, supernet, taken, ' and ' + ' and '.join(blocking) if blocking else '')
             )
         occupied.add(start, start + size - 1)
+        planned_only.add(start, start + size - 1)
         placed[name] = _net(version, start, prefix)
 
     out = []

@@ -35,6 +35,7 @@ options:
     description:
       - "Extra addresses to probe, C({set name: {node: address or [addresses]}}); the set's name is the network
         in the table. Addresses are plain (a prefix length is dropped)."
+      - Every node named must be one of O(nodes), and no address may belong to two nodes (in a set or on a NIC).
     type: dict
     default: {}
   results:

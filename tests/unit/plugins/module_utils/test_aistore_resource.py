@@ -2,9 +2,8 @@
 """The AIStore resource the aistore role applies: accepted by the operator's real CRD, and refused
 when the operator would silently ignore hostnameMap."""
 
-import copy
-
 import pytest
+from aistore_settings import SETTINGS, settings
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.netplumb.multihome.plugins.filter.aistore import aistore_resource
@@ -15,38 +14,6 @@ from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_resourc
 )
 
 from crd_schema import assert_accepted, errors
-
-# The role's defaults (roles/aistore/defaults/main.yml) for a three-node inventory with two attachments.
-SETTINGS = {
-    'name': 'ais',
-    'namespace': 'ais',
-    'node_image': 'aistorage/aisnode:v4.4',
-    'init_image': 'aistorage/ais-init:v4.4',
-    'hostname_map': {
-        '198.18.0.11': '198.18.0.11,198.18.1.11,198.18.2.11',
-        '198.18.0.12': '198.18.0.12,198.18.1.12,198.18.2.12',
-    },
-    'attachments': ['macvlan-nic1', 'macvlan-nic2'],
-    'proxy_size': 2,
-    'target_size': 2,
-    'proxy_port': 51080,
-    'target_port': 51081,
-    'proxy_service_port': '51080',
-    'target_service_port': '51081',
-    'intra_control_port': 51082,
-    'intra_data_port': 51083,
-    'host_port': True,
-    'mounts': [{'path': '/ais1', 'size': '10Gi'}],
-    'state_storage': {'hostPath': {'prefix': '/etc/ais'}},
-    'hostpath_prefix': '',
-    'extra_spec': {},
-}
-
-
-def settings(**changes):
-    out = copy.deepcopy(SETTINGS)
-    out.update(changes)
-    return out
 
 
 def test_the_default_resource_is_accepted_by_the_operator_crd():
@@ -188,3 +155,28 @@ def test_the_filter_names_the_problem():
     with pytest.raises(AnsibleFilterError, match="the setting 'mounts' is missing"):
         aistore_resource(dict((k, v) for k, v in SETTINGS.items() if k != 'mounts'))
     assert aistore_resource(settings())['kind'] == 'AIStore'
+
+
+@pytest.mark.parametrize(
+    'attachment, fragment',
+    [
+        (
+            'Storage_Net',
+            "aistore_network_attachments item 'Storage_Net': name 'Storage_Net' is not a DNS-1123 subdomain",
+        ),
+        ('AIS/storage-net', "namespace 'AIS' is not a DNS-1123 label"),
+        ('ais/', "name '' is not a name: expected a DNS-1123 subdomain"),
+        ('storage-net@eth 1', "the interface after @ 'eth 1' is not a valid interface name"),
+        ('', 'is not a NetworkAttachmentDefinition name: expected [namespace/]name'),
+    ],
+)
+def test_attachments_must_be_network_selection_elements_even_when_rendered(attachment, fragment):
+    # build_resource serves render mode too: nothing reaches a cluster that could refuse the name later.
+    with pytest.raises(AisResourceError) as err:
+        build_resource(settings(attachments=['storage-net', attachment]))
+    assert fragment in str(err.value), str(err.value)
+
+
+def test_attachments_may_name_their_namespace_and_interface():
+    resource = build_resource(settings(attachments=['ais/storage-net', 'other/replication.net@net2']))
+    assert resource['spec']['networkAttachment'] == 'ais/storage-net,other/replication.net@net2'

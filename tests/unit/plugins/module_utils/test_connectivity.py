@@ -202,14 +202,18 @@ def test_address_sets_take_json_text_and_extra_sets():
         'a': json.dumps([{'name': 'ens1', 'address': '10.0.0.1/16'}]),
         'b': [{'name': 'ens1', 'address': '10.0.200.1/16'}],
     }
-    sets = address_sets(nodes, {'storage-net': {'a': '192.0.2.10', 'b': ['192.0.2.11/24'], 'c': '192.0.2.12'}})
+    sets = address_sets(nodes, {'storage-net': {'a': '192.0.2.10', 'b': ['192.0.2.11/24']}})
     assert sets['a'] == {
         '10.0.0.0/16': [{'address': '10.0.0.1', 'nic': 'ens1'}],
         'storage-net': [{'address': '192.0.2.10', 'nic': None}],
     }
     assert sets['b']['storage-net'] == [{'address': '192.0.2.11', 'nic': None}]
-    # A node only in an extra set takes part through it.
-    assert sets['c'] == {'storage-net': [{'address': '192.0.2.12', 'nic': None}]}
+
+
+def test_a_node_may_repeat_its_own_address_in_an_address_set():
+    nodes = {'a': [{'name': 'ens1', 'address': '10.0.0.1/16'}], 'b': [{'name': 'ens1', 'address': '10.0.0.2/16'}]}
+    sets = address_sets(nodes, {'node-ips': {'a': '10.0.0.1', 'b': '10.0.0.2'}})
+    assert sets['a']['node-ips'] == [{'address': '10.0.0.1', 'nic': None}]
 
 
 @pytest.mark.parametrize(
@@ -227,6 +231,24 @@ def test_address_sets_take_json_text_and_extra_sets():
         ({'w1': []}, {'net-a': {'w1': 'nope'}}, "address of w1 in address set 'net-a' is 'nope'"),
         ({'w1': []}, {'net-a': ['w1']}, "address set 'net-a' is ['w1']"),
         (['w1'], None, "nodes is ['w1']"),
+        (
+            {'w1': [], 'w2': []},
+            {'net-a': {'w1': '192.0.2.1', 'w9': '192.0.2.9'}},
+            "address set 'net-a' names node 'w9', which is not among nodes (w1, w2)",
+        ),
+        (
+            {
+                'w1': [{'name': 'nic1', 'address': '198.18.1.11/24'}],
+                'w2': [{'name': 'nic1', 'address': '198.18.1.11/24'}],
+            },
+            None,
+            'address 198.18.1.11 belongs to two nodes, w1 on nic1 and w2 on nic1',
+        ),
+        (
+            {'w1': [{'name': 'nic1', 'address': '198.18.1.11/24'}], 'w2': []},
+            {'pods': {'w2': '198.18.1.11'}},
+            "address 198.18.1.11 belongs to two nodes, w1 on nic1 and w2 on address set 'pods'",
+        ),
     ],
 )
 def test_address_sets_errors_name_the_value(nodes, extra, message):
@@ -721,3 +743,9 @@ def test_pod_address_sets_refuses_what_is_not_pods(pods, networks, fragment):
     with pytest.raises(ConnectivityError) as exc:
         pod_address_sets(pods, networks)
     assert fragment in str(exc.value)
+
+
+def test_nic_names_must_be_interface_names():
+    with pytest.raises(ConnectivityError) as err:
+        address_sets({'w1': [{'name': 'nic:1', 'address': '198.18.1.11/24'}]})
+    assert "multihome_nics[0] name of w1 'nic:1' is not a valid interface name: it contains ':'" in str(err.value)

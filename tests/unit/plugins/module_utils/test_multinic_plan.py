@@ -1060,3 +1060,19 @@ def test_property_random_plans(seed):
             assert key not in before
         else:
             assert before[key] == index
+
+
+@pytest.mark.parametrize(
+    'name, fragment',
+    [
+        ('eth 1', "contains ' '"),
+        ('ens1f0-storage-rail', 'is 19 characters long: the kernel allows at most 15'),
+        ('nic/1', "contains '/'"),
+        ('..', "'.' and '..' are refused by the kernel"),
+    ],
+)
+def test_nic_names_must_be_interface_names(name, fragment):
+    hosts = [{'name': 'a', 'interfaces': [{'name': name, 'address': '10.0.1.5/24'}]}]
+    with pytest.raises(PlanError) as err:
+        plan_multinic('192.168.0.0/16', 2, 8, hosts)
+    assert 'host a interfaces[0] name %r' % name in str(err.value) and fragment in str(err.value), str(err.value)

@@ -543,3 +543,23 @@ def test_unknown_network_key_is_refused_naming_it():
     with pytest.raises(PlanError) as exc:
         plan_ranges('10.0.0.0/16', [{'name': 'storage', 'prefix': 24, 'node_prefx': 28}], nodes=['a'])
     assert "'storage'" in str(exc.value) and 'node_prefx' in str(exc.value) and 'node_prefix' in str(exc.value)
+
+
+def test_no_room_because_of_a_reserved_network_names_it():
+    reserved = {'pod_network': '198.18.0.0/17', 'service_network': '198.18.200.0/24'}
+    networks = [{'name': 'a', 'prefix': 18}, {'name': 'b', 'prefix': 18}]
+    with pytest.raises(PlanError) as err:
+        plan_ranges('198.18.0.0/16', networks, reserved=reserved)
+    message = str(err.value)
+    # Without the pod network both /18s would fit; a took 198.18.128.0/18, b finds nothing.
+    assert "no room left for network 'b': no free /18 in supernet 198.18.0.0/16 because of" in message, message
+    assert 'reserved pod_network 198.18.0.0/17' in message and 'a 198.18.128.0/18' in message, message
+
+
+def test_no_room_among_planned_ranges_lists_them():
+    with pytest.raises(PlanError) as err:
+        plan_ranges(
+            '10.0.0.0/24', [{'name': 'a', 'prefix': 25}, {'name': 'b', 'prefix': 25}, {'name': 'c', 'prefix': 26}]
+        )
+    assert 'after the ranges planned before it (a 10.0.0.0/25, b 10.0.0.128/25)' in str(err.value), str(err.value)
+    assert 'because of' not in str(err.value)
