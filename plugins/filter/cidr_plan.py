@@ -13,6 +13,7 @@ from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import (
     named_reserved,
     parse_networks,
 )
+from ansible_collections.netplumb.multihome.plugins.module_utils.multinic_plan import check_subnet
 from ansible_collections.netplumb.multihome.plugins.module_utils.ovnk_subnets import parse_subnets
 from ansible_collections.netplumb.multihome.plugins.plugin_utils.filter_arguments import documented_filter
 
@@ -26,8 +27,9 @@ def cidr_block(network, extra_bits, index):
 @documented_filter(PlanError)
 def multinic_pod_block(subnet, interface_block, host_block, interface_index, host_index):
     """The pod block of host index ``host_index`` on interface index ``interface_index``."""
-    check_bits(interface_block, 'interface_block', 128)
-    check_bits(host_block, 'host_block', 128)
+    subnet = check_subnet(subnet)
+    check_bits(interface_block, 'interface_block', 32)
+    check_bits(host_block, 'host_block', 32)
     vlan = block(subnet, interface_block, _index(interface_index, 'interface_index'))
     return str(block(vlan, host_block, _index(host_index, 'host_index')))
 

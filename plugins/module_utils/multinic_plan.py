@@ -115,8 +115,23 @@ def _check_vlan_mode(vlan_mode):
     return vlan_mode
 
 
+def check_subnet(subnet: str | IPNetwork, what: str = 'subnet') -> IPNetwork:
+    """The MultiNicNetwork's pod network ``subnet``, parsed; PlanError when it is not an IPv4 network.
+
+    Multi-NIC CNI's subnet and its IPAM (multi-nic-ipam) are IPv4 only: a block of an IPv6 subnet would be planned
+    here and then refused, or misread, by the cluster.
+    """
+    network = parse_network(subnet, what)
+    if network.version != 4:
+        raise PlanError(
+            "%s %s is IPv6: Multi-NIC CNI's subnet supports IPv4 only (its IPAM hands out IPv4 pod blocks); "
+            "expected an IPv4 network such as 192.168.0.0/16" % (what, network)
+        )
+    return network
+
+
 def _check_layout(subnet: str | IPNetwork, interface_block: int, host_block: int) -> IPNetwork:
-    subnet = parse_network(subnet, 'subnet')
+    subnet = check_subnet(subnet)
     bits = subnet.max_prefixlen
     check_bits(interface_block, 'interface_block', bits)
     check_bits(host_block, 'host_block', bits)

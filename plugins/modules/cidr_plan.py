@@ -40,6 +40,7 @@ options:
   subnet:
     description:
       - For C(multinic_blocks), the pod network every block is cut from, as a network address (C(192.168.0.0/16)).
+        IPv4 only, as Multi-NIC CNI's subnet; the hosts' NICs may be on IPv6 networks.
     type: str
   interface_block:
     description: For C(multinic_blocks), the number of bits for the interface index.

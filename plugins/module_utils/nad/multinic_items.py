@@ -8,7 +8,7 @@ import re
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import cidr
 from ansible_collections.netplumb.multihome.plugins.module_utils.checks import is_text
-from ansible_collections.netplumb.multihome.plugins.module_utils.multinic_plan import tabu_interfaces
+from ansible_collections.netplumb.multihome.plugins.module_utils.multinic_plan import check_subnet, tabu_interfaces
 from ansible_collections.netplumb.multihome.plugins.module_utils.nad.constants import (
     CNI_VERSIONS,
     DEFAULT_CNI_VERSION,
@@ -65,9 +65,10 @@ def _multinic_item(item, ctx):
     ranges = []
     network = None
     if item.get('subnet') is not None:
-        network = cidr.parse_network(item['subnet'], 'subnet')
-        if network.version != 4:
-            _fail("subnet %s is IPv6: Multi-NIC CNI's subnet supports IPv4 only" % network)
+        try:
+            network = check_subnet(item['subnet'])
+        except cidr.PlanError as exc:
+            _fail(str(exc))
         spec['subnet'] = str(network)
         ranges.append(('MultiNicNetwork subnet', network))
     plugin = _check_dict(item.get('plugin'), 'plugin') if item.get('plugin') is not None else None

@@ -116,3 +116,10 @@ def test_cidr_overlaps(cidrs, reserved, expected):
 def test_cidr_overlaps_bad_cidr():
     with pytest.raises(AnsibleFilterError, match="'198.18.1.1/24'"):
         FILTERS['cidr_overlaps'](['198.18.1.1/24'])
+
+
+def test_multinic_pod_block_refuses_an_ipv6_subnet():
+    with pytest.raises(
+        AnsibleFilterError, match=r"subnet fd00:10::/48 is IPv6: Multi-NIC CNI's subnet supports IPv4 only"
+    ):
+        FILTERS['multinic_pod_block']('fd00:10::/48', 2, 6, 0, 0)

@@ -198,28 +198,18 @@ def test_block_layout_matches_subnets_enumeration(subnet, interface_block, host_
 # ---------------------------------------------------------------------------
 
 
-def test_ipv6():
-    hosts = make_hosts(
-        ('a', ['fd00:1::5/64', 'fd00:2::5/64']), ('b', ['fd00:1::6/64', 'fd00:2::6/64']), ('c', ['fd00:1::7/64'])
-    )
-    result = plan_multinic('fd00:10::/48', 2, 8, hosts)
-    nets = by_master(result)
-    assert [entry['master_net'] for entry in result['plan']['interfaces']] == ['fd00:1::/64', 'fd00:2::/64']
-    assert nets['fd00:1::/64']['vlan_cidr'] == 'fd00:10::/50'
-    assert nets['fd00:2::/64']['vlan_cidr'] == 'fd00:10:0:4000::/50'
-    assert nets['fd00:1::/64']['vlan_cidr'] == oracle_block('fd00:10::/48', 2, 0)
-    assert nets['fd00:2::/64']['vlan_cidr'] == oracle_block('fd00:10::/48', 2, 1)
-    # /50 + 8 bits = /58 blocks; the host index sits in bits 58..65 of the address.
-    assert pod_of(result, 'fd00:1::/64', 'a') == 'fd00:10::/58'
-    assert pod_of(result, 'fd00:1::/64', 'b') == 'fd00:10:0:40::/58'
-    assert pod_of(result, 'fd00:1::/64', 'c') == 'fd00:10:0:80::/58'
-    assert pod_of(result, 'fd00:2::/64', 'b') == oracle_block('fd00:10:0:4000::/50', 8, 1)
-    assert [h['host_ip'] for h in nets['fd00:1::/64']['hosts']] == ['fd00:1::5', 'fd00:1::6', 'fd00:1::7']
+def test_an_ipv6_subnet_is_refused():
+    # Multi-NIC CNI's subnet and IPAM are IPv4 only: the plan stops before cutting blocks nothing would accept.
+    hosts = make_hosts(('a', ['fd00:1::5/64', 'fd00:2::5/64']), ('b', ['fd00:1::6/64', 'fd00:2::6/64']))
+    with pytest.raises(PlanError) as err:
+        plan_multinic('fd00:10::/48', 2, 8, hosts)
+    assert str(err.value).startswith("subnet fd00:10::/48 is IPv6: Multi-NIC CNI's subnet supports IPv4 only")
 
 
 def test_ipv6_host_ip_is_compressed():
+    # The pod subnet is IPv4; a host network (master net) may be IPv6.
     hosts = make_hosts(('a', ['FD00:0001:0000:0000:0000:0000:0000:0005/64']))
-    result = plan_multinic('fd00:10::/48', 0, 8, hosts)
+    result = plan_multinic('192.168.0.0/16', 0, 8, hosts)
     entry = result['plan']['interfaces'][0]
     assert entry['master_net'] == 'fd00:1::/64'
     assert entry['hosts'][0]['host_ip'] == 'fd00:1::5'
@@ -751,7 +741,7 @@ ERRORS = [
     (
         'too_long_v6',
         {'subnet': 'fd00::/64', 'interface_block': 40, 'host_block': 30, 'hosts': []},
-        r'needs /134 .*128 bits of an IPv6 address',
+        r"subnet fd00::/64 is IPv6: Multi-NIC CNI's subnet supports IPv4 only",
     ),
     ('negative_bits', {'interface_block': -1}, r'interface_block -1 is out of range: expected 0 to 32'),
     ('string_bits', {'host_block': '6'}, r"host_block '6' is not a whole number of bits"),
