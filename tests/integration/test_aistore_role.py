@@ -443,9 +443,11 @@ def test_waits_for_ready_then_the_cluster_map_passes(run_playbook, kube, tmp_pat
         == 'Ready'
     )
     assert requests == ['/v1/daemon?what=smap']
-    assert run.results('Report the cluster map')['msg'] == (
-        'smap v17: all 3 expected nodes carry their extra IPs (3 proxies, 3 targets) (from %s)' % url
-    )
+    report = run.results('Report the cluster map')['msg']
+    assert report[0] == 'smap v17: all 3 expected nodes carry their extra IPs (3 proxies, 3 targets) (from %s)' % url
+    # Then the map as a table, a line per daemon, named by inventory host.
+    assert report[1].split() == ['NODE', 'PRIMARY', 'IP', 'DAEMON', 'PUB_EXTRA', 'STATUS'] and len(report) == 8, report
+    assert sorted(line.split()[0] for line in report[2:]) == sorted(['worker1', 'worker2', 'worker3'] * 2), report
 
 
 def test_a_target_without_its_extra_ip_fails_with_the_per_node_report(run_playbook, kube, tmp_path, proxy):
