@@ -101,10 +101,10 @@ def check_attachment(value: Any) -> str:
     what = 'aistore_network_attachments item %r' % (value,)
     if not isinstance(value, str) or not value:
         raise AisResourceError('%s is not a NetworkAttachmentDefinition name: expected [namespace/]name' % what)
-    rest, _, iface = value.partition('@')
-    if iface:
+    rest, iface = value.split('@', 1) if '@' in value else (value, '')
+    if '@' in value:
         check_ifname(iface, '%s: the interface after @' % what, AisResourceError)
-    namespace, _, name = rest.rpartition('/')
+    namespace, name = rest.rsplit('/', 1) if '/' in rest else ('', rest)
     if '/' in rest:
         problem = dns_label_problem(namespace)
         if problem:
