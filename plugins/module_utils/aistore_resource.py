@@ -31,7 +31,6 @@ from typing import Any, Mapping
 from ansible_collections.netplumb.multihome.plugins.module_utils.checks import (
     check_ifname,
     dns_label_problem,
-    dns_subdomain_problem,
 )
 
 API_VERSION = 'ais.nvidia.com/v1beta1'
@@ -109,7 +108,8 @@ def check_attachment(value: Any) -> str:
         problem = dns_label_problem(namespace)
         if problem:
             raise AisResourceError('%s: namespace %r %s' % (what, namespace, problem))
-    problem = dns_subdomain_problem(name)
+    # Multus v4 (pkg/k8sclient parsePodNetworkObjectName) wants a DNS-1123 label for both.
+    problem = dns_label_problem(name)
     if problem:
         raise AisResourceError('%s: name %r %s' % (what, name, problem))
     return value

@@ -6,7 +6,9 @@ tests/integration/test_aistore_real.py and test_site.py.
 """
 
 import os
+import signal
 import sys
+import time
 
 import pytest
 from aistore_settings import settings
@@ -96,3 +98,76 @@ def test_merge_keeps_what_the_override_does_not_name():
         {'memsys': {'min_free': '1GiB', 'hk': 1}, 'log': {'level': '3'}}, ais_operator.LAB_CONFIG
     )
     assert config == {'memsys': {'min_free': '256MiB', 'hk': 1}, 'log': {'level': '3'}}
+
+
+# A stand-in for `nsenter --pid -- aisnode`: the leader dies at SIGTERM at once (nsenter does not pass it on), the
+# child it forked ignores SIGTERM (an aisnode slow to leave). Its command line names ``base``, as aisnode's does.
+NSENTER_LIKE = (
+    'import os, signal, sys, time\n'
+    'if os.fork() == 0:\n'
+    '    signal.signal(signal.SIGTERM, signal.SIG_IGN)\n'
+    '    time.sleep(60)\n'
+    '    sys.exit(0)\n'
+    'time.sleep(60)\n'
+)
+
+
+def start_group(base):
+    import subprocess
+
+    proc = subprocess.Popen(
+        [sys.executable, '-c', NSENTER_LIKE, '-config=%s/cluster.json' % base], start_new_session=True
+    )
+    deadline = time.monotonic() + 10
+    while len(members(proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(members(proc.pid)) == 2
+    return proc
+
+
+def members(pgid):
+    """The live members of process group ``pgid``, read here from /proc (not with the code under test)."""
+    out = []
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                with open('/proc/%s/stat' % entry, 'rb') as handle:
+                    fields = handle.read().rsplit(b')', 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] not in (b'Z', b'X'):
+                out.append(int(entry))
+    return out
+
+
+def test_stop_waits_for_the_whole_group_and_kills_what_ignores_sigterm(tmp_path):
+    proc = start_group(tmp_path)
+    started = time.monotonic()
+    ais_operator.stop_processes([proc], grace=1.0)
+    assert members(proc.pid) == [] and proc.returncode is not None
+    # It waited for the child past the leader's death, then killed it.
+    assert time.monotonic() - started >= 1.0
+
+
+def test_stop_finds_the_daemons_a_dead_stand_in_left_by_their_directories(tmp_path):
+    base = tmp_path / 'ais' / 'ais' / 'ais' / 'worker1' / 'proxy'
+    base.mkdir(parents=True)
+    proc = start_group(base)
+    try:
+        (base / ais_operator.PGID_FILE).write_text('%d\n' % proc.pid)
+        # Another directory's group, and a file naming a group that is gone, are left alone.
+        other = start_group(tmp_path / 'elsewhere')
+        (tmp_path / 'ais' / 'ais' / 'ais' / 'worker2').mkdir()
+        (tmp_path / 'ais' / 'ais' / 'ais' / 'worker2' / ais_operator.PGID_FILE).write_text('%d\n' % other.pid)
+        assert ais_operator.leftover_daemons(str(tmp_path)) == [proc.pid]
+        proc.terminate()  # the leader goes, the child stays: still found by its group and directory
+        proc.wait(10)
+        assert ais_operator.leftover_daemons(str(tmp_path)) == [proc.pid]
+        assert ais_operator.main(['stop', '--state-dir', str(tmp_path)]) == 0
+        assert members(proc.pid) == [] and ais_operator.leftover_daemons(str(tmp_path)) == []
+        assert len(members(other.pid)) == 2
+    finally:
+        for group in (proc, locals().get('other')):
+            if group is not None:
+                ais_operator.kill_group(group.pid, signal.SIGKILL)
+                group.wait(10)

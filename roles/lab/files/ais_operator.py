@@ -35,16 +35,6 @@ import time
 import urllib.error
 import urllib.request
 
-# This file is <root>/ansible_collections/netplumb/multihome/roles/lab/files/ais_operator.py in an installed collection
-# (and in the checkout's .build/collections tree); the collection's own code comes from there.
-_ROOT = os.path.abspath(__file__)
-for _ in range(7):
-    _ROOT = os.path.dirname(_ROOT)
-if os.path.isdir(os.path.join(_ROOT, 'ansible_collections', 'netplumb', 'multihome')) and _ROOT not in sys.path:
-    sys.path.append(_ROOT)
-
-from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_resource import merge  # noqa: E402
-
 GROUP, VERSION, PLURAL = 'ais.nvidia.com', 'v1beta1', 'aistores'
 TARGET_PORT_SHIFT = 10
 # A small machine: aisnode refuses to start below its default free-memory floor.
@@ -53,6 +43,24 @@ LAB_CONFIG = {'memsys': {'min_free': '256MiB'}}
 LAB_MOUNT_LABEL = 'lab'
 POLL = 2.0
 READY_TIMEOUT = 180.0
+API_TIMEOUT = 10  # seconds of one request to the lab's API
+PGID_FILE = 'aisnode.pgid'
+
+
+def merge(base, override):
+    """The collection's aistore_resource.merge, imported when first needed (``stop`` needs no collection).
+
+    This file is <root>/ansible_collections/netplumb/multihome/roles/lab/files/ais_operator.py in an installed
+    collection and in the checkout's .build/collections tree; the role also passes Ansible's collection paths.
+    """
+    root = os.path.abspath(__file__)
+    for _level in range(7):
+        root = os.path.dirname(root)
+    if os.path.isdir(os.path.join(root, 'ansible_collections', 'netplumb', 'multihome')) and root not in sys.path:
+        sys.path.append(root)
+    from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_resource import merge as collection_merge
+
+    return collection_merge(base, override)
 
 
 def daemon_ports(spec, role, shift=False):
@@ -154,6 +162,8 @@ def plan(resource, nodes):
     for role in ('proxy', 'target'):
         # spec.size for both, each daemon's own size first (the operator's GetProxySize/GetTargetSize).
         size = int(spec['%sSpec' % role].get('size') or spec.get('size') or 0)
+        if size < 1:
+            raise ValueError('%sSpec.size %d: the lab runs at least one %s' % (role, size, role))
         if size > len(nodes):
             raise ValueError(
                 '%sSpec.size %d: the lab runs one %s per Node and has %d Ready Nodes' % (role, size, role, len(nodes))
@@ -165,6 +175,12 @@ def plan(resource, nodes):
             name, node_ip = nodes[index]
             daemons.append({'role': role, 'index': index, 'node': name, 'node_ip': node_ip, 'ports': ports})
     return daemons
+
+
+def version_of(resource):
+    """What makes a resource new to the stand-in: another object (deleted and made again) or another spec."""
+    meta = resource['metadata']
+    return (meta.get('uid'), meta.get('generation'))
 
 
 def now():
@@ -189,7 +205,7 @@ class Operator:
 
     def ready_nodes(self):
         out = []
-        for node in self.core.list_node().items:
+        for node in self.core.list_node(_request_timeout=API_TIMEOUT).items:
             ready = any(c.type == 'Ready' and c.status == 'True' for c in node.status.conditions or [])
             ips = [a.address for a in node.status.addresses or [] if a.type == 'InternalIP']
             if ready and ips and node.metadata.name in self.containers:
@@ -227,23 +243,32 @@ class Operator:
         if cluster_id:
             body['status']['clusterID'] = cluster_id
         try:
-            self.api.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, name, body)
+            self.api.patch_namespaced_custom_object_status(
+                GROUP, VERSION, namespace, PLURAL, name, body, _request_timeout=API_TIMEOUT
+            )
         except Exception as exc:  # the resource may be gone by now
             log('%s/%s: status not set: %s' % (namespace, name, exc))
 
     def start(self, resource):
+        """Start the daemons of ``resource``; on any failure stop those started and say why in its status."""
         meta = resource['metadata']
         key = (meta['namespace'], meta['name'])
         root = os.path.join(self.args.state_dir, 'ais', *key)
-        entry = self.running[key] = {'generation': meta.get('generation'), 'processes': [], 'root': root}
-        spec = resource['spec']
+        entry = self.running[key] = {'version': version_of(resource), 'processes': [], 'root': root}
         try:
-            daemons = plan(resource, self.ready_nodes())
-        except ValueError as exc:
-            self.status(key[0], key[1], False, str(exc))
-            log('%s/%s: %s' % (key[0], key[1], exc))
-            return
-        primary = next(d for d in daemons if d['role'] == 'proxy')
+            self._start(resource, key, entry)
+        except Exception as exc:  # a node gone, aisinit hanging, a resource we cannot read: say so, keep nothing
+            message = 'the lab could not start it: %s: %s' % (type(exc).__name__, exc)
+            stop_processes([proc for _daemon, proc in entry['processes']])
+            entry['processes'] = []
+            entry['failed'] = True
+            self.status(key[0], key[1], False, message)
+            log('%s/%s: %s' % (key[0], key[1], message))
+
+    def _start(self, resource, key, entry):
+        spec = resource['spec']
+        daemons = plan(resource, self.ready_nodes())
+        primary = daemons[0]  # plan puts the proxies first, at least one
         override = merge(
             merge(spec.get('configToUpdate') or {}, LAB_CONFIG),
             {'proxy': {'primary_url': 'http://%s:%d' % (primary['node_ip'], primary['ports'][1])}},
@@ -253,7 +278,8 @@ class Operator:
         env = dict((k, v) for k, v in os.environ.items() if not k.startswith('KUBERNETES_'))
         # The primary first, as the operator starts the proxies' StatefulSet before the targets'.
         for daemon in daemons:
-            base = os.path.join(root, daemon['node'], daemon['role'])
+            name = '%s-%s-%d on %s' % (key[1], daemon['role'], daemon['index'], daemon['node'])
+            base = os.path.join(entry['root'], daemon['node'], daemon['role'])
             template = local_template(base, daemon['role'], daemon['ports'], spec['targetSpec'].get('mounts') or [])
             write_inputs(base, template, override, hostname_map)
             init_env = dict(
@@ -271,16 +297,7 @@ class Operator:
             with open(os.path.join(base, 'aisinit.out'), 'w') as handle:
                 handle.write(init.stdout + init.stderr)
             if init.returncode != 0:
-                message = 'aisinit of %s-%s-%d on %s failed: %s' % (
-                    key[1],
-                    daemon['role'],
-                    daemon['index'],
-                    daemon['node'],
-                    (init.stderr or init.stdout).strip()[-300:],
-                )
-                self.status(key[0], key[1], False, message)
-                log(message)
-                return
+                raise RuntimeError('aisinit of %s failed: %s' % (name, (init.stderr or init.stdout).strip()[-300:]))
             no_dns(base, daemon['node_ip'])
             argv = ['nsenter', '--target', self.pid_of(daemon['node']), '--net', '--pid', '--']
             argv += aisnode_argv(os.path.join(self.args.bin_dir, 'aisnode'), daemon['role'], base, ntargets)
@@ -290,29 +307,31 @@ class Operator:
                     start_new_session=True,
                 )  # fmt: skip
             entry['processes'].append((daemon, proc))
-            log('%s/%s: started %s-%s-%d on %s (pid %d)' % (key[0], key[1], key[1], daemon['role'], daemon['index'],
-                                                            daemon['node'], proc.pid))  # fmt: skip
+            # nsenter and the aisnode it forks share this process group: `stop` finds it even if we die.
+            with open(os.path.join(base, PGID_FILE), 'w') as handle:
+                handle.write('%d\n' % proc.pid)
+            log('%s/%s: started %s (pid %d)' % (key[0], key[1], name, proc.pid))
         entry['daemons'] = daemons
         entry['deadline'] = time.monotonic() + READY_TIMEOUT
         entry['ready'] = False
         self.status(key[0], key[1], False, 'started %d daemons, waiting for them to answer' % len(daemons))
 
     def check_ready(self, key):
-        """Every daemon answers on its public port, and the primary's map has them all: Ready."""
+        """Every daemon answers on its public port, and the primary's map has them all: Ready (once)."""
         entry = self.running[key]
         if entry.get('ready') or not entry.get('daemons'):
             return
         silent = []
         for daemon, proc in entry['processes']:
-            url = 'http://%s:%d/v1/health' % (daemon['node_ip'], daemon['ports'][0])
+            name = '%s-%s-%d on %s' % (key[1], daemon['role'], daemon['index'], daemon['node'])
             if proc.poll() is not None:
-                silent.append('%s-%s-%d on %s exited (%s)' % (key[1], daemon['role'], daemon['index'], daemon['node'],
-                                                              proc.returncode))  # fmt: skip
+                silent.append('%s exited (%s)' % (name, proc.returncode))
                 continue
+            url = 'http://%s:%d/v1/health' % (daemon['node_ip'], daemon['ports'][0])
             try:
                 urllib.request.urlopen(url, timeout=2).read()
             except (urllib.error.URLError, OSError) as exc:
-                silent.append('%s-%s-%d on %s: %s' % (key[1], daemon['role'], daemon['index'], daemon['node'], exc))
+                silent.append('%s: %s' % (name, exc))
         cluster_id = None
         if not silent:
             primary = entry['daemons'][0]
@@ -329,8 +348,9 @@ class Operator:
             entry['ready'] = True
             self.status(key[0], key[1], True, 'every daemon answers (the lab runs the AIS daemons)', cluster_id)
             log('%s/%s: ready' % key)
-        elif time.monotonic() > entry['deadline']:
-            entry['ready'] = True  # reported; not asked again
+        elif time.monotonic() > entry['deadline'] and not entry.get('late'):
+            # Said once; still checked, so a cluster that comes up later is Ready then.
+            entry['late'] = True
             self.status(key[0], key[1], False, 'not ready after %d s: %s' % (READY_TIMEOUT, '; '.join(silent)))
             log('%s/%s: not ready: %s' % (key[0], key[1], '; '.join(silent)))
 
@@ -345,14 +365,17 @@ class Operator:
 
     def reconcile(self):
         seen = set()
-        for resource in self.api.list_cluster_custom_object(GROUP, VERSION, PLURAL).get('items', []):
+        for resource in self.api.list_cluster_custom_object(GROUP, VERSION, PLURAL, _request_timeout=API_TIMEOUT).get(
+            'items', []
+        ):
             meta = resource['metadata']
             key = (meta['namespace'], meta['name'])
             if meta.get('deletionTimestamp'):
                 continue
             seen.add(key)
-            if key in self.running and self.running[key]['generation'] == meta.get('generation'):
-                self.check_ready(key)
+            if key in self.running and self.running[key]['version'] == version_of(resource):
+                if not self.running[key].get('failed'):
+                    self.check_ready(key)
                 continue
             if key in self.running:
                 self.stop(key)
@@ -384,21 +407,55 @@ class Operator:
         log('stopped')
 
 
+def group_members(pgid):
+    """The PIDs of the live (not zombie) processes of process group ``pgid``."""
+    out = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % entry, 'rb') as handle:
+                fields = handle.read().rsplit(b')', 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] not in (b'Z', b'X'):
+            out.append(int(entry))
+    return out
+
+
+def group_alive(pgid):
+    return bool(group_members(pgid))
+
+
+def kill_group(pgid, signum):
+    try:
+        os.killpg(pgid, signum)
+    except ProcessLookupError:
+        pass
+
+
 def stop_processes(processes, grace=20.0):
-    """SIGTERM to each process group (nsenter and the aisnode it forked), SIGKILL to what is left after ``grace``."""
+    """SIGTERM to each process group (nsenter and the aisnode it forked), SIGKILL to what is left after ``grace``.
+
+    nsenter does not pass SIGTERM on and dies at once, so the wait is for the whole group, aisnode included.
+    """
     for proc in processes:
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        kill_group(proc.pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
     for proc in processes:
+        while group_alive(proc.pid) and time.monotonic() < deadline:
+            proc.poll()  # reap nsenter, so that only the rest of the group counts
+            time.sleep(0.1)
+        if group_alive(proc.pid):
+            kill_group(proc.pid, signal.SIGKILL)
+            late = time.monotonic() + 10
+            while group_alive(proc.pid) and time.monotonic() < late:
+                proc.poll()
+                time.sleep(0.05)
         try:
-            proc.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
+        except subprocess.TimeoutExpired:
+            log('pid %d did not end after SIGKILL' % proc.pid)
 
 
 def pid_file(state_dir):
@@ -450,24 +507,58 @@ def cmd_start(args):
     return 0
 
 
+def leftover_daemons(state_dir):
+    """The process groups of the aisnode daemons started under ``state_dir`` that still have a member running.
+
+    A member counts only when its command line names its daemon's directory (nsenter's and aisnode's do), so a
+    reused process ID never does.
+    """
+    groups = {}
+    for top, _dirs, files in os.walk(os.path.join(state_dir, 'ais')):
+        if PGID_FILE in files:
+            try:
+                with open(os.path.join(top, PGID_FILE)) as handle:
+                    groups[int(handle.read().strip())] = top.encode()
+            except (OSError, ValueError):
+                continue
+    found = set()
+    for entry in os.listdir('/proc') if groups else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % entry, 'rb') as handle:
+                pgrp = int(handle.read().rsplit(b')', 1)[1].split()[2])
+            with open('/proc/%s/cmdline' % entry, 'rb') as handle:
+                cmdline = handle.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if pgrp in groups and groups[pgrp] in cmdline:
+            found.add(pgrp)
+    return sorted(found)
+
+
 def cmd_stop(args):
     args.state_dir = os.path.abspath(args.state_dir)
     pid = running_pid(args.state_dir)
-    if not pid:
-        print(json.dumps({'changed': False}))
-        return 0
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 40
-    while time.monotonic() < deadline and os.path.exists('/proc/%d' % pid):
-        try:  # our child when started from this shell; reaped by init otherwise
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-        time.sleep(0.2)
-    if os.path.exists('/proc/%d' % pid):
-        os.killpg(pid, signal.SIGKILL)
-    os.remove(pid_file(args.state_dir))
-    print(json.dumps({'changed': True, 'pid': pid}))
+    if pid:
+        kill_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and os.path.exists('/proc/%d' % pid):
+            try:  # our child when started from this shell; reaped by init otherwise
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            time.sleep(0.2)
+        kill_group(pid, signal.SIGKILL)
+        os.remove(pid_file(args.state_dir))
+    # What it could not stop (it was killed, or hung): every daemon group it recorded.
+    left = leftover_daemons(args.state_dir)
+    for pgid in left:
+        kill_group(pgid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while left and leftover_daemons(args.state_dir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    print(json.dumps({'changed': bool(pid or left), 'pid': pid, 'killed': left}))
     return 0
 
 

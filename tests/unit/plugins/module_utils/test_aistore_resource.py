@@ -162,10 +162,12 @@ def test_the_filter_names_the_problem():
     [
         (
             'Storage_Net',
-            "aistore_network_attachments item 'Storage_Net': name 'Storage_Net' is not a DNS-1123 subdomain",
+            "aistore_network_attachments item 'Storage_Net': name 'Storage_Net' is not a DNS-1123 label",
         ),
+        # Multus v4 takes a DNS-1123 label, not a subdomain, as the definition's name.
+        ('storage.net', "name 'storage.net' is not a DNS-1123 label"),
         ('AIS/storage-net', "namespace 'AIS' is not a DNS-1123 label"),
-        ('ais/', "name '' is not a name: expected a DNS-1123 subdomain"),
+        ('ais/', "name '' is not a name: expected a DNS-1123 label"),
         ('storage-net@eth 1', "the interface after @ 'eth 1' is not a valid interface name"),
         ('', 'is not a NetworkAttachmentDefinition name: expected [namespace/]name'),
     ],
@@ -178,5 +180,5 @@ def test_attachments_must_be_network_selection_elements_even_when_rendered(attac
 
 
 def test_attachments_may_name_their_namespace_and_interface():
-    resource = build_resource(settings(attachments=['ais/storage-net', 'other/replication.net@net2']))
-    assert resource['spec']['networkAttachment'] == 'ais/storage-net,other/replication.net@net2'
+    resource = build_resource(settings(attachments=['ais/storage-net', 'other/replication-net@net2']))
+    assert resource['spec']['networkAttachment'] == 'ais/storage-net,other/replication-net@net2'
