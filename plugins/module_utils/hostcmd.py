@@ -48,6 +48,8 @@ PING_STATS = re.compile(
     r', (?P<loss>[\d.]+)% packet loss(?:, time (?P<time>[\d.]+)ms)?'
 )
 # iputils: "rtt min/avg/max/mdev = 0.063/0.170/0.376/0.145 ms"; busybox: "round-trip min/avg/max = 0.1/0.2/0.3 ms".
+# A reply line: "64 bytes from 198.18.1.12: icmp_seq=1 ttl=64 time=0.031 ms".
+PING_REPLY = re.compile(r'^\d+ bytes from ', re.MULTILINE)
 PING_RTT = re.compile(
     r'(?:rtt|round-trip) min/avg/max(?:/mdev)? = (?P<min>[\d.]+)/(?P<avg>[\d.]+)/(?P<max>[\d.]+)(?:/(?P<mdev>[\d.]+))? ms'
 )
@@ -315,10 +317,15 @@ def ping(
     ping_bin: str = 'ping',
     ip_bin: str = 'ip',
 ) -> dict[str, Any]:
-    """Run one ping through ``runner`` (see :func:`ping_argv`); its :func:`ping_result`."""
-    rc, out, err = runner.run(
-        ping_argv(dst, count, timeout, interval=interval, src=src, netns=netns, ping_bin=ping_bin, ip_bin=ip_bin)
-    )
+    """Run one ping through ``runner`` (see :func:`ping_argv`); its :func:`ping_result`.
+
+    A ping that printed replies but no summary did not end by itself (a signal cut it short): it
+    proves nothing either way, so it runs once more and that run counts.
+    """
+    argv = ping_argv(dst, count, timeout, interval=interval, src=src, netns=netns, ping_bin=ping_bin, ip_bin=ip_bin)
+    rc, out, err = runner.run(argv)
+    if not PING_STATS.search(out or '') and PING_REPLY.search(out or ''):
+        rc, out, err = runner.run(argv)
     return ping_result(rc, out, err)
 
 

@@ -363,3 +363,35 @@ def test_run_ordered_raises_and_leaves_no_call_running():
     for bad in (0, -1, True, '2'):
         with pytest.raises(ValueError, match='limit is'):
             run_ordered([1], work, bad)
+
+
+class InTurn:
+    """A ``run_command`` giving ``answers`` one after the other (the same argv may answer differently)."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.calls = []
+
+    def __call__(self, argv, environ_update=None, data=None):
+        self.calls.append((argv, environ_update, data))
+        return self.answers.pop(0)
+
+
+def test_a_ping_cut_short_after_a_reply_runs_once_more_and_that_run_counts():
+    argv = [IP, 'netns', 'exec', 'npf-a-1', 'ping', '-n', '-c', '2', '-W', '1', '198.18.61.254']
+    cut = 'PING 198.18.61.254 (198.18.61.254) 56(84) bytes of data.\n64 bytes from 198.18.61.254: icmp_seq=1 ttl=64 time=0.031 ms\n'
+    fake = InTurn([(-15, cut, ''), (0, PING_OK, '')])
+    got = ping(Runner(fake), '198.18.61.254', 2, 1, netns='npf-a-1', ip_bin=IP)
+    assert got['connected'] and got['loss'] == 0.0, got
+    assert [call[0] for call in fake.calls] == [argv, argv]
+    # Cut short twice: it counts as what it is, no summary and not connected; no third try.
+    fake = InTurn([(-15, cut, ''), (-15, cut, '')])
+    got = ping(Runner(fake), '198.18.61.254', 2, 1, netns='npf-a-1', ip_bin=IP)
+    assert not got['connected'] and got['transmitted'] is None and len(fake.calls) == 2
+
+
+def test_a_ping_without_any_reply_is_not_run_again():
+    argv = [IP, 'netns', 'exec', 'npf-a-1', 'ping', '-n', '-c', '2', '-W', '1', '198.18.61.254']
+    fake = InTurn([(2, '', 'ping: connect: Network is unreachable\n')])
+    got = ping(Runner(fake), '198.18.61.254', 2, 1, netns='npf-a-1', ip_bin=IP)
+    assert got['error'] == 'ping: connect: Network is unreachable' and [c[0] for c in fake.calls] == [argv]
