@@ -51,6 +51,7 @@ RESULT = 'result.json'
 MAX_FILE_BYTES = 1 << 20
 # Route keys that say nothing about what the route is (kernel bookkeeping).
 _ROUTE_VOLATILE = ('expires', 'cacheinfo', 'flags', 'pref', 'rt_offload', 'rt_trap')
+_CONTROLLERS = frozenset((b'ansible-playbook', b'ansible', b'ansible-console', b'ansible-pull'))
 _ID_CHARS = frozenset('abcdefghijklmnopqrstuvwxyz0123456789_-')
 
 
@@ -198,13 +199,19 @@ def connection_peer_from_proc(pid: int | None = None, proc: str = '/proc') -> st
     """The client address of the SSH connection this process runs under, from its ancestors' environment.
 
     sudo and su drop ``SSH_CONNECTION``; the login shell above them still has it (root reads any
-    process's environment). None under local, podman or nsenter connections.
+    process's environment). None under local, podman or nsenter connections: the walk stops at a
+    controller process (``ansible-playbook``) on the node itself.
     """
     pid = os.getpid() if pid is None else pid
     seen = set()
     while pid and pid > 1 and pid not in seen:
         seen.add(pid)
         try:
+            with open('%s/%d/cmdline' % (proc, pid), 'rb') as handle:
+                words = set(os.path.basename(word) for word in handle.read().split(b'\0')[:2])
+            if words & _CONTROLLERS:
+                # A controller on this host (the local connection): an SSH session above it is someone's login.
+                return None
             with open('%s/%d/environ' % (proc, pid), 'rb') as handle:
                 env = handle.read().split(b'\0')
             with open('%s/%d/stat' % (proc, pid), 'rb') as handle:

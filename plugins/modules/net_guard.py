@@ -17,11 +17,11 @@ description:
     pass the checkpoint is dropped. When one fails the recorded state is restored and the module fails, naming the
     probe and what it restored.
   - The watchdog restores the recorded state by itself when no confirmation came within O(timeout) seconds of the
-    checkpoint, as a NetworkManager checkpoint does: a change that cut the Ansible connection undoes itself. After
+    checkpoint, as a NetworkManager checkpoint does, so a change that cut the Ansible connection undoes itself. After
     the connection is back, O(state=status) reports that rollback (and fails).
   - O(state=rollback) restores the recorded state now (a step of the change failed).
-  - The probes are O(probes) and, with O(default_probes), each default gateway of the main table pinged through its
-    NIC, the Ansible connection's peer (the client address of the SSH connection, also under sudo or su; none with
+  - The probes are O(probes) and, with O(default_probes), each default gateway of the main table (pinged as the node's
+    own traffic is routed), the Ansible connection's peer (the client address of the SSH connection, also under sudo or su; none with
     local, podman or nsenter connections) and the API server O(api_server) (a TCP connection).
 author:
   - netplumb.multihome contributors (@netplumb)
@@ -34,6 +34,7 @@ attributes:
       would keep; the other states change nothing.
   diff_mode:
     support: none
+    description: The module reports what it restored (RV(restored)) rather than a diff.
 options:
   state:
     description: The step of the change (see the description).
