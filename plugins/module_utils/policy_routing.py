@@ -373,8 +373,31 @@ def normalize_interfaces(interfaces: Any) -> list[dict[str, Any]]:
     return out
 
 
-def check_addresses(nics: Iterable[Mapping[str, Any]], addresses: Mapping[str, Sequence[str]]) -> None:
-    """Fail unless every NIC exists and holds its address; ``addresses`` is ``{ifname: ['a.b.c.d/len', ...]}``."""
+def check_addresses(
+    nics: Iterable[Mapping[str, Any]],
+    addresses: Mapping[str, Sequence[str]],
+    admin_up: Mapping[str, bool] | None = None,
+) -> None:
+    """Fail unless every NIC exists, is up and holds its address; ``addresses`` is ``{ifname: ['a.b.c.d/len', ...]}``,
+    ``admin_up`` ``{ifname: up?}`` (a NIC down since the plan: its routes could not be set, half a change)."""
+    nics = list(nics)
+    down = [
+        nic['name']
+        for nic in nics
+        if admin_up is not None and nic['name'] in addresses and not admin_up.get(nic['name'], True)
+    ]
+    if down:
+        raise PolicyRoutingError(
+            'interfaces %s %s down on this host: the kernel refuses routes through a NIC that is down, so nothing was changed. '
+            'Bring %s up (ip link set dev %s up) or leave %s out'
+            % (
+                ', '.join(down),
+                'is' if len(down) == 1 else 'are',
+                'it' if len(down) == 1 else 'them',
+                ' / '.join(down),
+                'it' if len(down) == 1 else 'them',
+            )
+        )
     for nic in nics:
         if nic['name'] not in addresses:
             raise PolicyRoutingError(

@@ -191,7 +191,11 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import CommandError, Ip, Runner
-from ansible_collections.netplumb.multihome.plugins.module_utils.nic_facts import NicError, parse_ip_addr
+from ansible_collections.netplumb.multihome.plugins.module_utils.nic_facts import (
+    NicError,
+    parse_ip_addr,
+    parse_ip_admin_up,
+)
 from ansible_collections.netplumb.multihome.plugins.module_utils.policy_routing import (
     OUR_FILE,
     PolicyRoutingError,
@@ -272,7 +276,8 @@ def main():
         check_table_base(params['table_base'])
         nics = normalize_interfaces(params['interfaces']) if state == 'present' else []
         if nics:
-            check_addresses(nics, parse_ip_addr(ip.query('addr', 'show', allow_empty=False)))
+            links = ip.query('addr', 'show', allow_empty=False)
+            check_addresses(nics, parse_ip_addr(links), parse_ip_admin_up(links))
         entries = read_rt_tables(rt_tables_paths(rt_dir))
         names = table_name_map(entries)
         rules, routes, extra = live_state(ip, names)

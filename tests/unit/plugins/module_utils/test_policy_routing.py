@@ -530,3 +530,15 @@ def test_check_addresses_names_the_missing_nic_and_address():
     ):
         check_addresses(nics, {'nic1': ['198.18.1.12/24'], 'nic2': ['198.18.2.11/24']})
     check_addresses(nics, {'nic1': ['198.18.1.11/24', 'fd00::1/64'], 'nic2': ['198.18.2.11/24']})
+
+
+def test_check_addresses_refuses_a_nic_that_went_down_before_anything_changes():
+    nics = normalize_interfaces(
+        [{'name': 'nic1', 'address': '198.18.1.11/24'}, {'name': 'nic2', 'address': '198.18.2.11/24'}]
+    )
+    addresses = {'nic1': ['198.18.1.11/24'], 'nic2': ['198.18.2.11/24']}
+    with pytest.raises(PolicyRoutingError) as err:
+        check_addresses(nics, addresses, {'nic1': True, 'nic2': False})
+    assert str(err.value).startswith('interfaces nic2 is down on this host: the kernel refuses routes through a NIC')
+    assert 'nothing was changed' in str(err.value) and 'ip link set dev nic2 up' in str(err.value)
+    check_addresses(nics, addresses, {'nic1': True, 'nic2': True})
