@@ -1,0 +1,83 @@
+# Copyright (c) netplumb.multihome contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A role's options checked as Ansible's own role validation checks them, but said the way a user can act on.
+
+Ansible validates a role's variables against its ``meta/argument_specs.yml`` before the role's
+first task and answers ``argument 'multihome_routing_table_base' is of type str and we were
+unable to convert to int``. :func:`check_role_options` runs the same validator (the same
+conversions: ``'8'`` is 8, ``'a,b'`` a list) on the same values, and names for each bad one the
+option, the value, what the spec expects in words and what the option is (the first sentence
+of its description). The action ``netplumb.multihome.role_options`` runs it before a play's roles.
+"""
+
+import os
+import re
+
+import yaml
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.netplumb.multihome.plugins.plugin_utils.filter_arguments import expected
+
+ROLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'roles')
+_SPEC_KEYS = ('type', 'elements', 'choices', 'options', 'required')
+_SHOWN = 120
+
+
+def role_spec(role, entry_point='main', roles_dir=ROLES):
+    """``{option: spec}`` of a role's entry point; ValueError naming a role or entry point that does not exist."""
+    path = os.path.join(roles_dir, role, 'meta', 'argument_specs.yml')
+    try:
+        with open(path) as handle:
+            specs = yaml.safe_load(handle)['argument_specs']
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise ValueError(
+            'role %s has no readable argument specs (%s): expected one of %s'
+            % (role, exc, ', '.join(sorted(os.listdir(roles_dir))))
+        )
+    if entry_point not in specs:
+        raise ValueError(
+            'role %s has no entry point %s: expected one of %s' % (role, entry_point, ', '.join(sorted(specs)))
+        )
+    return specs[entry_point].get('options') or {}
+
+
+def _first_sentence(description):
+    text = ' '.join(description) if isinstance(description, list) else str(description or '')
+    # Ansible's markup (C(code), O(option)) as plain words.
+    text = re.sub(r'\b[A-Z]\(([^()]*)\)', r'\1', text)
+    head = text.split('. ')[0].strip()
+    return head.rstrip('.')
+
+
+def _strip_spec(spec):
+    out = dict((k, v) for k, v in spec.items() if k in _SPEC_KEYS)
+    out.pop('required', None)  # a missing option is the role's default's business, not a conversion problem
+    if isinstance(out.get('options'), dict):
+        out['options'] = dict((k, _strip_spec(v or {})) for k, v in out['options'].items())
+    return out
+
+
+def check_role_options(role, values, entry_point='main', roles_dir=ROLES):
+    """The problems (one line each, empty when none) of the role's options among ``values`` ({name: value})."""
+    options = role_spec(role, entry_point, roles_dir)
+    problems = []
+    for name in sorted(options):
+        if name not in values:
+            continue
+        spec = options[name] or {}
+        result = ArgumentSpecValidator({name: _strip_spec(spec)}).validate({name: values[name]})
+        if result.error_messages:
+            shown = repr(values[name])
+            if len(shown) > _SHOWN:
+                shown = shown[: _SHOWN - 3] + '...'
+            problems.append(
+                '%s (%s) expects %s, not %s. Ansible says: %s'
+                % (
+                    name,
+                    _first_sentence(spec.get('description')),
+                    expected(spec),
+                    shown,
+                    '; '.join(result.error_messages),
+                )
+            )
+    return problems
