@@ -210,6 +210,43 @@ def test_a_changed_config_is_backed_up_and_nics_resolve_by_mac_and_pci(dpdk_lab,
     reset(lab, node)
 
 
+def test_taking_down_a_nic_a_probe_needs_is_rolled_back_and_the_other_node_is_not_reached(dpdk_lab, run_playbook):
+    """worker1 (the first batch) gives nic1 to VPP, but a storage peer must stay reachable from nic1's address: the
+    probe passes before and fails after, so nic1 comes back up with its routes and the role's files go; the play stops
+    before worker2."""
+    lab = dpdk_lab
+    reset(lab)
+
+    def routes(node):
+        return sorted(
+            json.dumps(r, sort_keys=True)
+            for r in json.loads(must(lab.exec(node, 'ip', '-4', '-j', 'route', 'show', 'table', 'all')))
+        )
+
+    before = dict((node, (snapshot(lab, node), routes(node))) for node in lab.nodes)
+    probe = {'name': 'storage peer on nic1', 'ping': lab.nics['worker2']['nic1'], 'source': lab.nics['worker1']['nic1']}
+    run = play(
+        lab,
+        run_playbook,
+        dpdk_vpp_host_interfaces=[{'name': 'nic1'}],
+        dpdk_vpp_host_guard_probes=[probe],
+        dpdk_vpp_host_guard_probe_timeout=2,
+    )
+    assert run.rc != 0
+    msg = failures(run, 'worker1')[-1]
+    assert msg.startswith(
+        'Probe again; roll back when a probe that passed before fails now failed on worker1: storage peer on nic1 ('
+    ), msg
+    confirm = run.results('Probe again; roll back when a probe that passed before fails now', 'worker1')
+    assert 'link nic1 up' in confirm['restored'] and 'file %s removed' % CONFIG in confirm['restored'], confirm[
+        'restored'
+    ]
+    assert confirm['residual'] == []
+    assert dict((node, (snapshot(lab, node), routes(node))) for node in lab.nodes) == before
+    assert [t['task']['name'] for p in run.data['plays'] for t in p['tasks'] if 'worker2' in t['hosts']] == []
+    assert lab.exec('worker1', 'test', '-e', '/etc/vpp').returncode != 0, '/etc/vpp, made by the change, is still there'
+
+
 def test_check_mode_on_a_fresh_node_changes_nothing(dpdk_lab, run_playbook):
     lab = dpdk_lab
     node = 'worker2'
@@ -229,7 +266,10 @@ def test_refuses_the_interface_holding_the_node_ip_before_any_change(dpdk_lab, r
     lab = dpdk_lab
     reset(lab)
     before = dict((node, snapshot(lab, node)) for node in lab.nodes)
-    run = play(lab, run_playbook, dpdk_vpp_host_interfaces=[{'name': 'nic1'}, {'name': 'eth0'}])
+    # All nodes in one batch, so that each says why (canary batches would stop after worker1's).
+    run = play(
+        lab, run_playbook, dpdk_vpp_host_interfaces=[{'name': 'nic1'}, {'name': 'eth0'}], netplumb_batches=['100%']
+    )
     assert run.rc != 0
     for node in lab.nodes:
         msg = failure(run, node)
@@ -300,7 +340,12 @@ def test_loading_the_driver_fails_clearly_where_the_kernel_cannot(dpdk_lab, run_
     [
         (
             {'dpdk_vpp_host_driver': 'igb_uio'},
-            ['dpdk_vpp_host_driver must be one of: uio_pci_generic, vfio-pci, got: igb_uio'],
+            # Checked before the role (netplumb.multihome.role_options): what the option is and expects, then Ansible's words.
+            [
+                'dpdk_vpp_host: dpdk_vpp_host_driver (The DPDK-compatible kernel driver) expects one of uio_pci_generic, '
+                "vfio-pci, not 'igb_uio'. Ansible says: dpdk_vpp_host_driver must be one of: uio_pci_generic, vfio-pci, got: "
+                'igb_uio'
+            ],
         ),
         # Every bad setting of a kind is named at once.
         (

@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from lab import lab_up
+from lab import lab_up, podman
 
 # Selected or deselected with: pytest -m lab (see tests/pytest.ini).
 pytestmark = pytest.mark.lab
@@ -192,7 +192,18 @@ def test_an_interface_of_the_connection_or_default_route_is_refused_before_any_c
         with_eth0 = json.dumps(
             {'multihome_routing_interfaces': "{{ multihome_nics + [{'name': 'eth0', 'address': node_ip ~ '/24'}] }}"}
         )
-        run = timed('refused run', run_playbook, PLAYBOOK, lab.inventory, '-e', with_eth0, **lab.env)
+        # All nodes in one batch, so that each says why (canary batches would stop after worker1's).
+        run = timed(
+            'refused run',
+            run_playbook,
+            PLAYBOOK,
+            lab.inventory,
+            '-e',
+            with_eth0,
+            '-e',
+            '{"netplumb_batches": ["100%"]}',
+            **lab.env,
+        )
         after = each_node(lab, lambda node: snapshot(lab, node))
     finally:
         must(lab, 'worker3', 'ip', 'route', 'del', 'default', 'via', lab.gateways['nic1'], 'dev', 'nic1')
@@ -338,3 +349,122 @@ def test_absent_removes_it_all_and_the_pings_are_as_before(rt, run_playbook):
             matrix[pair] = lab.exec(node, 'ping', '-c', '3', '-W', '2', '-I', src, dst).returncode == 0
     assert failed_pairs(matrix) == cross
     assert set(cross) <= set(failed_pairs(rt.before))
+
+
+def test_a_change_that_breaks_a_probe_is_rolled_back_and_stops_the_other_batches(rt, run_playbook):
+    """worker1 (the first batch: one node) gets a wrong router for the storage network on nic1, and a probe of a
+    storage peer from nic1's address: the probe passes before the change and not after it, so worker1 is rolled back
+    to exactly its state before (rules, tables, files, sysctls) and the play stops before worker2 and worker3."""
+    lab = rt.lab
+    # Loose reverse-path filtering everywhere, so that before the change the storage peer answers nic1's address
+    # by the main table (out of nic2); arp_ignore 0, so that the role's 1 is something to restore.
+    each_node(
+        lab,
+        lambda node: must(
+            lab,
+            node,
+            'sysctl',
+            '-qw',
+            'net.ipv4.conf.all.rp_filter=2',
+            'net.ipv4.conf.nic1.rp_filter=2',
+            'net.ipv4.conf.nic2.rp_filter=2',
+            'net.ipv4.conf.nic1.arp_ignore=0',
+            'net.ipv4.conf.nic2.arp_ignore=0',
+        ),
+    )
+    before = each_node(lab, lambda node: snapshot(lab, node))
+    wrong = json.dumps(
+        {
+            'multihome_routing_interfaces': "{{ multihome_nics if inventory_hostname != 'worker1' else "
+            "[multihome_nics[0] | combine({'routes': [{'dst': '198.18.22.0/24', 'via': '198.18.21.253'}]})] + multihome_nics[1:] }}",
+            'multihome_routing_guard_probes': "{{ [{'name': 'storage peer', 'ping': '198.18.22.12', 'source': '198.18.21.11'}] "
+            "if inventory_hostname == 'worker1' else [] }}",
+            'multihome_routing_guard_probe_timeout': 3,
+        }
+    )
+    run = timed('rolled back run', run_playbook, PLAYBOOK, lab.inventory, '-e', wrong, **lab.env)
+    assert run.rc != 0
+    kept = run.results('Record the state the change may alter, and the probes that pass now', 'worker1')['kept']
+    # The lab's nodes have no default route (their management network is internal) and nsenter has no peer.
+    assert kept == ['storage peer']
+    confirm = run.results('Probe again; roll back when a probe that passed before fails now', 'worker1')
+    assert [p['name'] for p in confirm['broken']] == ['storage peer'] and confirm['rolled_back_by'] == 'probe'
+    assert confirm['residual'] == [] and 'IPv4 route 198.18.22.0/24 via 198.18.21.253' in '\n'.join(confirm['restored'])
+    failure = run.results('Fail naming the step that failed and what was restored', 'worker1')['msg']
+    assert failure.startswith('Probe again; roll back when a probe that passed before fails now failed on worker1: ')
+    assert 'storage peer (' in failure and 'so the change was rolled back: restored' in failure
+    # Exactly as before on worker1; worker2 and worker3 were never reached.
+    assert each_node(lab, lambda node: snapshot(lab, node)) == before
+    assert [t['task']['name'] for p in run.data['plays'] for t in p['tasks'] if set(t['hosts']) - {'worker1'}] == []
+    # worker1 is reachable, and its storage peer answers nic1's address again.
+    must(lab, 'worker1', 'ping', '-c1', '-W2', '-I', '198.18.21.11', '198.18.22.12')
+
+
+def test_a_nic_that_went_down_since_the_plan_is_named_and_nothing_changes(rt, run_playbook):
+    lab = rt.lab
+    must(lab, 'worker3', 'ip', 'link', 'set', 'nic2', 'down')
+    try:
+        before = snapshot(lab, 'worker3')
+        run = timed('nic down run', run_playbook, PLAYBOOK, lab.inventory, '--limit', 'worker3', **lab.env)
+        after = snapshot(lab, 'worker3')
+    finally:
+        must(lab, 'worker3', 'ip', 'link', 'set', 'nic2', 'up')
+    assert run.rc != 0
+    msg = run.results('Set the tables, rules and routes, and write the boot file', 'worker3')['msg']
+    assert msg.startswith('policy_routing: interfaces nic2 is down on this host'), msg
+    assert 'nothing was changed' in msg
+    assert after == before
+
+
+def test_a_node_that_disappears_mid_play_is_named_the_others_finish_and_a_rerun_converges(rt, run_playbook, tmp_path):
+    """worker3 (in the second batch, with worker2) is stopped as soon as its guarded change begins. The lab's nsenter
+    connection fails (not unreachable) for a node that is gone, so this run reaches the nodes by podman exec, which
+    answers "unreachable", as SSH does for a node that vanished. What this does not prove: a real node's reboot (the
+    container keeps its files across the stop; its routing is gone with its network namespace, as after a reboot)."""
+    lab = rt.lab
+    text = (
+        open(lab.inventory)
+        .read()
+        .replace('ansible_connection=community.docker.nsenter', 'ansible_connection=containers.podman.podman')
+    )
+    inventory = tmp_path / 'hosts.ini'
+    inventory.write_text(
+        '\n'.join(line for line in text.splitlines() if not line.startswith('ansible_nsenter_pid=')) + '\n'
+    )
+    stopped = {}
+
+    def stop_worker3_when_its_change_begins():
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if lab.exec('worker3', 'test', '-d', '/run/netplumb-multihome/guard/multihome_routing').returncode == 0:
+                stopped['rc'] = podman('stop', '-t', '0', lab.containers['worker3']).returncode
+                return
+            time.sleep(0.1)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        stopper = pool.submit(stop_worker3_when_its_change_begins)
+        run = timed(
+            'node gone run', run_playbook, PLAYBOOK, str(inventory), **dict(lab.env, ANSIBLE_INVENTORY=str(inventory))
+        )
+        stopper.result()
+    try:
+        assert stopped.get('rc') == 0, 'worker3 was not stopped mid-play'
+        assert run.rc != 0
+        assert run.stats('worker3')['unreachable'] == 1, run.stats('worker3')
+        # The others finished: their tables and files are there.
+        for node in ('worker1', 'worker2'):
+            assert run.stats(node)['failures'] == 0 and run.stats(node)['unreachable'] == 0, (node, run.stats(node))
+            assert sorted(our_tables(lab, node)) == ['nic1', 'nic2'], node
+        done = dict((node, snapshot(lab, node)) for node in ('worker1', 'worker2'))
+    finally:
+        started = podman('start', lab.containers['worker3'])
+        assert started.returncode == 0, started.stderr
+    rerun = timed('rerun after the node came back', run_playbook, PLAYBOOK, lab.inventory, **lab.env)
+    assert rerun.rc == 0, failures_text(rerun)
+    assert changed(rerun, lab)['worker1'] == 0 and changed(rerun, lab)['worker2'] == 0, changed(rerun, lab)
+    assert dict((node, snapshot(lab, node)) for node in ('worker1', 'worker2')) == done
+    assert sorted(our_tables(lab, 'worker3')) == ['nic1', 'nic2']
+    rules = json.loads(must(lab, 'worker3', 'ip', '-j', 'rule', 'show'))
+    assert sorted(r['src'] for r in rules if r.get('table', '').startswith('multihome-')) == sorted(
+        lab.nics['worker3'].values()
+    )

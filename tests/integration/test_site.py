@@ -108,6 +108,49 @@ def test_the_main_job_applies_everything_and_then_changes_nothing(run_playbook, 
         assert second.rc == 0, second.failures()
         for host in ['localhost'] + lab.nodes:
             assert second.stats(host)['changed'] == 0, host
+        # drift.yml: nothing drifted after the main job; then a rule, a sysctl and a NAD changed by hand are each named.
+        drift_args = ['-e', json.dumps({'drift_args': list(args), 'drift_report_file': str(tmp_path / 'drift.json')})]
+        same = run_playbook('drift.yml', lab.inventory, *drift_args, **env)
+        assert same.rc == 0, same.failures()
+        assert (
+            same.results('Print the drift')['msg'][0] == 'no drift: 4 hosts checked, nothing differs from the inventory'
+        )
+        nic1 = lab.nics['worker1']['nic1']
+        rule = [r for r in json.loads(lab.exec('worker1', 'ip', '-j', 'rule', 'show').stdout) if r.get('src') == nic1][
+            0
+        ]
+        assert lab.exec('worker1', 'ip', 'rule', 'del', 'priority', str(rule['priority']), 'from', nic1).returncode == 0
+        assert lab.exec('worker2', 'sysctl', '-qw', 'net.ipv4.conf.nic1.arp_ignore=0').returncode == 0
+        nad = cp.get('k8s.cni.cncf.io/v1', 'NetworkAttachmentDefinition', 'storage-net', 'ais')
+        config = json.loads(nad['spec']['config'])
+        config['mtu'] = 1400
+        cp.patch(
+            'k8s.cni.cncf.io/v1',
+            'NetworkAttachmentDefinition',
+            'storage-net',
+            {'spec': {'config': json.dumps(config)}},
+            'ais',
+        )
+        drifted = run_playbook('drift.yml', lab.inventory, *drift_args, **env)
+        assert drifted.rc != 0
+        assert [task for task, _msg in drifted.failures()] == ['Fail when anything drifted'], drifted.failures()
+        report = json.loads((tmp_path / 'drift.json').read_text())
+        assert report['drifted'] and sorted(report['hosts']) == ['localhost', 'worker1', 'worker2'], report
+        # Role tasks are named "<role> : <task>" in ansible-playbook's output.
+        rows = dict(((r['host'], r['task'].split(' : ')[-1]), r) for r in report['rows'])
+        routing = rows[('worker1', 'Set the tables, rules and routes, and write the boot file')]
+        assert any(line.startswith('+') and nic1 in line for line in routing['diff']), routing
+        sysctl = rows[('worker2', "Set the NICs' sysctls")]
+        assert sysctl['what'] == 'nic1 arp_ignore=1', sysctl
+        nad_row = [
+            r
+            for r in report['rows']
+            if r['host'] == 'localhost' and r['what'] == 'NetworkAttachmentDefinition ais/storage-net'
+        ]
+        assert len(nad_row) == 1 and any('1400' in line for line in nad_row[0]['diff']), report['rows']
+        assert len(report['rows']) == 3, report['rows']
+        printed = '\n'.join(drifted.results('Print the drift')['msg'])
+        assert printed.startswith('drift: 3 changes on localhost, worker1, worker2'), printed
         # A data NIC of worker2 goes down after the deployment: the map still lists its address, the verify asks it.
         down = lab.nics['worker2']['nic2']
         assert lab.exec('worker2', 'ip', 'link', 'set', 'nic2', 'down').returncode == 0
