@@ -343,7 +343,8 @@ def test_loading_the_driver_fails_clearly_where_the_kernel_cannot(dpdk_lab, run_
             # Checked before the role (netplumb.multihome.role_options): what the option is and expects, then Ansible's words.
             [
                 'dpdk_vpp_host: dpdk_vpp_host_driver (The DPDK-compatible kernel driver) expects one of uio_pci_generic, '
-                "vfio-pci, not 'igb_uio'. Ansible says: dpdk_vpp_host_driver must be one of: uio_pci_generic, vfio-pci, got: "
+                "vfio-pci, not 'igb_uio'. Ansible says: value of dpdk_vpp_host_driver must be one of: uio_pci_generic, vfio-pci, "
+                'got: '
                 'igb_uio'
             ],
         ),
