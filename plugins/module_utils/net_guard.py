@@ -701,20 +701,38 @@ def _when(stamp):
     return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(stamp)) if stamp else 'an unknown time'
 
 
+def restored_text(outcome: Mapping[str, Any]) -> str:
+    """``restored A; B`` and, when something could not be put back, ``; NOT restored: C``."""
+    return 'restored %s%s' % (
+        '; '.join(outcome.get('restored') or []) or 'nothing (nothing had changed)',
+        '; NOT restored: %s' % '; '.join(outcome['residual']) if outcome.get('residual') else '',
+    )
+
+
 def timer_message(guard_id: str, result: Mapping[str, Any]) -> str:
     """What to say when the watchdog rolled a change back because nothing confirmed it in time."""
     return (
         'the change guarded as %s (started %s) was not confirmed within %ss, so the node rolled it back by itself at %s '
-        '(the controller lost the node, or the play stopped): restored %s%s'
+        '(the controller lost the node, or the play stopped): %s'
         % (
             guard_id,
             _when(result.get('started')),
             result.get('timeout'),
             _when(result.get('at')),
-            '; '.join(result.get('restored') or []) or 'nothing (nothing had changed)',
-            '; NOT restored: %s' % '; '.join(result['residual']) if result.get('residual') else '',
+            restored_text(result),
         )
     )
+
+
+def _claim(directory):
+    """``(checkpoint or None, the watchdog's result or None)``, the watchdog stopped first; a result ends the checkpoint."""
+    body = load_json(os.path.join(directory, CHECKPOINT))
+    if body is not None:
+        stop_watchdog(body)
+    result = load_json(os.path.join(directory, RESULT))
+    if result is not None:
+        remove_dir(directory)
+    return body, result
 
 
 def checkpoint(
@@ -789,12 +807,8 @@ def confirm(ip: Ip, directory: str, probe_timeout: float, interval: float = 1.0)
     ``timer`` when the watchdog had restored already (the confirmation came too late).
     """
     guard_id = os.path.basename(directory)
-    body = load_json(os.path.join(directory, CHECKPOINT))
-    if body is not None:
-        stop_watchdog(body)
-    result = load_json(os.path.join(directory, RESULT))
+    body, result = _claim(directory)
     if result is not None:
-        remove_dir(directory)
         return dict(result, failed=True, probes=[], broken=[], message=timer_message(guard_id, result))
     if body is None:
         raise GuardError(
@@ -814,11 +828,10 @@ def confirm(ip: Ip, directory: str, probe_timeout: float, interval: float = 1.0)
     if broken:
         outcome = restore(ip, body['state'])
         out.update(outcome, failed=True, by='probe')
-        out['message'] = '%s passed before the change and %s after it, so the change was rolled back: restored %s%s' % (
+        out['message'] = '%s passed before the change and %s after it, so the change was rolled back: %s' % (
             ', '.join('%s (%s)' % (r['name'], r['error']) for r in broken),
             'fails' if len(broken) == 1 else 'fail',
-            '; '.join(outcome['restored']) or 'nothing (nothing had changed)',
-            '; NOT restored: %s' % '; '.join(outcome['residual']) if outcome['residual'] else '',
+            restored_text(outcome),
         )
     remove_dir(directory)
     return out
@@ -827,12 +840,8 @@ def confirm(ip: Ip, directory: str, probe_timeout: float, interval: float = 1.0)
 def rollback(ip: Ip, directory: str) -> dict[str, Any]:
     """Restore the recorded state now (a step of the change failed); nothing to do without a checkpoint."""
     guard_id = os.path.basename(directory)
-    body = load_json(os.path.join(directory, CHECKPOINT))
-    if body is not None:
-        stop_watchdog(body)
-    result = load_json(os.path.join(directory, RESULT))
+    body, result = _claim(directory)
     if result is not None:
-        remove_dir(directory)
         return dict(result, message=timer_message(guard_id, result))
     if body is None:
         return {
@@ -843,15 +852,7 @@ def rollback(ip: Ip, directory: str) -> dict[str, Any]:
         }
     outcome = restore(ip, body['state'])
     remove_dir(directory)
-    return dict(
-        outcome,
-        by='rollback',
-        message='restored %s%s'
-        % (
-            '; '.join(outcome['restored']) or 'nothing (nothing had changed)',
-            '; NOT restored: %s' % '; '.join(outcome['residual']) if outcome['residual'] else '',
-        ),
-    )
+    return dict(outcome, by='rollback', message=restored_text(outcome))
 
 
 def status(directory: str) -> dict[str, Any]:

@@ -97,19 +97,15 @@ def each_node(lab, func):
         return dict(zip(lab.nodes, pool.map(func, lab.nodes)))
 
 
+def set_sysctls(lab, *settings):
+    """``sysctl -w`` each of ``settings`` (``net.ipv4.conf.nic1.rp_filter=1``) on every node."""
+    each_node(lab, lambda node: must(lab, node, 'sysctl', '-qw', *settings))
+
+
 def set_strict_rp_filter(lab):
     """rp_filter=1 on all and on every data NIC of every node (the effective value is the larger of all's and the NIC's)."""
-    each_node(
-        lab,
-        lambda node: must(
-            lab,
-            node,
-            'sysctl',
-            '-qw',
-            'net.ipv4.conf.all.rp_filter=1',
-            'net.ipv4.conf.nic1.rp_filter=1',
-            'net.ipv4.conf.nic2.rp_filter=1',
-        ),
+    set_sysctls(
+        lab, 'net.ipv4.conf.all.rp_filter=1', 'net.ipv4.conf.nic1.rp_filter=1', 'net.ipv4.conf.nic2.rp_filter=1'
     )
 
 
@@ -358,19 +354,13 @@ def test_a_change_that_breaks_a_probe_is_rolled_back_and_stops_the_other_batches
     lab = rt.lab
     # Loose reverse-path filtering everywhere, so that before the change the storage peer answers nic1's address
     # by the main table (out of nic2); arp_ignore 0, so that the role's 1 is something to restore.
-    each_node(
+    set_sysctls(
         lab,
-        lambda node: must(
-            lab,
-            node,
-            'sysctl',
-            '-qw',
-            'net.ipv4.conf.all.rp_filter=2',
-            'net.ipv4.conf.nic1.rp_filter=2',
-            'net.ipv4.conf.nic2.rp_filter=2',
-            'net.ipv4.conf.nic1.arp_ignore=0',
-            'net.ipv4.conf.nic2.arp_ignore=0',
-        ),
+        'net.ipv4.conf.all.rp_filter=2',
+        'net.ipv4.conf.nic1.rp_filter=2',
+        'net.ipv4.conf.nic2.rp_filter=2',
+        'net.ipv4.conf.nic1.arp_ignore=0',
+        'net.ipv4.conf.nic2.arp_ignore=0',
     )
     before = each_node(lab, lambda node: snapshot(lab, node))
     wrong = json.dumps(
