@@ -2,7 +2,7 @@
 """net_guard's pure parts: probe settings, default probes, the SSH peer from /proc, retries, and turning
 ``ip -j`` entries (as iproute2 6.1 prints them) back into ``ip rule``/``ip route`` arguments (ip-rule(8),
 ip-route(8)). That iproute2 accepts those arguments and that a restore brings a namespace back exactly
-is tests/integration/test_net_guard.py's part."""
+is tests/integration/test_net_guard_netns.py's part."""
 
 import os
 import re
