@@ -129,7 +129,8 @@ def drift_report(drift: Mapping[str, Any]) -> list[str]:
     rows = drift['rows']
     hosts = sorted(set(r['host'] for r in rows))
     lines = [
-        'no drift: %d hosts checked, nothing differs from the inventory' % len(drift['hosts'])
+        'no drift: %d host%s checked, nothing differs from the inventory'
+        % (len(drift['hosts']), '' if len(drift['hosts']) == 1 else 's')
         if not rows
         else 'drift: %d change%s on %s would bring the cluster back to the inventory'
         % (len(rows), '' if len(rows) == 1 else 's', ', '.join(hosts))

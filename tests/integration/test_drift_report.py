@@ -77,3 +77,34 @@ def test_a_failed_check_is_listed_apart(tmp_path):
     found = drift_rows(proc.stdout)
     assert found['failed'] == [{'host': 'localhost', 'task': 'A check that fails', 'msg': 'no kubeconfig'}]
     assert drift_report(found)[-1] == 'localhost failed at "A check that fails": no kubeconfig'
+
+
+def test_a_run_that_would_change_nothing_is_no_drift(tmp_path):
+    (tmp_path / 'a.conf').write_text('x=2\n')
+    play = tmp_path / 'play.yml'
+    play.write_text(
+        '- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: Write the config\n'
+        '      ansible.builtin.copy: {content: "x=2\\n", dest: "%s/a.conf", mode: "0644"}\n' % tmp_path
+    )
+    proc = subprocess.run(
+        [
+            BIN + '/ansible-playbook',
+            '-i',
+            'localhost,',
+            '-c',
+            'local',
+            '-e',
+            'ansible_python_interpreter=%s' % sys.executable,
+            str(play),
+            '--check',
+            '--diff',
+        ],
+        env=ansible_env(ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json'),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = drift_rows(proc.stdout)
+    assert found['rows'] == [] and drift_report(found) == [
+        'no drift: 1 host checked, nothing differs from the inventory'
+    ]

@@ -108,13 +108,9 @@ def test_the_main_job_applies_everything_and_then_changes_nothing(run_playbook, 
         assert second.rc == 0, second.failures()
         for host in ['localhost'] + lab.nodes:
             assert second.stats(host)['changed'] == 0, host
-        # drift.yml: nothing drifted after the main job; then a rule, a sysctl and a NAD changed by hand are each named.
+        # drift.yml after a rule, a sysctl and a NAD were changed by hand: exactly those three are named (so nothing the
+        # main job left is drift: the second run above changed nothing, and drift.yml reports no other row).
         drift_args = ['-e', json.dumps({'drift_args': list(args), 'drift_report_file': str(tmp_path / 'drift.json')})]
-        same = run_playbook('drift.yml', lab.inventory, *drift_args, **env)
-        assert same.rc == 0, same.failures()
-        assert (
-            same.results('Print the drift')['msg'][0] == 'no drift: 4 hosts checked, nothing differs from the inventory'
-        )
         nic1 = lab.nics['worker1']['nic1']
         rule = [r for r in json.loads(lab.exec('worker1', 'ip', '-j', 'rule', 'show').stdout) if r.get('src') == nic1][
             0
