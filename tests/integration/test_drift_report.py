@@ -28,12 +28,9 @@ PLAY = '''
 '''
 
 
-def check_run(tmp_path, extra=''):
-    (tmp_path / 'a.conf').write_text('x=1\n')
-    (tmp_path / 'b.conf').write_text('rp_filter=2\narp_ignore=0\n')
-    play = tmp_path / 'play.yml'
-    play.write_text(PLAY.format(d=tmp_path, extra=extra))
-    proc = subprocess.run(
+def check_json(play):
+    """ansible-playbook PLAY --check --diff on localhost with the json callback; the CompletedProcess."""
+    return subprocess.run(
         [
             BIN + '/ansible-playbook',
             '-i',
@@ -42,16 +39,21 @@ def check_run(tmp_path, extra=''):
             'local',
             '-e',
             'ansible_python_interpreter=%s' % sys.executable,
-            str(play),
-            '--check',
-            '--diff',
-        ],
+        ]
+        + [str(play), '--check', '--diff'],
         env=ansible_env(ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json'),
         capture_output=True,
         text=True,
         check=False,
     )
-    return proc
+
+
+def check_run(tmp_path, extra=''):
+    (tmp_path / 'a.conf').write_text('x=1\n')
+    (tmp_path / 'b.conf').write_text('rp_filter=2\narp_ignore=0\n')
+    play = tmp_path / 'play.yml'
+    play.write_text(PLAY.format(d=tmp_path, extra=extra))
+    return check_json(play)
 
 
 def test_rows_name_the_task_and_item_with_the_diff_and_nothing_changed(tmp_path):
@@ -86,24 +88,7 @@ def test_a_run_that_would_change_nothing_is_no_drift(tmp_path):
         '- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: Write the config\n'
         '      ansible.builtin.copy: {content: "x=2\\n", dest: "%s/a.conf", mode: "0644"}\n' % tmp_path
     )
-    proc = subprocess.run(
-        [
-            BIN + '/ansible-playbook',
-            '-i',
-            'localhost,',
-            '-c',
-            'local',
-            '-e',
-            'ansible_python_interpreter=%s' % sys.executable,
-            str(play),
-            '--check',
-            '--diff',
-        ],
-        env=ansible_env(ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json'),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = check_json(play)
     found = drift_rows(proc.stdout)
     assert found['rows'] == [] and drift_report(found) == [
         'no drift: 1 host checked, nothing differs from the inventory'
