@@ -36,13 +36,8 @@ import subprocess
 import time
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import (
-    CommandError,
-    Ip,
-    Runner,
-    command_text,
-    ping,
-)
+from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import CommandError, Ip, Runner, ping
+from ansible_collections.netplumb.multihome.plugins.module_utils.nic_facts import parse_ip_admin_up
 
 GUARD_DIR = '/run/netplumb-multihome/guard'
 CHECKPOINT = 'checkpoint.json'
@@ -103,6 +98,11 @@ def split_host_port(value: Any, what: str) -> tuple[str, int]:
     return host, _port(port, what)
 
 
+def host_port_text(host: str, port: int) -> str:
+    """``198.18.0.2:6443``, ``[fd00::2]:6443``."""
+    return '%s:%d' % ('[%s]' % host if ':' in host else host, port)
+
+
 def normalize_probes(probes: Any, what: str = 'probes') -> list[dict[str, Any]]:
     """Check the user's probes: each ``{ping: ADDRESS[, source: ADDRESS or NIC]}`` or ``{tcp: HOST:PORT}``.
 
@@ -142,7 +142,7 @@ def normalize_probes(probes: Any, what: str = 'probes') -> list[dict[str, Any]]:
             default_name = 'ping %s%s' % (item['ping'], ' from %s' % item['source'] if item['source'] else '')
         else:
             host, port = split_host_port(probe['tcp'], where + ' tcp')
-            item['tcp'] = '%s:%d' % ('[%s]' % host if ':' in host else host, port)
+            item['tcp'] = host_port_text(host, port)
             default_name = 'tcp %s' % item['tcp']
         item['name'] = str(probe.get('name') or default_name)
         out.append(item)
@@ -163,7 +163,7 @@ def default_probes(
     connection_peer: str | None = None,
     api_server: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The probes every change gets: each default gateway of the main table through its NIC, the
+    """The probes every change gets: each default gateway of the main table (from ``ip -j route`` entries), the
     Ansible connection's peer, the API server (TCP), as kubernetes-nmstate's ping/api-server probes."""
     probes = []
     for route in list(routes4) + list(routes6):
@@ -190,9 +190,16 @@ def default_probes(
         )
     if api_server:
         host, port = split_host_port(api_server, 'api_server')
-        target = '%s:%d' % ('[%s]' % host if ':' in host else host, port)
+        target = host_port_text(host, port)
         probes.append({'name': 'API server %s' % target, 'tcp': target, 'source': None, 'timeout': 3.0})
     return probes
+
+
+def _stat_fields(pid: int, proc: str = '/proc') -> list[bytes]:
+    """``/proc/PID/stat`` after the command name (which may hold spaces and parentheses): state, ppid, ...;
+    OSError when there is no such process."""
+    with open('%s/%d/stat' % (proc, pid), 'rb') as handle:
+        return handle.read().rsplit(b')', 1)[1].split()
 
 
 def connection_peer_from_proc(pid: int | None = None, proc: str = '/proc') -> str | None:
@@ -214,8 +221,7 @@ def connection_peer_from_proc(pid: int | None = None, proc: str = '/proc') -> st
                 return None
             with open('%s/%d/environ' % (proc, pid), 'rb') as handle:
                 env = handle.read().split(b'\0')
-            with open('%s/%d/stat' % (proc, pid), 'rb') as handle:
-                stat = handle.read()
+            ppid = int(_stat_fields(pid, proc)[1])
         except OSError:
             return None
         for entry in env:
@@ -223,8 +229,7 @@ def connection_peer_from_proc(pid: int | None = None, proc: str = '/proc') -> st
                 words = entry.split(b'=', 1)[1].decode('ascii', 'replace').split()
                 if words:
                     return words[0]
-        # The field after the command name, which may hold spaces and parentheses: state, then ppid.
-        pid = int(stat.rsplit(b')', 1)[1].split()[1])
+        pid = ppid
     return None
 
 
@@ -281,9 +286,9 @@ def rule_args(rule: Mapping[str, Any]) -> list[str]:
     dst = rule.get('dst')
     if dst and dst != 'all':
         args += ['to', _prefix(dst, rule.get('dstlen'))]
-    for key, word in (('tos', 'tos'), ('iif', 'iif'), ('oif', 'oif'), ('ipproto', 'ipproto')):
+    for key in ('tos', 'iif', 'oif', 'ipproto'):
         if rule.get(key) not in (None, ''):
-            args += [word, str(rule[key])]
+            args += [key, str(rule[key])]
     if rule.get('fwmark') is not None:
         args += ['fwmark', str(rule['fwmark']) + ('/%s' % rule['fwmask'] if rule.get('fwmask') else '')]
     if rule.get('uid_start') is not None:
@@ -311,9 +316,8 @@ def route_args(route: Mapping[str, Any]) -> list[str]:
     if route.get('type') not in (None, 'unicast'):
         args.append(route['type'])
     args.append(str(route.get('dst', 'default')))
-    for key, word in (('tos', 'tos'),):
-        if route.get(key) not in (None, 'default'):
-            args += [word, str(route[key])]
+    if route.get('tos') not in (None, 'default'):
+        args += ['tos', str(route['tos'])]
     if route.get('gateway'):
         args += ['via', route['gateway']]
     if route.get('dev'):
@@ -359,24 +363,22 @@ def _key(entry):
 
 
 def read_link(ip: Ip, name: str) -> dict[str, Any] | None:
-    """``{up, addresses}`` of a link (admin state, and its addresses that are not link-local); None if missing."""
-    rc, out, err = ip.runner.run(ip.argv(['addr', 'show', 'dev', name], json_output=True))
-    if rc != 0:
-        if 'does not exist' in (err or ''):
+    """``{up, addresses}`` of a link: its admin state and the addresses a restore must add back (not link-local,
+    not dynamic: DHCP and SLAAC bring those back themselves); None when there is no such link."""
+    try:
+        entries = ip.query('addr', 'show', 'dev', name)
+    except CommandError as exc:
+        if 'does not exist' in (exc.stderr or ''):
             return None
-        raise CommandError(
-            '%s failed (rc=%d): %s' % (command_text(ip.argv(['addr', 'show', 'dev', name], json_output=True)), rc, err)
-        )
-    entries = json.loads(out or '[]')
+        raise
     if not entries:
         return None
-    link = entries[0]
     addresses = sorted(
         '%s/%s' % (a['local'], a['prefixlen'])
-        for a in link.get('addr_info', [])
+        for a in entries[0].get('addr_info', [])
         if a.get('scope') != 'link' and not a.get('dynamic') and a.get('local')
     )
-    return {'up': 'UP' in link.get('flags', []), 'addresses': addresses}
+    return {'up': parse_ip_admin_up(entries).get(name, False), 'addresses': addresses}
 
 
 def read_file(path: str) -> dict[str, Any]:
@@ -550,20 +552,20 @@ def restore(ip: Ip, before: Mapping[str, Any]) -> dict[str, Any]:
     for kind, show in (('routes', route_args), ('rules', rule_args)):
         verb = kind[:-1]
         for family in ('4', '6'):
-            family_args = ['-6'] if family == '6' else []
+            number = 6 if family == '6' else None
             old = set(_key(e) for e in before[kind][family])
             new = set(_key(e) for e in now[kind][family])
             for key in sorted(new - old):
                 args = show(json.loads(key))
                 attempt(
                     'removed IPv%s %s %s' % (family, verb, ' '.join(args)),
-                    lambda a=args, f=family_args, v=verb: ip.runner.must([ip.bin] + f + [v, 'del'] + a),
+                    lambda a=args, f=number, v=verb: ip.runner.must(ip.argv([v, 'del'] + a, family=f)),
                 )
             for key in sorted(old - new):
                 args = show(json.loads(key))
                 attempt(
                     'IPv%s %s %s' % (family, verb, ' '.join(args)),
-                    lambda a=args, f=family_args, v=verb: ip.runner.must([ip.bin] + f + [v, 'add'] + a),
+                    lambda a=args, f=number, v=verb: ip.runner.must(ip.argv([v, 'add'] + a, family=f)),
                 )
     residual = failed + differences(before, read_state(ip, before['links'], before['sysctls'], before['files']))
     return {'restored': restored, 'residual': residual}
@@ -593,8 +595,7 @@ def plain_run(
 def process_start(pid: int, proc: str = '/proc') -> str | None:
     """A process's start time (``/proc/PID/stat`` field 22): with the PID, it names one process for good."""
     try:
-        with open('%s/%d/stat' % (proc, pid), 'rb') as handle:
-            return handle.read().rsplit(b')', 1)[1].split()[19].decode()
+        return _stat_fields(pid, proc)[19].decode()
     except (OSError, IndexError):
         return None
 
@@ -741,6 +742,7 @@ def checkpoint(
     record: Mapping[str, Iterable[str]],
     probes: Sequence[Mapping[str, Any]],
     timeout: float,
+    defaults: Mapping[str, Any] | None = None,
     before_timeout: float = 2.0,
     check_mode: bool = False,
     start: Callable[[str, float], dict[str, Any]] = start_watchdog,
@@ -748,8 +750,10 @@ def checkpoint(
 ) -> dict[str, Any]:
     """Record the state, keep the probes that pass now, and (not in check mode) leave the watchdog behind.
 
-    ``probes`` are checked already (:func:`normalize_probes`, :func:`default_probes`). Refuses a
-    second change under the same id while the first one's watchdog still runs.
+    ``probes`` are the user's, checked already (:func:`normalize_probes`); ``defaults``
+    (``{connection_peer, api_server}``), when given, adds :func:`default_probes` before them, the
+    gateways read from the state just recorded. Refuses a second change under the same id while the
+    first one's watchdog still runs.
     """
     guard_id = os.path.basename(directory)
     warnings = []
@@ -769,6 +773,10 @@ def checkpoint(
     if result is not None:
         warnings.append('earlier: ' + timer_message(guard_id, result))
     state = read_state(ip, record.get('links', ()), record.get('sysctls', ()), record.get('files', ()))
+    if defaults is not None:
+        probes = default_probes(
+            state['routes']['4'], state['routes']['6'], defaults.get('connection_peer'), defaults.get('api_server')
+        ) + list(probes)
     results = probe_until(ip.runner, probes, before_timeout)
     kept = [p for p, r in zip(probes, results) if r['ok']]
     dropped = [dict(r, reason='fails before the change: %s' % r['error']) for r in results if not r['ok']]

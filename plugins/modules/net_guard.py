@@ -200,18 +200,16 @@ def main():
             if not 10 <= params['timeout'] <= 3600:
                 raise net_guard.GuardError('timeout %s is not 10 to 3600 seconds' % params['timeout'])
             probes = net_guard.normalize_probes(params['probes'])
+            defaults = None
             if params['default_probes']:
-                probes = (
-                    net_guard.default_probes(
-                        ip.query('route', 'show', 'table', 'main'),
-                        ip.query('route', 'show', 'table', 'main', family=6, optional=True),
-                        params['connection_peer'] or net_guard.connection_peer_from_proc(),
-                        params['api_server'] or None,
-                    )
-                    + probes
-                )
+                defaults = {
+                    'connection_peer': params['connection_peer'] or net_guard.connection_peer_from_proc(),
+                    'api_server': params['api_server'] or None,
+                }
             record = {key: params[key] for key in ('links', 'sysctls', 'files')}
-            out = net_guard.checkpoint(ip, directory, record, probes, params['timeout'], check_mode=module.check_mode)
+            out = net_guard.checkpoint(
+                ip, directory, record, probes, params['timeout'], defaults=defaults, check_mode=module.check_mode
+            )
             for warning in out.pop('warnings'):
                 module.warn(warning)
             result.update(out)
