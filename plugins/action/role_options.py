@@ -31,10 +31,10 @@ class ActionModule(ActionBase):
             role, _sep, entry_point = str(item).partition(':')
             values = {}
             try:
-                names = role_spec(role, entry_point or 'main')
+                options = role_spec(role, entry_point or 'main')
             except ValueError as exc:
                 raise AnsibleError('role_options: %s' % exc)
-            for name in names:
+            for name in options:
                 if name not in task_vars:
                     continue
                 try:
@@ -42,7 +42,7 @@ class ActionModule(ActionBase):
                 except AnsibleError:
                     # A value that needs what the role computes first: the role's own validation judges it.
                     continue
-            problems += ['%s: %s' % (role, line) for line in check_role_options(role, values, entry_point or 'main')]
+            problems += ['%s: %s' % (role, line) for line in check_role_options(options, values)]
         result['changed'] = False
         result['problems'] = problems
         if problems:

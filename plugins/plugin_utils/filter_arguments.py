@@ -89,7 +89,8 @@ def _argument(name):
     return 'the input' if name == '_input' else name
 
 
-def _show(value):
+def shown(value):
+    """A refused value as a message shows it: its repr, cut to a readable length."""
     text = repr(value)
     return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + '...'
 
@@ -117,7 +118,7 @@ def _check(name, spec, value):
         argspec['elements'] = _STRICT.get(argspec['elements'], argspec['elements'])
     result = ArgumentSpecValidator({name: argspec}).validate({name: value})
     if result.error_messages:
-        return value, '%s %s is not %s' % (_argument(name), _show(value), expected(spec))
+        return value, '%s %s is not %s' % (_argument(name), shown(value), expected(spec))
     if kind in _CONVERTED or spec.get('elements') in _CONVERTED:
         return result.validated_parameters[name], None
     return value, None
@@ -142,7 +143,7 @@ def check_arguments(filter_name, documentation, args, kwargs):
         if key not in specs:
             raise AnsibleFilterError(
                 '%sunknown argument %s=%s: expected only %s'
-                % (prefix, key, _show(value), ', '.join(n for n in order if n != '_input'))
+                % (prefix, key, shown(value), ', '.join(n for n in order if n != '_input'))
             )
         if key in given:
             raise AnsibleFilterError('%s%s is given twice, by position and by name' % (prefix, _argument(key)))

@@ -16,11 +16,11 @@ import re
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.netplumb.multihome.plugins.plugin_utils.filter_arguments import expected
+from ansible_collections.netplumb.multihome.plugins.plugin_utils.filter_arguments import expected, shown
 
 ROLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'roles')
-_SPEC_KEYS = ('type', 'elements', 'choices', 'options', 'required')
-_SHOWN = 120
+# What Ansible converts and checks; not required: a missing option is the role's default's business.
+_SPEC_KEYS = ('type', 'elements', 'choices', 'options')
 
 
 def role_spec(role, entry_point='main', roles_dir=ROLES):
@@ -51,15 +51,14 @@ def _first_sentence(description):
 
 def _strip_spec(spec):
     out = dict((k, v) for k, v in spec.items() if k in _SPEC_KEYS)
-    out.pop('required', None)  # a missing option is the role's default's business, not a conversion problem
     if isinstance(out.get('options'), dict):
         out['options'] = dict((k, _strip_spec(v or {})) for k, v in out['options'].items())
     return out
 
 
-def check_role_options(role, values, entry_point='main', roles_dir=ROLES):
-    """The problems (one line each, empty when none) of the role's options among ``values`` ({name: value})."""
-    options = role_spec(role, entry_point, roles_dir)
+def check_role_options(options, values):
+    """The problems (one line each, empty when none) among ``values`` ({name: value}) of the options ``options``
+    (a role entry point's, from :func:`role_spec`)."""
     problems = []
     for name in sorted(options):
         if name not in values:
@@ -67,16 +66,13 @@ def check_role_options(role, values, entry_point='main', roles_dir=ROLES):
         spec = options[name] or {}
         result = ArgumentSpecValidator({name: _strip_spec(spec)}).validate({name: values[name]})
         if result.error_messages:
-            shown = repr(values[name])
-            if len(shown) > _SHOWN:
-                shown = shown[: _SHOWN - 3] + '...'
             problems.append(
                 '%s (%s) expects %s, not %s. Ansible says: %s'
                 % (
                     name,
                     _first_sentence(spec.get('description')),
                     expected(spec),
-                    shown,
+                    shown(values[name]),
                     '; '.join(result.error_messages),
                 )
             )

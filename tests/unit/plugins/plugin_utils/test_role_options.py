@@ -9,7 +9,7 @@ from ansible_collections.netplumb.multihome.plugins.plugin_utils.role_options im
 
 def test_bad_values_name_the_option_what_it_is_and_expects():
     problems = check_role_options(
-        'multihome_routing',
+        role_spec('multihome_routing'),
         {
             'multihome_routing_table_base': 'abc',
             'multihome_routing_persist': 'maybe',
@@ -37,7 +37,7 @@ def test_values_ansible_converts_pass_and_entry_points_are_checked_too():
         )
         == []
     )
-    problems = check_role_options('net_guard', {'net_guard_timeout': 'soon'}, 'checkpoint')
+    problems = check_role_options(role_spec('net_guard', 'checkpoint'), {'net_guard_timeout': 'soon'})
     assert problems and problems[0].startswith('net_guard_timeout (Seconds from the checkpoint until the node rolls')
 
 
