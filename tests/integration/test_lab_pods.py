@@ -7,8 +7,8 @@ containerd and runc, the pause, test pod, Multus and whereabouts images built he
 Go modules (nothing is pulled), the CNI plugins v1.10.0 built from theirs. The tests run in order on that one lab:
 the nodes, Multus thick installed by playbooks/install_multus.yml, the NADs of playbooks/create_network_definition.yml
 attached to pods, a NAD whose master is missing on one node, Multus removed, the lab's idempotence and its teardown.
-Multus thin, and the multus and network_attachments roles' idempotence, are the molecule scenarios'
-(tests/molecule/multus, tests/molecule/network_attachments, run by test_molecule.py).
+Multus thin, and the multus and network_attachments roles' idempotence, are the molecule scenario's
+(tests/molecule/cluster_roles, run by test_molecule.py).
 
 What this does not prove: the nodes are containers on one kernel (cgroup v1, no systemd), kubelet runs without
 kube-proxy (the API's service address is sent to the API server by DNAT rules in each node, see the lab role's

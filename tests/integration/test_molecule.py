@@ -5,7 +5,7 @@ Each scenario brings up a lab of its own with the real role netplumb.multihome.l
 the same image and layout as ``make lab-up``, under the prefix and subnets of its molecule.yml), applies one role
 (converge), applies it again (molecule's idempotence step: changed=0), checks the outcome (verify.yml) and takes the
 lab down (shared/destroy.yml, ``lab_state=absent``; molecule also runs it after a failed step). The host roles
-converge on the lab's nodes; the cluster roles (multus, network_attachments) on localhost against a lab whose nodes
+converge on the lab's nodes; the cluster roles (multus, network_attachments: one scenario, one lab) on localhost against a lab whose nodes
 run pods (lab_kubelet: the lab's control plane, kubelet and containerd in every node, whereabouts), and their verify
 starts pods with attachments on every node. Here: molecule's exit status, that its idempotence step ran and passed
 with a recap of changed=0 for every host the role converges on, and that afterwards podman has no container and no
@@ -44,8 +44,7 @@ SCENARIOS = [
     'dpdk_vpp_host',
     'cni_preflight',
     'connectivity_matrix',
-    'multus',
-    'network_attachments',
+    'cluster_roles',
 ]
 MOLECULE_DIR = os.path.join(REPO, 'tests', 'molecule')
 MOLECULE_GLOB = 'tests/molecule/*/molecule.yml'
