@@ -13,10 +13,13 @@ The flow, as in Multi-NIC CNI's connection check:
    A NIC's network is its CIDR (``198.18.1.11/24`` is on ``198.18.1.0/24``); an extra set's
    network is its name.
 2. :func:`plan_probes` gives every node its probes: from each of its addresses to every *other*
-   node's address on the same network.
-3. On each node :func:`probe_node` runs them with a bounded number at once (:func:`run_probes`,
-   over :func:`hostcmd.run_ordered`); a probe's result is the probe with the
-   :func:`hostcmd.ping` of it (one shape, :func:`hostcmd.ping_result`).
+   node's address on the same network (scale ``full``), or to fewer of them on big clusters
+   (``ring``: the next k nodes on each network's ring; ``sample``: those and s more drawn with a
+   seed; what each covers: :data:`SCALE_MODES`, docs/connectivity_matrix.md).
+3. On each node :func:`probe_node` runs them: all at once from this process (:func:`icmp.echo`),
+   or one ``ping`` each, a bounded number at once (:func:`run_probes`, over
+   :func:`hostcmd.run_ordered`); a probe's result is the probe with the outcome of its echoes
+   (one shape, :func:`hostcmd.ping_result`'s).
 4. :func:`build_matrix` joins the nodes' results with the plan (a node that did not report counts
    its probes as broken), :func:`evaluate` checks the threshold and names the broken pairs, and
    :func:`render_table` prints ``FROM TO CONNECTED/TOTAL IPs LATENCY`` rows like Multi-NIC CNI;
@@ -33,6 +36,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.checks import check_ifname
 from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import Gauge, Runner, ping, run_ordered
+from ansible_collections.netplumb.multihome.plugins.module_utils.icmp import echo
 
 NOT_MEASURED = 'not measured'
 
@@ -188,24 +192,77 @@ def pod_address_sets(pods: Sequence[Mapping[str, Any]], networks: Sequence[str])
     return {'hosts': hosts, 'address_sets': sets, 'missing': missing}
 
 
-def plan_probes(sets: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]]) -> dict[str, list[dict[str, Any]]]:
-    """``{node: [probe]}``: from each address of a node to every other node's address on the same network.
+# What each scale mode probes, per network of n nodes (each with a addresses on it), and what it proves.
+SCALE_MODES = {
+    'full': 'every address to every other node\'s addresses: n(n-1)a^2 probes, every pair in both directions',
+    'ring': (
+        'each node to the next k nodes on the network\'s ring: n k a^2 probes; every address sends k and '
+        'receives k, and the ring all passing means every node reaches every other one (in at most n/k hops)'
+    ),
+    'sample': (
+        'the ring, and s more nodes drawn from the rest with the seed: n (k+s) a^2 probes; a pair is probed '
+        'with chance (k+s)/(n-1) per run, so a new seed per run covers every pair over runs'
+    ),
+}
 
-    A probe is ``{src, dst, network, peer}`` (``peer`` is the destination node). Networks and addresses
-    keep their order. Each node starts with the peer after it (worker1 with worker2, worker3 with
-    worker1, ...), so at any moment the nodes aim at different peers: no one peer gets every node's
-    first pings, and an iperf3 server (which serves one test at a time) is rarely found busy.
+
+def check_scale(scale: str, neighbours: int, sample: int) -> None:
+    """ConnectivityError naming the first of the scale settings that is out of range."""
+    if scale not in SCALE_MODES:
+        raise ConnectivityError('scale is %r: expected one of %s' % (scale, ', '.join(SCALE_MODES)))
+    if isinstance(neighbours, bool) or not isinstance(neighbours, int) or neighbours < 1:
+        raise ConnectivityError('neighbours is %r: expected at least 1 node to probe on each ring' % (neighbours,))
+    if isinstance(sample, bool) or not isinstance(sample, int) or sample < 0:
+        raise ConnectivityError('sample is %r: expected 0 or more nodes drawn per node and network' % (sample,))
+
+
+def _peers(ring, index, scale, neighbours, sample, seed, network):
+    """The nodes ``ring[index]`` probes on one network, nearest on the ring first."""
+    size = len(ring)
+    if scale == 'full':
+        near = size - 1
+    else:
+        near = min(neighbours, size - 1)
+    offsets = list(range(1, near + 1))
+    if scale == 'sample' and sample and near < size - 1:
+        # Drawn from the offsets beyond the ring's k; the same seed gives every node and the controller one plan.
+        draw = random.Random('%s|%s|%s' % (seed, network, ring[index]))
+        offsets += sorted(draw.sample(range(near + 1, size), min(sample, size - 1 - near)))
+    return [ring[(index + offset) % size] for offset in offsets]
+
+
+def plan_probes(
+    sets: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]],
+    scale: str = 'full',
+    neighbours: int = 2,
+    sample: int = 0,
+    seed: str = '',
+    only: str | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """``{node: [probe]}``: from each address of a node to the addresses of its peers on the same network.
+
+    A probe is ``{src, dst, network, peer}`` (``peer`` is the destination node). The peers on a network
+    are the nodes after this one on the network's ring (the nodes that have the network, in the order of
+    ``sets``): with ``scale`` ``full`` all of them, with ``ring`` the next ``neighbours``, with ``sample``
+    those and ``sample`` more drawn with ``seed`` (:data:`SCALE_MODES`). So each node starts with the
+    peer after it: at any moment the nodes aim at different peers, and an iperf3 server (which serves one
+    test at a time) is rarely found busy. ``only`` plans that node's probes alone (what each node needs).
     """
-    names = list(sets)
+    check_scale(scale, neighbours, sample)
+    rings: dict[str, list[str]] = {}
+    position: dict[str, dict[str, int]] = {}
+    for node, networks in sets.items():
+        for network in networks:
+            position.setdefault(network, {})[node] = len(rings.setdefault(network, []))
+            rings[network].append(node)
     plan = {}
-    for index, node in enumerate(names):
-        peers = names[index + 1 :] + names[:index]
+    for node in [only] if only is not None else list(sets):
         probes = []
         for network, own in sets[node].items():
-            for peer in peers:
-                peer_networks = sets[peer]
+            ring = rings[network]
+            for peer in _peers(ring, position[network][node], scale, neighbours, sample, seed, network):
                 for src in own:
-                    for dst in peer_networks.get(network, []):
+                    for dst in sets[peer][network]:
                         probes.append({'src': src['address'], 'dst': dst['address'], 'network': network, 'peer': peer})
         plan[node] = probes
     return plan
@@ -355,19 +412,22 @@ def node_probes(
     nodes: dict[str, Any] | None = None,
     extra_sets: dict[str, Any] | None = None,
     node: str | None = None,
+    scale: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The probes a node runs: ``probes`` as given, or this ``node``'s of the plan of ``nodes`` (and ``extra_sets``).
+
+    ``scale``: :func:`plan_probes`' ``scale``, ``neighbours``, ``sample`` and ``seed``.
 
     Either way validated (:func:`validate_probes`); ConnectivityError naming what is wrong.
     """
     if nodes is not None:
-        plan = plan_probes(address_sets(nodes, extra_sets))
-        if node not in plan:
+        sets = address_sets(nodes, extra_sets)
+        if node not in sets:
             raise ConnectivityError(
                 'node %r is not among nodes (%s): expected this node\'s name there'
-                % (node, ', '.join(sorted(plan)) or 'none')
+                % (node, ', '.join(sorted(sets)) or 'none')
             )
-        return validate_probes(plan[node])
+        return validate_probes(plan_probes(sets, only=node, **(scale or {}))[node])
     return validate_probes(probes or [])
 
 
@@ -383,8 +443,10 @@ def probe_node(
     """Run a node's probes; the connectivity_probe module's result without ``changed``.
 
     ``settings`` has the module's options ``count``, ``interval``, ``timeout``, ``concurrency``,
-    ``bandwidth`` and, with it, ``bandwidth_port``, ``bandwidth_time`` and ``bandwidth_wait``.
-    The pings run ``concurrency`` at once, in the probes' order; with ``bandwidth`` each connected
+    ``bandwidth`` and, with it, ``bandwidth_port``, ``bandwidth_time`` and ``bandwidth_wait``, and
+    ``engine``: ``icmp`` sends and receives every echo in this process (:func:`icmp.echo`, all probes
+    at once), ``ping`` runs one ``ping`` per probe, ``concurrency`` at once, in the probes' order
+    (``ping_bin``, which the ``icmp`` engine does not need). With ``bandwidth`` each connected
     probe is then followed by an iperf3 test, one at a time (parallel tests would share the NICs
     and measure each other). ``iperf3_bin`` None means iperf3 is not installed here.
     Returns ``{probes, connected, total, peak_concurrency, elapsed}``.
@@ -407,7 +469,16 @@ def probe_node(
         return result
 
     start = clock()
-    results = run_probes(probes, one, settings['concurrency'], gauge)
+    probes = list(probes)
+    if settings.get('engine', 'ping') == 'icmp':
+        results = []
+        for probe, outcome in zip(probes, echo(probes, settings['count'], settings['interval'], settings['timeout'])):
+            result = dict(probe)
+            result.update(outcome)
+            results.append(result)
+        gauge.peak = len(probes)
+    else:
+        results = run_probes(probes, one, settings['concurrency'], gauge)
     for res in results:
         res['bandwidth_bps'] = None
         res['bandwidth_error'] = None
@@ -433,6 +504,7 @@ def probe_node(
         'connected': sum(1 for r in results if r['connected']),
         'total': len(results),
         'peak_concurrency': gauge.peak,
+        'engine': settings.get('engine', 'ping'),
         'elapsed': round(clock() - start, 3),
     }
 
@@ -648,15 +720,18 @@ def matrix_report(
     results: Mapping[str, Any] | None = None,
     threshold: float = 1.0,
     bandwidth: bool = False,
+    scale: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The connectivity_matrix module's result without ``changed``; ConnectivityError on bad input.
+
+    ``scale``: :func:`plan_probes`' ``scale``, ``neighbours``, ``sample`` and ``seed`` (the nodes' must be the same).
 
     Always ``{plan, networks}`` (the probes of each node, each node's addresses by network); with
     ``results`` (``{node: connectivity_probe result}``) also ``{table, matrix, broken, msg, passed}``,
     ``passed`` telling whether at least ``threshold`` of the address pairs connected.
     """
     sets = address_sets(nodes, extra_sets)
-    plan = plan_probes(sets)
+    plan = plan_probes(sets, **(scale or {}))
     report = {'plan': plan, 'networks': sets}
     if results is None:
         return report

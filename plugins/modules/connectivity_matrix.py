@@ -23,6 +23,7 @@ description:
 author:
   - netplumb.multihome contributors (@netplumb)
 extends_documentation_fragment:
+  - netplumb.multihome.probe_scale
   - netplumb.multihome.changes_nothing
 options:
   nodes:
@@ -161,13 +162,22 @@ def main():
             results=dict(type='dict'),
             threshold=dict(type='float', default=1.0),
             bandwidth=dict(type='bool', default=False),
+            scale=dict(type='str', choices=['full', 'ring', 'sample'], default='full'),
+            neighbours=dict(type='int', default=2),
+            sample=dict(type='int', default=0),
+            seed=dict(type='str', default=''),
         ),
         supports_check_mode=True,
     )
     params = module.params
     try:
         result = matrix_report(
-            params['nodes'], params['address_sets'], params['results'], params['threshold'], params['bandwidth']
+            params['nodes'],
+            params['address_sets'],
+            params['results'],
+            params['threshold'],
+            params['bandwidth'],
+            dict((key, params[key]) for key in ('scale', 'neighbours', 'sample', 'seed')),
         )
     except ConnectivityError as exc:
         module.fail_json(msg='connectivity_matrix: %s' % exc)

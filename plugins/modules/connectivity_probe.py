@@ -10,17 +10,20 @@ short_description: Ping this node's peers from each of its addresses, a bounded 
 version_added: 0.1.0
 description:
   - Runs on a node and sends O(count) ICMP echo requests for every probe in O(probes), from the probe's
-    source address to its destination (C(ping -n -c COUNT -i INTERVAL -W TIMEOUT -I SRC DST), as an argument
-    list), at most O(concurrency) at once. The results feed M(netplumb.multihome.connectivity_matrix), which
+    source address to its destination. The results feed M(netplumb.multihome.connectivity_matrix), which
     builds the node-to-node table.
+  - With O(engine=icmp) (the default as root) this one process sends and receives every echo itself, all probes at
+    once, from raw ICMP sockets bound to each source address: thousands of probes take about as long as one. With
+    O(engine=ping) each probe runs C(ping -n -c COUNT -i INTERVAL -W TIMEOUT -I SRC DST) (as an argument list), at
+    most O(concurrency) at once.
   - Instead of O(probes), give O(nodes) (and O(address_sets)) as M(netplumb.multihome.connectivity_matrix) takes them
     and this node's name in O(node). The module then plans this node's probes itself, exactly as that module's
     RV(netplumb.multihome.connectivity_matrix#module:plan) would. The role C(netplumb.multihome.connectivity_matrix) does so,
     to spare a planning round on the controller.
   - A probe is connected when at least one reply came back. The module never fails because a peer is
     unreachable, that is a result. It fails only on bad input or when C(ping) is missing.
-  - C(-I SRC) binds the source address; the kernel's routing, with any source-based rules of the multi-NIC setup,
-    picks the interface, as it does for the workload's traffic.
+  - Both engines bind the source address (C(-I SRC)); the kernel's routing, with any source-based rules of the
+    multi-NIC setup, picks the interface, as it does for the workload's traffic.
   - With O(bandwidth), each connected probe is followed by a short C(iperf3) TCP test against the peer's
     C(iperf3 -s) on O(bandwidth_port), one test at a time on this node. Where C(iperf3) is missing (here or as a
     server on the peer) the bandwidth is null and RV(probes[].bandwidth_error) says C(not measured) and why;
@@ -28,7 +31,10 @@ description:
 author:
   - netplumb.multihome contributors (@netplumb)
 requirements:
-  - C(ping) from iputils (or busybox) on the node; C(iperf3) only for O(bandwidth).
+  - Root (CAP_NET_RAW) for O(engine=icmp); C(ping) from iputils (or busybox) for O(engine=ping); C(iperf3) only for
+    O(bandwidth).
+extends_documentation_fragment:
+  - netplumb.multihome.probe_scale
 attributes:
   check_mode:
     support: full
@@ -84,8 +90,15 @@ options:
     description: Seconds to wait for a reply (C(ping -W)); a probe with no reply ends about this long after its last request.
     type: float
     default: 1
+  engine:
+    description:
+      - How the echo requests are sent. C(icmp) sends and receives them all in this process (raw ICMP sockets, root);
+        C(ping) runs one C(ping) per probe. C(auto) is C(icmp) where raw sockets may be opened, else C(ping).
+    type: str
+    choices: [auto, icmp, ping]
+    default: auto
   concurrency:
-    description: Probes run at once on this node (threads, each running one C(ping)).
+    description: With O(engine=ping), probes run at once on this node (threads, each running one C(ping)).
     type: int
     default: 16
   bandwidth:
@@ -110,8 +123,9 @@ options:
     default: 60
 notes:
   - Always returns C(changed=false).
-  - The time the module takes is about O(count) times O(interval) (plus O(timeout) when a peer does not answer)
-    times the number of probes divided by O(concurrency).
+  - With O(engine=icmp) the module takes about O(count) times O(interval) (plus O(timeout) when a peer does not
+    answer), for any number of probes. With O(engine=ping), that times the number of probes divided by
+    O(concurrency).
 seealso:
   - module: netplumb.multihome.connectivity_matrix
   - name: Multi-NIC CNI connection check
@@ -229,10 +243,15 @@ total:
   type: int
   sample: 4
 peak_concurrency:
-  description: The most probes that ran at once (at most O(concurrency)).
+  description: The most probes that ran at once (at most O(concurrency) with O(engine=ping); all with O(engine=icmp)).
   returned: always
   type: int
   sample: 4
+engine:
+  description: The engine that ran the probes, C(icmp) or C(ping).
+  returned: always
+  type: str
+  sample: icmp
 elapsed:
   description: Seconds the probes took on this node.
   returned: always
@@ -249,6 +268,7 @@ from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity im
     validate_settings,
 )
 from ansible_collections.netplumb.multihome.plugins.module_utils.hostcmd import Runner
+from ansible_collections.netplumb.multihome.plugins.module_utils.icmp import available
 
 
 def main():
@@ -270,8 +290,13 @@ def main():
             count=dict(type='int', default=3),
             interval=dict(type='float', default=0.2),
             timeout=dict(type='float', default=1),
+            engine=dict(type='str', choices=['auto', 'icmp', 'ping'], default='auto'),
             concurrency=dict(type='int', default=16),
             bandwidth=dict(type='bool', default=False),
+            scale=dict(type='str', choices=['full', 'ring', 'sample'], default='full'),
+            neighbours=dict(type='int', default=2),
+            sample=dict(type='int', default=0),
+            seed=dict(type='str', default=''),
             bandwidth_port=dict(type='int', default=5201),
             bandwidth_time=dict(type='int', default=1),
             bandwidth_wait=dict(type='int', default=60),
@@ -284,17 +309,28 @@ def main():
     params = module.params
     try:
         validate_settings(params['count'], params['interval'], params['timeout'], params['concurrency'])
-        probes = node_probes(params['probes'], params['nodes'], params['address_sets'], params['node'])
+        probes = node_probes(
+            params['probes'],
+            params['nodes'],
+            params['address_sets'],
+            params['node'],
+            dict((key, params[key]) for key in ('scale', 'neighbours', 'sample', 'seed')),
+        )
     except ConnectivityError as exc:
         module.fail_json(msg='connectivity_probe: %s' % exc)
-    ping_bin = module.get_bin_path('ping')
-    if ping_bin is None:
+    settings = dict(params)
+    why_not = available() if params['engine'] != 'ping' else 'engine=ping'
+    if params['engine'] == 'icmp' and why_not:
+        module.fail_json(msg='connectivity_probe: engine=icmp needs raw ICMP sockets (root), but %s' % why_not)
+    settings['engine'] = 'ping' if why_not else 'icmp'
+    ping_bin = module.get_bin_path('ping') if settings['engine'] == 'ping' else None
+    if settings['engine'] == 'ping' and ping_bin is None:
         module.fail_json(
             msg='connectivity_probe: ping is not installed on this node: install iputils-ping (Debian, Ubuntu) '
             'or iputils (RHEL, SUSE)'
         )
     iperf3_bin = module.get_bin_path('iperf3') if params['bandwidth'] else None
-    result = probe_node(Runner(module.run_command), probes, params, ping_bin, iperf3_bin)
+    result = probe_node(Runner(module.run_command), probes, settings, ping_bin, iperf3_bin)
     module.exit_json(changed=False, **result)
 
 

@@ -23,6 +23,7 @@ from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity im
     evaluate,
     format_bandwidth,
     iperf3_argv,
+    node_probes,
     parse_iperf3,
     plan_probes,
     pod_address_sets,
@@ -295,6 +296,97 @@ def test_plan_probes_skip_networks_a_peer_lacks():
 def test_plan_is_16x2_sized():
     plan = plan_probes(address_sets(lab_nodes(16, 2)))
     assert sum(len(p) for p in plan.values()) == 16 * 15 * 2
+
+
+# --- scale modes ----------------------------------------------------------------------------------
+
+
+def peers_by_node(plan, network):
+    return dict((node, [p['peer'] for p in probes if p['network'] == network]) for node, probes in plan.items())
+
+
+def test_ring_probes_the_next_k_nodes_and_covers_every_node_both_ways():
+    sets = address_sets(lab_nodes(6, 2))
+    plan = plan_probes(sets, scale='ring', neighbours=2)
+    assert peers_by_node(plan, '198.18.1.0/24') == {
+        'worker1': ['worker2', 'worker3'],
+        'worker2': ['worker3', 'worker4'],
+        'worker3': ['worker4', 'worker5'],
+        'worker4': ['worker5', 'worker6'],
+        'worker5': ['worker6', 'worker1'],
+        'worker6': ['worker1', 'worker2'],
+    }
+    assert sum(len(p) for p in plan.values()) == 6 * 2 * 2  # n k per network, one address per node on each
+    for network in ('198.18.1.0/24', '198.18.2.0/24'):
+        received = [peer for peers in peers_by_node(plan, network).values() for peer in peers]
+        assert sorted(received) == sorted(list(sets) * 2)  # every node receives k probes too
+
+
+def test_ring_with_as_many_neighbours_as_nodes_is_full():
+    sets = address_sets(lab_nodes(5, 2))
+    assert plan_probes(sets, scale='ring', neighbours=4) == plan_probes(sets)
+    assert plan_probes(sets, scale='ring', neighbours=40) == plan_probes(sets)
+
+
+def test_a_ring_holds_only_the_nodes_on_its_network():
+    nodes = lab_nodes(4, 1)
+    nodes['worker2'] = [{'name': 'nic1', 'address': '198.18.7.12/24'}]  # another network
+    plan = plan_probes(address_sets(nodes), scale='ring', neighbours=1)
+    assert peers_by_node(plan, '198.18.1.0/24') == {
+        'worker1': ['worker3'],
+        'worker2': [],
+        'worker3': ['worker4'],
+        'worker4': ['worker1'],
+    }
+    assert plan['worker2'] == []  # alone on its network
+
+
+def test_sample_draws_the_same_peers_everywhere_for_a_seed_and_others_for_another():
+    sets = address_sets(lab_nodes(40, 1))
+    whole = plan_probes(sets, scale='sample', neighbours=2, sample=3, seed='run-1')
+    for node in ('worker1', 'worker17', 'worker40'):
+        # What a node plans for itself (only=) is what the controller planned for it.
+        assert plan_probes(sets, scale='sample', neighbours=2, sample=3, seed='run-1', only=node) == {node: whole[node]}
+        peers = [p['peer'] for p in whole[node]]
+        index = int(node[len('worker') :]) - 1
+        assert peers[:2] == ['worker%d' % ((index + k) % 40 + 1) for k in (1, 2)]
+        assert len(set(peers)) == 5 and node not in peers
+    other = plan_probes(sets, scale='sample', neighbours=2, sample=3, seed='run-2')
+    assert other != whole
+    # Over many seeds every pair is drawn.
+    pairs = set()
+    for seed in range(200):
+        plan = plan_probes(sets, scale='sample', neighbours=2, sample=3, seed=str(seed))
+        pairs.update((node, p['peer']) for node, probes in plan.items() for p in probes)
+    assert len(pairs) == 40 * 39
+
+
+def test_sample_on_a_small_network_is_every_other_node():
+    sets = address_sets(lab_nodes(4, 1))
+    assert plan_probes(sets, scale='sample', neighbours=2, sample=10, seed='x') == plan_probes(sets)
+
+
+@pytest.mark.parametrize(
+    'settings, message',
+    [
+        ({'scale': 'half'}, "scale is 'half': expected one of full, ring, sample"),
+        ({'scale': 'ring', 'neighbours': 0}, 'neighbours is 0: expected at least 1 node to probe on each ring'),
+        ({'scale': 'sample', 'sample': -1}, 'sample is -1: expected 0 or more nodes drawn per node and network'),
+    ],
+)
+def test_scale_settings_out_of_range_are_named(settings, message):
+    with pytest.raises(ConnectivityError) as caught:
+        plan_probes(address_sets(lab_nodes(3, 1)), **settings)
+    assert str(caught.value) == message
+
+
+def test_a_node_plans_only_its_own_probes_in_its_mode():
+    nodes = lab_nodes(8, 2)
+    mine = node_probes(nodes=nodes, node='worker3', scale={'scale': 'ring', 'neighbours': 1, 'sample': 0, 'seed': ''})
+    assert [(p['peer'], p['src'], p['dst']) for p in mine] == [
+        ('worker4', '198.18.1.13', '198.18.1.14'),
+        ('worker4', '198.18.2.13', '198.18.2.14'),
+    ]
 
 
 # --- probes and their input -----------------------------------------------------------------------

@@ -30,6 +30,9 @@ def on_node(monkeypatch, commands, bins):
     monkeypatch.setattr(AnsibleModule, 'get_bin_path', lambda self, name, required=False, opt_dirs=None: bins.get(name))
     # No pause between iperf3 retries.
     monkeypatch.setattr(connectivity.random, 'uniform', lambda low, high: 0)
+    # These nodes answer ping commands: engine=auto finds no raw sockets and runs ping (the icmp engine runs for
+    # real in tests/integration/test_icmp_engine_netns.py).
+    monkeypatch.setattr(connectivity_probe, 'available', lambda: 'raw ICMP socket: Operation not permitted')
     return host
 
 
@@ -45,6 +48,46 @@ def test_connectivity_probe(run_module, monkeypatch, case):
     assert host.left() == [], 'commands the module never ran'
     if 'peak' in case:
         assert host.peak == case['peak']
+
+
+def test_engine_icmp_without_raw_sockets_fails_saying_why(run_module, monkeypatch):
+    on_node(monkeypatch, [], {'ping': '/usr/bin/ping'})
+    failed, result = run_module(
+        connectivity_probe,
+        {'probes': [{'src': '198.18.1.11', 'dst': '198.18.1.12', 'network': 'n', 'peer': 'worker2'}], 'engine': 'icmp'},
+    )
+    assert failed and result['msg'] == (
+        'connectivity_probe: engine=icmp needs raw ICMP sockets (root), but raw ICMP socket: Operation not permitted'
+    )
+
+
+def test_engine_auto_with_raw_sockets_sends_every_echo_itself(run_module, monkeypatch):
+    on_node(monkeypatch, [], {})  # no ping on this node, and no command may run
+    monkeypatch.setattr(connectivity_probe, 'available', lambda: None)
+    calls = []
+
+    def echo(probes, count, interval, timeout):
+        calls.append((len(probes), count, interval, timeout))
+        return [
+            dict(
+                connected=True,
+                rc=0,
+                transmitted=count,
+                received=count,
+                loss=0.0,
+                rtt={'min': 0.1, 'avg': 0.1, 'max': 0.1, 'mdev': 0.0},
+                error=None,
+            )
+            for _probe in probes
+        ]
+
+    monkeypatch.setattr(connectivity, 'echo', echo)
+    probes = [{'src': '198.18.1.11', 'dst': '198.18.1.1%d' % i, 'network': 'n', 'peer': 'w%d' % i} for i in range(2, 5)]
+    failed, result = run_module(connectivity_probe, {'probes': probes, 'count': 2, 'interval': 0.05, 'timeout': 0.5})
+    assert not failed, result
+    assert calls == [(3, 2, 0.05, 0.5)]
+    assert result['engine'] == 'icmp' and result['connected'] == result['total'] == result['peak_concurrency'] == 3
+    assert [p['peer'] for p in result['probes']] == ['w2', 'w3', 'w4'] and result['probes'][0]['received'] == 2
 
 
 # ------------------------------------------------------------------ the matrix of the probes' results
