@@ -43,6 +43,8 @@ def load_lab():
 
 
 LAB = load_lab()
+from conftest import BIN, PlaybookRun  # noqa: E402  (tests/integration, put on the path above)
+
 NODES, NICS, OFFSET, PREFIX = 16, 2, 120, 'netplumb-bench'
 PROBES = NODES * (NODES - 1) * NICS
 PARALLEL_RUNS = 3
@@ -74,7 +76,7 @@ def children_cpu():
 def run_matrix(lab, forks, concurrency):
     """One ansible-playbook run; (wall seconds, summary of the matrix, {task: seconds}, slowest in-node probing, CPU seconds)."""
     cmd = [
-        os.path.join(LAB.BIN, 'ansible-playbook'),
+        os.path.join(BIN, 'ansible-playbook'),
         '-i',
         lab.inventory,
         os.path.join(REPO, 'playbooks', 'connectivity_matrix.yml'),
@@ -94,7 +96,7 @@ def run_matrix(lab, forks, concurrency):
         check=False,
     )
     wall, cpu = time.time() - start, children_cpu() - cpu
-    run = LAB.PlaybookRun(proc)
+    run = PlaybookRun(proc)
     if run.rc != 0:
         raise AssertionError(
             'connectivity_matrix.yml failed (rc=%d, forks %d, concurrency %d): %s\n%s'
@@ -116,7 +118,7 @@ def run_matrix(lab, forks, concurrency):
 def module_floor(lab, forks):
     """Seconds ``ansible -m ansible.builtin.ping`` takes on every node: one module's round per node, the connection's floor."""
     cmd = [
-        os.path.join(LAB.BIN, 'ansible'),
+        os.path.join(BIN, 'ansible'),
         '-i',
         lab.inventory,
         'k8s_cluster',

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from typing import Any, Iterable, Sequence
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import cidr
@@ -300,11 +301,22 @@ class _Pool:
         self.used.add(index)
         return index
 
-    def block(self, index):
+    def text(self, index):
+        """The block at ``index`` as CIDR text, without an ipaddress object for IPv4 (16,384 nodes: most of the time)."""
         start = self.base + index * self.size
         if self.network.version == 4:
-            return ipaddress.IPv4Network((start, self.host_length))
-        return ipaddress.IPv6Network((start, self.host_length))
+            return '%d.%d.%d.%d/%d' % (
+                start >> 24,
+                (start >> 16) & 255,
+                (start >> 8) & 255,
+                start & 255,
+                self.host_length,
+            )
+        if start >> 48:
+            # The C library's text (RFC 5952, as ipaddress writes it: the first longest run of two or more zero groups
+            # becomes '::'); it differs only for addresses whose upper 80 bits are zero (written with an IPv4 tail).
+            return '%s/%d' % (socket.inet_ntop(socket.AF_INET6, start.to_bytes(16, 'big')), self.host_length)
+        return '%s/%d' % (ipaddress.IPv6Address(start), self.host_length)
 
 
 def plan_node_subnets(
@@ -412,10 +424,10 @@ def plan_node_subnets(
                     )
                 )
 
-    named: list[tuple[str, cidr.IPNetwork]] = []
-    for name in nodes:
-        blocks = [chosen[name][version][0].block(chosen[name][version][1]) for version in families]
-        named.extend(('node %s host subnet' % name, b) for b in blocks)
-        plan['nodes'].append({'name': name, 'subnets': [str(b) for b in blocks]})
-    cidr.check_overlaps(named, reserved_named)
+    # No overlap check of the host subnets: each is a block of one subnet, distinct blocks of one subnet are
+    # disjoint, and the subnets were checked above against each other and against the reserved ranges.
+    plan['nodes'] = [
+        {'name': name, 'subnets': [chosen[name][version][0].text(chosen[name][version][1]) for version in families]}
+        for name in nodes
+    ]
     return {'plan': plan}

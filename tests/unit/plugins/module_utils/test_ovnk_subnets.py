@@ -533,3 +533,19 @@ def test_internal_subnets_by_topology_and_override():
     check_internal_overlaps('layer3', '100.65.0.0/20/24', join_subnet='198.18.90.0/24')
     with pytest.raises(PlanError, match=r'subnets entry 10\.0\.0\.0/16 overlaps join_subnet 10\.0\.0\.0/24'):
         check_internal_overlaps('layer3', '10.0.0.0/16', join_subnet='10.0.0.0/24')
+
+
+@pytest.mark.parametrize(
+    'subnets, expected',
+    [
+        # Written by the C library (upper 80 bits not all zero): one '::' for the first longest zero run.
+        ('2001:db8::/48/64', ['2001:db8::/64', '2001:db8:0:1::/64', '2001:db8:0:2::/64']),
+        # The first block's upper 80 bits are zero: ipaddress writes it (the C library would write an IPv4 tail for
+        # some such addresses); the next ones are the C library's again.
+        ('::/62/64', ['::/64', '0:0:0:1::/64', '0:0:0:2::/64']),
+    ],
+)
+def test_ipv6_host_subnets_are_written_as_ipaddress_writes_them(subnets, expected):
+    plan = plan_node_subnets(subnets, ['a', 'b', 'c'], internal={})['plan']
+    assert [node['subnets'][0] for node in plan['nodes']] == expected
+    assert expected == [str(ipaddress.ip_network(text)) for text in expected]
