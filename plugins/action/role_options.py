@@ -13,8 +13,33 @@ class ActionModule(ActionBase):
     """Runs on the controller only: it reads variables, never the host."""
 
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(('roles',))
+    _VALID_ARGS = frozenset(('roles', 'hosts'))
     _requires_connection = False
+
+    def _sources(self, hosts, task_vars):
+        """``[(host, variables, templar)]``: this host's task variables, or each listed host's as its tasks see them."""
+        if hosts is None:
+            return [(None, task_vars, self._templar)]
+        if isinstance(hosts, str):
+            hosts = [hosts]
+        if not isinstance(hosts, list):
+            raise AnsibleError('role_options: hosts %r is not a list of inventory hosts' % (hosts,))
+        # pylint: disable-next=protected-access
+        manager = self._task._variable_manager
+        play = self._task.get_play()
+        out = []
+        for name in hosts:
+            if name == task_vars.get('inventory_hostname'):
+                out.append((name, task_vars, self._templar))
+                continue
+            # pylint: disable-next=protected-access
+            host = manager._inventory.get_host(name)
+            if host is None:
+                raise AnsibleError('role_options: hosts names %r, which is not in the inventory' % (name,))
+            # What a task of this play sees on that host: play, inventory, facts and extra variables in Ansible's order.
+            variables = manager.get_vars(play=play, host=host, task=self._task)
+            out.append((name, variables, self._templar.copy_with_new_env(available_variables=variables)))
+        return out
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
@@ -26,23 +51,32 @@ class ActionModule(ActionBase):
             raise AnsibleError(
                 'role_options: roles %r is not a list of role names (multihome_routing, role:entry_point)' % (roles,)
             )
-        problems = []
+        specs = []
         for item in roles:
             role, _sep, entry_point = str(item).partition(':')
-            values = {}
             try:
-                options = role_spec(role, entry_point or 'main')
+                specs.append((role, role_spec(role, entry_point or 'main')))
             except ValueError as exc:
                 raise AnsibleError('role_options: %s' % exc)
-            for name in options:
-                if name not in task_vars:
-                    continue
-                try:
-                    values[name] = self._templar.template(task_vars[name])
-                except AnsibleError:
-                    # A value that needs what the role computes first: the role's own validation judges it.
-                    continue
-            problems += ['%s: %s' % (role, line) for line in check_role_options(options, values)]
+        # One line per problem, naming the hosts that have it when several hosts were checked.
+        found = {}
+        for host, variables, templar in self._sources(self._task.args.get('hosts'), task_vars):
+            for role, options in specs:
+                values = {}
+                for name in options:
+                    if name not in variables:
+                        continue
+                    try:
+                        values[name] = templar.template(variables[name])
+                    except AnsibleError:
+                        # A value that needs what the role computes first: the role's own validation judges it.
+                        continue
+                for line in check_role_options(options, values):
+                    found.setdefault('%s: %s' % (role, line), []).append(host)
+        problems = []
+        for line, hosts in found.items():
+            named = [h for h in hosts if h is not None]
+            problems.append('%s: %s' % (', '.join(named), line) if named else line)
         result['changed'] = False
         result['problems'] = problems
         if problems:

@@ -41,6 +41,11 @@ from ansible_collections.netplumb.multihome.plugins.module_utils.icmp import ech
 NOT_MEASURED = 'not measured'
 
 
+# Seconds between a probe's echo requests when none is given: the icmp engine sends them itself; ping (iputils)
+# takes less than 0.2 s only from root.
+DEFAULT_INTERVAL = {'icmp': 0.05, 'ping': 0.2}
+
+
 class ConnectivityError(ValueError):
     """An input the matrix cannot use; the message says which and why."""
 
@@ -680,6 +685,14 @@ def describe_broken(item: Mapping[str, Any]) -> str:
     return text + (': %s' % item['error'] if item.get('error') else '')
 
 
+def check_threshold(threshold: float | None) -> None:
+    """ConnectivityError unless ``threshold`` is a fraction (0..1)."""
+    if threshold is None or not 0 <= threshold <= 1:
+        raise ConnectivityError(
+            'threshold is %r: expected the fraction (0..1) of address pairs that must connect' % (threshold,)
+        )
+
+
 def evaluate(
     matrix: Mapping[str, Any], threshold: float = 1.0, limit: int = 20
 ) -> tuple[bool, list[dict[str, Any]], str]:
@@ -688,10 +701,7 @@ def evaluate(
     ``broken`` lists every pair that did not connect; ``message`` sums it up and names the first
     ``limit`` of them. An empty matrix (no two nodes share a network) is ok, and says so.
     """
-    if threshold is None or not 0 <= threshold <= 1:
-        raise ConnectivityError(
-            'threshold is %r: expected the fraction (0..1) of address pairs that must connect' % (threshold,)
-        )
+    check_threshold(threshold)
     summary = matrix['summary']
     broken = broken_probes(matrix)
     if not summary['total']:
@@ -721,24 +731,83 @@ def matrix_report(
     threshold: float = 1.0,
     bandwidth: bool = False,
     scale: Mapping[str, Any] | None = None,
+    plan: bool = True,
 ) -> dict[str, Any]:
     """The connectivity_matrix module's result without ``changed``; ConnectivityError on bad input.
 
     ``scale``: :func:`plan_probes`' ``scale``, ``neighbours``, ``sample`` and ``seed`` (the nodes' must be the same).
 
-    Always ``{plan, networks}`` (the probes of each node, each node's addresses by network); with
+    Always ``{plan, networks}`` (the probes of each node, each node's addresses by network; without ``plan``
+    only ``networks``: the input and the settings are checked, nobody's probes planned); with
     ``results`` (``{node: connectivity_probe result}``) also ``{table, matrix, broken, msg, passed}``,
     ``passed`` telling whether at least ``threshold`` of the address pairs connected.
     """
     sets = address_sets(nodes, extra_sets)
-    plan = plan_probes(sets, **(scale or {}))
-    report = {'plan': plan, 'networks': sets}
+    settings: dict[str, Any] = dict(scale='full', neighbours=2, sample=0, seed='')
+    settings.update(scale or {})
+    check_scale(settings['scale'], settings['neighbours'], settings['sample'])
+    check_threshold(threshold)
+    if not plan:
+        return {'networks': sets}
+    probes = plan_probes(sets, **settings)
+    report = {'plan': probes, 'networks': sets}
     if results is None:
         return report
-    matrix = build_matrix(results, plan, sets)
+    matrix = build_matrix(results, probes, sets)
     ok, broken, msg = evaluate(matrix, threshold)
     report.update(table=render_table(matrix, bandwidth=bandwidth), matrix=matrix, broken=broken, msg=msg, passed=ok)
     return report
+
+
+# The connectivity_matrix module's options (the module and the action of that name share them).
+MATRIX_ARGUMENT_SPEC: dict[str, Any] = dict(
+    nodes=dict(type='dict', required=True),
+    address_sets=dict(type='dict', default={}),
+    results=dict(type='dict'),
+    threshold=dict(type='float', default=1.0),
+    bandwidth=dict(type='bool', default=False),
+    scale=dict(type='str', choices=['full', 'ring', 'sample'], default='full'),
+    neighbours=dict(type='int', default=2),
+    sample=dict(type='int', default=0),
+    seed=dict(type='str', default=''),
+    plan=dict(type='bool', default=True),
+    count=dict(type='int', default=3),
+    interval=dict(type='float'),
+    timeout=dict(type='float', default=1),
+    concurrency=dict(type='int', default=16),
+)
+
+
+def matrix_outcome(params: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """``(result, warning)`` of the connectivity_matrix module for its validated ``params``.
+
+    ``result`` has ``changed`` and, below the threshold, ``failed``; ``warning`` says when there was nothing to
+    probe. ConnectivityError on bad input (the caller fails naming it).
+    """
+    interval = params.get('interval')
+    validate_settings(
+        params.get('count', 3),
+        DEFAULT_INTERVAL['icmp'] if interval is None else interval,
+        params.get('timeout', 1),
+        params.get('concurrency', 16),
+    )
+    result = matrix_report(
+        params['nodes'],
+        params['address_sets'],
+        params['results'],
+        params['threshold'],
+        params['bandwidth'],
+        dict((key, params[key]) for key in ('scale', 'neighbours', 'sample', 'seed')),
+        plan=params.get('plan', True) or params['results'] is not None,
+    )
+    result['nodes'] = params['nodes']
+    result['changed'] = False
+    if result.get('passed') is False:
+        result['failed'] = True
+    warning = None
+    if 'matrix' in result and not result['matrix']['summary']['total']:
+        warning = 'connectivity_matrix: %s' % result['msg']
+    return result, warning
 
 
 # ---------------------------------------------------------------------------

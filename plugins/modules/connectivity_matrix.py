@@ -53,6 +53,27 @@ options:
     description: Add the C(BANDWIDTHs) column (iperf3's rates; C(not measured) where none was).
     type: bool
     default: false
+  plan:
+    description:
+      - Return RV(plan), every node's probes. Off, the module only checks its input and the probe settings below
+        (what the role does before the nodes probe, so that bad settings fail once, before any probe).
+    type: bool
+    default: true
+  count:
+    description: The nodes' O(netplumb.multihome.connectivity_probe#module:count), checked here.
+    type: int
+    default: 3
+  interval:
+    description: The nodes' O(netplumb.multihome.connectivity_probe#module:interval), checked here when given.
+    type: float
+  timeout:
+    description: The nodes' O(netplumb.multihome.connectivity_probe#module:timeout), checked here.
+    type: float
+    default: 1
+  concurrency:
+    description: The nodes' O(netplumb.multihome.connectivity_probe#module:concurrency), checked here.
+    type: int
+    default: 16
 seealso:
   - module: netplumb.multihome.connectivity_probe
   - name: Multi-NIC CNI connection check
@@ -88,10 +109,14 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+nodes:
+  description: O(nodes) as given (checked), for the nodes' M(netplumb.multihome.connectivity_probe) to plan from.
+  returned: always
+  type: dict
 plan:
   description: "The probes of each node, C({node: [{src, dst, network, peer}]}), for
     O(netplumb.multihome.connectivity_probe#module:probes)."
-  returned: always
+  returned: when O(plan) is true
   type: dict
   sample:
     worker1:
@@ -151,41 +176,26 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity import ConnectivityError, matrix_report
+from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity import (
+    MATRIX_ARGUMENT_SPEC,
+    ConnectivityError,
+    matrix_outcome,
+)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            nodes=dict(type='dict', required=True),
-            address_sets=dict(type='dict', default={}),
-            results=dict(type='dict'),
-            threshold=dict(type='float', default=1.0),
-            bandwidth=dict(type='bool', default=False),
-            scale=dict(type='str', choices=['full', 'ring', 'sample'], default='full'),
-            neighbours=dict(type='int', default=2),
-            sample=dict(type='int', default=0),
-            seed=dict(type='str', default=''),
-        ),
-        supports_check_mode=True,
-    )
-    params = module.params
+    # The collection runs this as an action (plugins/action/connectivity_matrix.py: on the controller, in the worker
+    # process, no module process); this module is what runs where the action is not used (ansible.legacy, a copy).
+    module = AnsibleModule(argument_spec=MATRIX_ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        result = matrix_report(
-            params['nodes'],
-            params['address_sets'],
-            params['results'],
-            params['threshold'],
-            params['bandwidth'],
-            dict((key, params[key]) for key in ('scale', 'neighbours', 'sample', 'seed')),
-        )
+        result, warning = matrix_outcome(module.params)
     except ConnectivityError as exc:
         module.fail_json(msg='connectivity_matrix: %s' % exc)
-    if result.get('passed') is False:
-        module.fail_json(changed=False, **result)
-    if 'matrix' in result and not result['matrix']['summary']['total']:
-        module.warn('connectivity_matrix: %s' % result['msg'])
-    module.exit_json(changed=False, **result)
+    if warning:
+        module.warn(warning)
+    if result.get('failed'):
+        module.fail_json(**result)
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

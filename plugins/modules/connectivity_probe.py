@@ -83,9 +83,10 @@ options:
     type: int
     default: 3
   interval:
-    description: Seconds between the echo requests of a probe (C(ping -i)); iputils allows less than 0.2 only as root.
+    description:
+      - Seconds between the echo requests of a probe (C(ping -i)); iputils allows less than 0.2 only as root.
+      - Unset, 0.05 with O(engine=icmp) and 0.2 with O(engine=ping).
     type: float
-    default: 0.2
   timeout:
     description: Seconds to wait for a reply (C(ping -W)); a probe with no reply ends about this long after its last request.
     type: float
@@ -262,6 +263,7 @@ elapsed:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity import (
+    DEFAULT_INTERVAL,
     ConnectivityError,
     node_probes,
     probe_node,
@@ -288,7 +290,7 @@ def main():
             address_sets=dict(type='dict', default={}),
             node=dict(type='str'),
             count=dict(type='int', default=3),
-            interval=dict(type='float', default=0.2),
+            interval=dict(type='float'),
             timeout=dict(type='float', default=1),
             engine=dict(type='str', choices=['auto', 'icmp', 'ping'], default='auto'),
             concurrency=dict(type='int', default=16),
@@ -307,6 +309,9 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
+    why_not = available() if params['engine'] != 'ping' else 'engine=ping'
+    if params['interval'] is None:
+        params['interval'] = DEFAULT_INTERVAL['ping' if why_not else 'icmp']
     try:
         validate_settings(params['count'], params['interval'], params['timeout'], params['concurrency'])
         probes = node_probes(
@@ -319,7 +324,6 @@ def main():
     except ConnectivityError as exc:
         module.fail_json(msg='connectivity_probe: %s' % exc)
     settings = dict(params)
-    why_not = available() if params['engine'] != 'ping' else 'engine=ping'
     if params['engine'] == 'icmp' and why_not:
         module.fail_json(msg='connectivity_probe: engine=icmp needs raw ICMP sockets (root), but %s' % why_not)
     settings['engine'] = 'ping' if why_not else 'icmp'

@@ -34,6 +34,14 @@ options:
     type: list
     elements: str
     required: true
+  hosts:
+    description:
+      - Check the options of each of these inventory hosts, with the variables a task of this play sees on each, in one
+        task (use it with C(run_once=true), for example O(hosts=ansible_play_hosts_all)). A problem names the hosts
+        that have it.
+      - Without it, the options of the host the task runs on.
+    type: list
+    elements: str
 '''
 
 EXAMPLES = r'''
@@ -43,6 +51,17 @@ EXAMPLES = r'''
     - name: Check the role's options
       netplumb.multihome.role_options:
         roles: [multihome_routing]
+  roles:
+    - netplumb.multihome.multihome_routing
+
+- name: The same for every host of the play in one step
+  hosts: k8s_cluster
+  pre_tasks:
+    - name: Check the role's options on every host
+      netplumb.multihome.role_options:
+        roles: [multihome_routing]
+        hosts: "{{ ansible_play_hosts_all }}"
+      run_once: true
   roles:
     - netplumb.multihome.multihome_routing
 # multihome_routing_table_base=abc:

@@ -311,7 +311,9 @@ def test_the_pod_matrix_probes_every_pod_pair_on_every_attachment_and_removes_it
     assert matrix['summary']['total'] == 4 and matrix['summary']['connected'] == 4, matrix['summary']
     assert sorted(n['network'] for n in matrix['networks']) == ['ais/replication-net', 'ais/storage-net']
     assert sorted(p['from'].split('@')[1] for p in matrix['pairs']) == sorted(pods_lab.nodes)
-    table = run.results('Show the connectivity matrix', host=matrix['pairs'][0]['from'])['msg']
+    table = run.results(
+        'Show the connectivity matrix and check it against the threshold', host=matrix['pairs'][0]['from']
+    )['msg']
     assert table[0].split()[:3] == ['FROM', 'TO', 'CONNECTED/TOTAL'], table
     assert cp.get('apps/v1', 'DaemonSet', 'netplumb-pod-matrix', 'default') is None
     wait_for('the probe pods gone', lambda: probe_pods_left(cp) == [], timeout=60)

@@ -198,13 +198,28 @@ def test_a_nic_down_fails_the_threshold_naming_each_broken_pair(run_module, monk
 def test_without_results_the_matrix_module_only_plans(run_module):
     failed, result = run_module(connectivity_matrix, {'nodes': NODES})
     assert not failed and result['changed'] is False
-    assert sorted(result) == ['changed', 'invocation', 'networks', 'plan']
+    assert sorted(result) == ['changed', 'invocation', 'networks', 'nodes', 'plan']
     assert result['plan']['worker3'][0] == {
         'src': '198.18.81.13',
         'dst': '198.18.81.11',
         'network': '198.18.81.0/24',
         'peer': 'worker1',
     }
+    assert result['nodes'] == NODES
+
+
+def test_without_the_plan_the_matrix_module_checks_the_probe_settings_once(run_module):
+    failed, result = run_module(connectivity_matrix, {'nodes': NODES, 'plan': False})
+    assert not failed and sorted(result) == ['changed', 'invocation', 'networks', 'nodes']
+    for args, message in (
+        ({'count': 0}, 'connectivity_matrix: count is 0: expected at least 1 echo request per probe'),
+        ({'interval': 0.001}, 'connectivity_matrix: interval is 0.001: expected at least 0.002 s'),
+        ({'timeout': 0}, 'connectivity_matrix: timeout is 0.0: expected a positive number of seconds'),
+        ({'scale': 'ring', 'neighbours': 0}, 'connectivity_matrix: neighbours is 0: expected at least 1'),
+        ({'threshold': 2}, 'connectivity_matrix: threshold is 2.0: expected the fraction (0..1)'),
+    ):
+        failed, result = run_module(connectivity_matrix, dict({'nodes': NODES, 'plan': False}, **args))
+        assert failed and result['msg'].startswith(message), (args, result['msg'])
 
 
 def test_a_bad_threshold_fails_naming_it(run_module):
