@@ -1,0 +1,108 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark: playbooks/site.yml on the main job's lab, run twice: the first run, the no-op rerun, and what the rerun
+costs each node.
+
+Run with `make bench` (or `.venv/bin/python bench/bench_site_rerun.py` after `make deps tree`), as root with rootful
+podman and the build cache `make deps` fills. Brings up the lab as `make main` does (3 nodes x 2 NICs, the router,
+the control plane, kubelet in every node, the AIS operator's stand-in; prefix netplumb-bench-site, 198.18.30-32.0/24),
+runs site.yml with vars/lab.yml twice in the same run and prints, with the machine's load:
+
+- the wall time of each run and their ratio (issue 16's target: the rerun in at most half the first run's time);
+- the rerun's changed count (target 0);
+- the tasks each node ran in the rerun, skipped ones included (each costs a round on the node or in the
+  controller's worker for it; target at most 12), and which they were.
+
+The lab is taken down at the end, also when a run fails.
+"""
+
+import json
+import os
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from bench_connectivity_matrix import BIN, LAB, REPO, verdict  # noqa: E402
+
+from cluster import ControlPlane, crd_files, lab_binaries  # noqa: E402  (tests/integration, on the path)
+from conftest import ansible_playbook  # noqa: E402
+
+PREFIX, OFFSET = 'netplumb-bench-site', 30
+TARGET_RATIO = 0.5
+TARGET_TASKS = 12
+
+
+def run_site(lab, env, args):
+    start = time.time()
+    run = ansible_playbook(
+        ['-i', lab.inventory, os.path.join(REPO, 'playbooks', 'site.yml')] + list(args), timeout=1800, **env
+    )
+    took = time.time() - start
+    if run.rc != 0:
+        raise AssertionError('site.yml failed (rc=%d): %s\n%s' % (run.rc, run.failures(), run.stderr[-2000:]))
+    return run, took
+
+
+def node_tasks(run, nodes):
+    """``{node: [task names]}``: every task the node has a result for, skipped ones included."""
+    out = dict((node, []) for node in nodes)
+    for play in run.data['plays']:
+        for task in play['tasks']:
+            for host in task['hosts']:
+                if host in out:
+                    out[host].append(task['task']['name'])
+    return out
+
+
+def main():
+    print(
+        'site.yml rerun benchmark: the main job\'s lab (3 nodes x 2 NICs); %d CPUs, load average %s'
+        % (os.cpu_count() or 0, ' '.join('%.1f' % x for x in os.getloadavg()))
+    )
+    crds = [path for path in crd_files() if not path.endswith('network-attachment-definitions.yaml')]
+    start = time.time()
+    with LAB.lab_up(
+        PREFIX,
+        nodes=3,
+        nics=2,
+        subnet_offset=OFFSET,
+        router=True,
+        control_plane=True,
+        binaries=lab_binaries(),
+        crds=crds,
+        kubelet=True,
+        aistore_operator=True,
+    ) as lab, tempfile.TemporaryDirectory() as workdir:
+        print('lab %s up in %.1f s' % (PREFIX, time.time() - start))
+        cp = ControlPlane(lab)
+        env = dict(lab.env, PATH=lab.kube_bin_dir() + os.pathsep + BIN + os.pathsep + os.environ['PATH'], **cp.env())
+        extra = os.path.join(workdir, 'site.json')
+        with open(extra, 'w') as handle:
+            json.dump(lab.addressing_vars('10.128.0.0/14', '172.30.0.0/16'), handle)
+        args = ('-e', '@' + os.path.join(REPO, 'vars', 'lab.yml'), '-e', '@' + extra)
+        first, first_time = run_site(lab, env, args)
+        print('first run: %.1f s (load %.1f)' % (first_time, os.getloadavg()[0]))
+        second, second_time = run_site(lab, env, args)
+        changed = sum(stats['changed'] for stats in second.data['stats'].values())
+        tasks = node_tasks(second, lab.nodes)
+        most = max(len(names) for names in tasks.values())
+        print(
+            'rerun: %.1f s (load %.1f), changed=%d %s'
+            % (second_time, os.getloadavg()[0], changed, verdict(changed == 0))
+        )
+        print(
+            'ratio: the rerun took %.2f of the first run (target <= %.1f) %s'
+            % (second_time / first_time, TARGET_RATIO, verdict(second_time / first_time <= TARGET_RATIO))
+        )
+        print(
+            'tasks per node on the rerun: at most %d (target <= %d) %s'
+            % (most, TARGET_TASKS, verdict(most <= TARGET_TASKS))
+        )
+        node = lab.nodes[0]
+        print('%s ran: %s' % (node, '; '.join(tasks[node])))
+
+
+if __name__ == '__main__':
+    main()
