@@ -34,7 +34,7 @@ import urllib.request
 import pytest
 
 from conftest import REPO
-from lab import Lab, lab_lock, missing
+from lab import Lab, lab_lock, lab_up, missing
 
 PREFIX = 'netplumb-test-cp'
 OFFSET = 150
@@ -451,3 +451,22 @@ def kube(control_plane):
         yield view
     finally:
         view.cleanup(control_plane.baseline_crds)
+
+
+def main_job_lab(prefix, subnet_offset):
+    """``lab_up`` of the lab ``make main`` brings up (3 nodes x 2 NICs, the router, the control plane with the CRDs the
+    Makefile gives it: all but the NAD CRD, which the multus role brings; kubelet in every node, the AIS operator's
+    stand-in), under ``prefix`` at ``subnet_offset``: a ``with`` block's lab, taken down afterwards."""
+    crds = [path for path in crd_files() if not path.endswith('network-attachment-definitions.yaml')]
+    return lab_up(
+        prefix,
+        nodes=3,
+        nics=2,
+        subnet_offset=subnet_offset,
+        router=True,
+        control_plane=True,
+        binaries=lab_binaries(),
+        crds=crds,
+        kubelet=True,
+        aistore_operator=True,
+    )

@@ -22,6 +22,7 @@ import time
 import pytest
 
 from conftest import REPO
+from netns import sh, veth
 
 pytestmark = pytest.mark.netns
 
@@ -46,11 +47,6 @@ else:
 print(json.dumps({'results': results, 'elapsed': time.monotonic() - start}))
 '''
 KEYS = {'connected', 'rc', 'transmitted', 'received', 'loss', 'rtt', 'error'}
-
-
-def sh(*argv, ns=None, check=True, data=None):
-    prefix = ['ip', 'netns', 'exec', ns] if ns else []
-    return subprocess.run(prefix + list(argv), capture_output=True, text=True, check=check, input=data)
 
 
 def engine(ns, probes, engine='icmp', count=1, interval=0.2, timeout=1.0):
@@ -84,12 +80,7 @@ def pair():
             ('nic2', 'p2', '198.19.247.11/24', '198.19.247.1/24'),
             ('nic3', 'p3', '2001:db8:198:19::11/64', '2001:db8:198:19::1/64'),
         ):
-            sh('ip', 'link', 'add', ifname, 'netns', ns, 'type', 'veth', 'peer', 'name', other, 'netns', peer)
-            family = '-6' if ':' in addr else '-4'
-            sh('ip', family, '-n', ns, 'addr', 'add', addr, 'dev', ifname, *(['nodad'] if family == '-6' else []))
-            sh('ip', family, '-n', peer, 'addr', 'add', peer_addr, 'dev', other, *(['nodad'] if family == '-6' else []))
-            sh('ip', '-n', ns, 'link', 'set', ifname, 'up')
-            sh('ip', '-n', peer, 'link', 'set', other, 'up')
+            veth(ns, ifname, addr, peer, other, peer_addr)
         for name in (ns, peer):
             sh('ip', '-n', name, 'link', 'set', 'lo', 'up')
         # 2,000 more addresses on the peer, in a network the node reaches through the peer's nic1 address (one

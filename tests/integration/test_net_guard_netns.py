@@ -17,20 +17,15 @@ Only addresses of 198.18.0.0/15, only in the test's namespaces; they are deleted
 import json
 import os
 import secrets
-import subprocess
 import textwrap
 import time
 
 import pytest
 
 from conftest import ansible_playbook
+from netns import sh, veth
 
 pytestmark = pytest.mark.netns
-
-
-def sh(*argv, ns=None, check=True):
-    prefix = ['ip', 'netns', 'exec', ns] if ns else []
-    return subprocess.run(prefix + list(argv), capture_output=True, text=True, check=check)
 
 
 @pytest.fixture
@@ -46,11 +41,7 @@ def node(tmp_path):
             ('eth0', 'p0', '198.19.250.11/24', '198.19.250.1/24'),
             ('nic1', 'p1', '198.19.251.11/24', '198.19.251.1/24'),
         ):
-            sh('ip', 'link', 'add', ifname, 'netns', ns, 'type', 'veth', 'peer', 'name', other, 'netns', peer)
-            sh('ip', '-n', ns, 'addr', 'add', addr, 'dev', ifname)
-            sh('ip', '-n', peer, 'addr', 'add', peer_addr, 'dev', other)
-            sh('ip', '-n', ns, 'link', 'set', ifname, 'up')
-            sh('ip', '-n', peer, 'link', 'set', other, 'up')
+            veth(ns, ifname, addr, peer, other, peer_addr)
         for name in (ns, peer):
             sh('ip', '-n', name, 'link', 'set', 'lo', 'up')
         sh('ip', '-n', ns, 'route', 'add', 'default', 'via', '198.19.250.1', 'dev', 'eth0')

@@ -18,8 +18,7 @@ import subprocess
 
 import pytest
 
-from cluster import ControlPlane, crd_files, lab_binaries
-from lab import lab_up
+from cluster import ControlPlane, main_job_lab
 
 # Selected or deselected with: pytest -m lab (see tests/pytest.ini).
 pytestmark = pytest.mark.lab
@@ -28,20 +27,7 @@ OFFSET = 160
 
 
 def test_the_main_job_applies_everything_and_then_changes_nothing(run_playbook, tmp_path):
-    # The CRDs the Makefile gives the main job's lab: all but the NAD CRD, which the multus role brings.
-    crds = [path for path in crd_files() if not path.endswith('network-attachment-definitions.yaml')]
-    with lab_up(
-        'netplumb-site',
-        nodes=3,
-        nics=2,
-        subnet_offset=OFFSET,
-        router=True,
-        control_plane=True,
-        binaries=lab_binaries(),
-        crds=crds,
-        kubelet=True,
-        aistore_operator=True,
-    ) as lab:
+    with main_job_lab('netplumb-site', OFFSET) as lab:
         cp = ControlPlane(lab)
         # As make main runs it: the lab's kubectl on the PATH for the pod matrix.
         env = dict(lab.env, PATH=lab.kube_bin_dir() + os.pathsep + os.environ['PATH'], **cp.env())
