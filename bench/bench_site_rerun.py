@@ -4,7 +4,8 @@ costs each node.
 
 Run with `make bench` (or `.venv/bin/python bench/bench_site_rerun.py` after `make deps tree`), as root with rootful
 podman and the build cache `make deps` fills. Brings up the lab as `make main` does (3 nodes x 2 NICs, the router,
-the control plane, kubelet in every node, the AIS operator's stand-in; prefix netplumb-bench-site, 198.18.24-26.0/24: clear of the ranges vars/addressing.yml plans from 198.18.32.0 up),
+the control plane, kubelet in every node, the AIS operator's stand-in; prefix netplumb-bench-site,
+198.18.24-26.0/24: clear of the ranges vars/addressing.yml plans from 198.18.32.0 up),
 runs site.yml with vars/lab.yml twice in the same run and prints, with the machine's load:
 
 - the wall time of each run and their ratio (issue 16's target: the rerun in at most half the first run's time);

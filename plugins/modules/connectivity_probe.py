@@ -13,7 +13,7 @@ description:
     source address to its destination. The results feed M(netplumb.multihome.connectivity_matrix), which
     builds the node-to-node table.
   - With O(engine=icmp) (the default as root) this one process sends and receives every echo itself, all probes at
-    once, from raw ICMP sockets bound to each source address: thousands of probes take about as long as one. With
+    once, from raw ICMP sockets bound to each source address, so thousands of probes take about as long as one. With
     O(engine=ping) each probe runs C(ping -n -c COUNT -i INTERVAL -W TIMEOUT -I SRC DST) (as an argument list), at
     most O(concurrency) at once.
   - Instead of O(probes), give O(nodes) (and O(address_sets)) as M(netplumb.multihome.connectivity_matrix) takes them
