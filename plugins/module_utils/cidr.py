@@ -10,6 +10,7 @@ message names the bad value and what was expected.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from typing import Any, Dict, Iterable, Union
 
 # Either IP version's ipaddress class, for type hints (Union: these are evaluated on Python 3.8 too).
@@ -23,6 +24,20 @@ Reserved = Union[Dict[str, Any], Iterable[Any], None]
 
 class PlanError(ValueError):
     """A planning input or result that cannot be used; the message says why."""
+
+
+def network_text(version: int, start: int, prefixlen: int) -> str:
+    """``start/prefixlen`` as text, from the network's first address as an integer: what ``str()`` of the ipaddress
+    network writes, through the C library (the planners write tens of thousands of these).
+
+    IPv6 as RFC 5952 and ipaddress write it (the first longest run of two or more zero groups becomes ``::``); the
+    C library differs only for addresses whose upper 80 bits are zero (an IPv4 tail), which go through ipaddress.
+    """
+    if version == 4:
+        return '%s/%d' % (socket.inet_ntoa(start.to_bytes(4, 'big')), prefixlen)
+    if start >> 48:
+        return '%s/%d' % (socket.inet_ntop(socket.AF_INET6, start.to_bytes(16, 'big')), prefixlen)
+    return '%s/%d' % (ipaddress.IPv6Address(start), prefixlen)
 
 
 def parse_network(value: Any, what: str = 'CIDR') -> IPNetwork:

@@ -33,6 +33,7 @@ from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import (
     check_bits,
     find_overlaps,
     named_reserved,
+    network_text,
     parse_address,
     parse_interface,
     parse_network,
@@ -41,15 +42,14 @@ from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import (
 
 VLAN_MODES = ('l2', 'l3', 'l3s')
 
-# A canonical dotted quad (optionally with a prefix) without leading zeros:
-# socket.inet_aton then reads it exactly as ipaddress would and refuses octets
-# over 255. Anything else (IPv6, netmask notation, spaces, typos) goes through
+# A canonical dotted quad without leading zeros: socket.inet_aton then reads it exactly as ipaddress would and
+# refuses octets over 255. Anything else (IPv6, netmask notation, spaces, typos) goes through
 # cidr.parse_interface / parse_address, which are exact but several times slower.
 _IPV4 = re.compile(r'(?:(?:0|[1-9][0-9]{0,2})\.){3}(?:0|[1-9][0-9]{0,2})\Z')
-_IPV4_WITH_PREFIX = re.compile(r'(?:(?:0|[1-9][0-9]{0,2})\.){3}(?:0|[1-9][0-9]{0,2})/(?:0|[1-9][0-9]?)\Z')
+# The prefix lengths of a NIC's IPv4 address, '0' to '32' as written without leading zeros (_read_nics).
+_IPV4_PREFIX_LENGTHS = dict((str(n), n) for n in range(33))
 
 # Fields of a NIC record (a plain tuple, for speed with many thousands of NICs).
-_IPV4_PREFIX_LENGTHS = dict((str(n), n) for n in range(33))  # '0' to '32', as written without leading zeros
 _HOST = 0  # position of the host in ``hosts``
 _NAME = 1  # NIC name
 _VERSION = 2  # 4 or 6
@@ -76,15 +76,8 @@ def _listed(values):
 
 
 def _nic_address(value, host, nic):
-    """``(version, address as int, prefix length, address text)`` of ``10.0.1.5/24``."""
-    if value.__class__ is str and _IPV4_WITH_PREFIX.match(value):
-        text, _sep, prefixlen = value.partition('/')
-        try:
-            number = int.from_bytes(socket.inet_aton(text), 'big')
-        except (OSError, ValueError):
-            number = None
-        if number is not None and int(prefixlen) <= 32:
-            return 4, number, int(prefixlen), text
+    """``(version, address as int, prefix length, address text)`` of ``2001:db8::5/64`` or anything else that is not
+    the IPv4-with-prefix _read_nics reads itself: through ipaddress, failing with the host and NIC named."""
     iface = parse_interface(value, 'host %s interface %s address' % (host, nic))
     return iface.version, int(iface.ip), iface.network.prefixlen, str(iface.ip)
 
@@ -97,13 +90,6 @@ def _check_main_ip(value, host):
         except (OSError, ValueError):
             pass
     parse_address(value, 'host %s main_ip' % host)
-
-
-def _cidr_text(version, start, prefixlen):
-    """Text of the network starting at integer ``start``, without an ipaddress object for IPv4."""
-    if version == 4:
-        return '%d.%d.%d.%d/%d' % (start >> 24, (start >> 16) & 255, (start >> 8) & 255, start & 255, prefixlen)
-    return '%s/%d' % (ipaddress.IPv6Address(start), prefixlen)
 
 
 def _check_vlan_mode(vlan_mode):
@@ -664,7 +650,7 @@ class _Planner:
                         'index': hindex,
                         'interface': nic[_NAME],
                         'host_ip': nic[_IP],
-                        'pod_cidr': _cidr_text(6, start + (hindex << shift), pod_prefix),
+                        'pod_cidr': network_text(6, start + (hindex << shift), pod_prefix),
                     }
                     for hindex, nic in rows
                 ]

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import socket
 from typing import Any, Iterable, Sequence
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import cidr
@@ -302,21 +301,8 @@ class _Pool:
         return index
 
     def text(self, index):
-        """The block at ``index`` as CIDR text, without an ipaddress object for IPv4 (16,384 nodes: most of the time)."""
-        start = self.base + index * self.size
-        if self.network.version == 4:
-            return '%d.%d.%d.%d/%d' % (
-                start >> 24,
-                (start >> 16) & 255,
-                (start >> 8) & 255,
-                start & 255,
-                self.host_length,
-            )
-        if start >> 48:
-            # The C library's text (RFC 5952, as ipaddress writes it: the first longest run of two or more zero groups
-            # becomes '::'); it differs only for addresses whose upper 80 bits are zero (written with an IPv4 tail).
-            return '%s/%d' % (socket.inet_ntop(socket.AF_INET6, start.to_bytes(16, 'big')), self.host_length)
-        return '%s/%d' % (ipaddress.IPv6Address(start), self.host_length)
+        """The block at ``index`` as CIDR text."""
+        return cidr.network_text(self.network.version, self.base + index * self.size, self.host_length)
 
 
 def plan_node_subnets(
