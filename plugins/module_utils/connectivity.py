@@ -745,9 +745,10 @@ def matrix_report(
     sets = address_sets(nodes, extra_sets)
     settings: dict[str, Any] = dict(scale='full', neighbours=2, sample=0, seed='')
     settings.update(scale or {})
-    check_scale(settings['scale'], settings['neighbours'], settings['sample'])
     check_threshold(threshold)
     if not plan:
+        # Checked only (plan_probes checks the scale settings when it plans).
+        check_scale(settings['scale'], settings['neighbours'], settings['sample'])
         return {'networks': sets}
     probes = plan_probes(sets, **settings)
     report = {'plan': probes, 'networks': sets}
@@ -784,12 +785,12 @@ def matrix_outcome(params: Mapping[str, Any]) -> tuple[dict[str, Any], str | Non
     ``result`` has ``changed`` and, below the threshold, ``failed``; ``warning`` says when there was nothing to
     probe. ConnectivityError on bad input (the caller fails naming it).
     """
-    interval = params.get('interval')
+    interval = params['interval']
     validate_settings(
-        params.get('count', 3),
+        params['count'],
         DEFAULT_INTERVAL['icmp'] if interval is None else interval,
-        params.get('timeout', 1),
-        params.get('concurrency', 16),
+        params['timeout'],
+        params['concurrency'],
     )
     result = matrix_report(
         params['nodes'],
@@ -798,7 +799,7 @@ def matrix_outcome(params: Mapping[str, Any]) -> tuple[dict[str, Any], str | Non
         params['threshold'],
         params['bandwidth'],
         dict((key, params[key]) for key in ('scale', 'neighbours', 'sample', 'seed')),
-        plan=params.get('plan', True) or params['results'] is not None,
+        plan=params['plan'] or params['results'] is not None,
     )
     result['nodes'] = params['nodes']
     result['changed'] = False

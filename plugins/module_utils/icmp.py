@@ -141,7 +141,7 @@ class _Probe:
         self.send_error = None
         self.icmp_error = None
 
-    def result(self, count):
+    def result(self):
         received = len(self.rtts)
         out: dict[str, Any] = {
             'connected': received > 0,
@@ -243,7 +243,7 @@ def echo(
             now = clock()
             burst = 0
             while schedule and schedule[0][0] <= now and burst < SEND_BURST:
-                when, _order, index = heappop(schedule)
+                _when, _order, index = heappop(schedule)
                 item = items[index]
                 sock = sockets[(item.version, item.src)]
                 key = sock.allocate()
@@ -282,7 +282,7 @@ def echo(
         for sock in sockets.values():
             if isinstance(sock, _Socket):
                 sock.sock.close()
-    return [item.result(count) for item in items]
+    return [item.result() for item in items]
 
 
 def _drain(sock: _Socket, token: bytes, clock: Callable[[], float]) -> None:
@@ -302,7 +302,7 @@ def _drain(sock: _Socket, token: bytes, clock: Callable[[], float]) -> None:
             continue
         item, sent = entry
         if kind == 'reply':
-            if payload is None or payload[:8] != token or address[0].split('%')[0] != item.dst.split('%')[0]:
+            if payload[:8] != token or address[0].split('%')[0] != item.dst.split('%')[0]:
                 continue
             del sock.outstanding[(ident, seq)]
             item.rtts.append((got - sent) * 1000.0)
