@@ -684,3 +684,110 @@ def routes_summary(routes: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         {'table': r['table'], 'dst': _dst_text(r['dst']), 'via': r['gateway'], 'dev': r['dev'], 'src': r['prefsrc']}
         for r in routes
     ]
+
+
+# ---------------------------------------------------------------------------
+# The NICs' sysctls and the boot-time unit (set by the same module call as the rules, so that a run that
+# changes nothing is one call: issue 16)
+
+SYSCTL_KEY = re.compile(r'^[a-z_]+$')
+# Where the live values are (a test points it elsewhere).
+PROC_SYS = '/proc/sys'
+SYSCTL_HEADER = (
+    '# The NICs\' sysctls of netplumb.multihome policy routing (module policy_routing). Do not edit: it is rewritten.'
+)
+UNIT_HEADER = '# Per-NIC policy routing of netplumb.multihome (module policy_routing). Do not edit: it is rewritten.'
+UNIT_WANTS = 'multi-user.target.wants'
+
+
+def check_sysctls(sysctls: Any) -> dict[str, int]:
+    """``{key: value}`` of ``net.ipv4.conf.<nic>.<key>`` settings, values as ints; PolicyRoutingError otherwise."""
+    if not isinstance(sysctls, Mapping):
+        raise PolicyRoutingError(
+            'sysctls %s is not a map: expected net.ipv4.conf.<nic> keys to numbers, e.g. {rp_filter: 2, arp_ignore: 1}'
+            % json.dumps(sysctls, default=str)
+        )
+    out = {}
+    for key, value in sysctls.items():
+        text = str(value).strip()
+        if not isinstance(key, str) or not SYSCTL_KEY.match(key) or isinstance(value, bool) or not text.isdigit():
+            raise PolicyRoutingError(
+                'sysctls %s: %s=%s is not a net.ipv4.conf.<nic> key and number: expected e.g. '
+                '{rp_filter: 2, arp_ignore: 1, arp_announce: 2}' % (json.dumps(sysctls, default=str), key, value)
+            )
+        out[key] = int(text)
+    return out
+
+
+def sysctl_entries(nic_names: Iterable[str], sysctls: Mapping[str, int]) -> list[tuple[str, str, int]]:
+    """``[(key, proc_path, value)]`` for every NIC and setting, in NIC then key order.
+
+    A NIC name's dots are slashes in the sysctl key (``net.ipv4.conf.eth0/100.rp_filter``), as sysctl(8) reads them;
+    the /proc path keeps the name as it is.
+    """
+    return [
+        ('net.ipv4.conf.%s.%s' % (nic.replace('.', '/'), key), '%s/net/ipv4/conf/%s/%s' % (PROC_SYS, nic, key), value)
+        for nic in nic_names
+        for key, value in sorted(sysctls.items())
+    ]
+
+
+def sysctl_lines(values: Iterable[tuple[str, Any]]) -> str:
+    """``key = value`` lines (the sysctl.d format), one per ``(key, value)``."""
+    return ''.join('%s = %s\n' % (key, value) for key, value in values)
+
+
+def sysctl_file_text(entries: Iterable[tuple[str, str, int]]) -> str:
+    """The sysctl.d file that sets the NICs' values again at boot."""
+    return SYSCTL_HEADER + '\n' + sysctl_lines((key, value) for key, _path, value in entries)
+
+
+def unit_text(nic_names: Iterable[str], batch_command: Sequence[str]) -> str:
+    """The boot-time systemd unit that runs the batch file (``ip -force -batch <file>``) after the network is up."""
+    return '\n'.join(
+        [
+            UNIT_HEADER,
+            '# Idempotent: `systemctl restart <this unit>` sets it all again (e.g. after a NIC went down and up).',
+            '[Unit]',
+            'Description=netplumb.multihome per-NIC policy routing (%s)' % ', '.join(sorted(nic_names)),
+            'Documentation=man:ip-rule(8) man:ip-route(8)',
+            'After=network-online.target',
+            'Wants=network-online.target',
+            '',
+            '[Service]',
+            'Type=oneshot',
+            'RemainAfterExit=yes',
+            'ExecStart=%s' % ' '.join(batch_command),
+            '',
+            '[Install]',
+            'WantedBy=multi-user.target',
+            '',
+        ]
+    )
+
+
+def unit_paths(unit_dir: str, name: str) -> tuple[str, str]:
+    """The unit's file and its ``multi-user.target.wants`` link (what ``systemctl enable`` makes)."""
+    if not name or '/' in name or not name.endswith('.service'):
+        raise PolicyRoutingError(
+            'unit.name %r is not a unit file name: expected e.g. netplumb-multihome-routing.service' % (name,)
+        )
+    return os.path.join(unit_dir, name), os.path.join(unit_dir, UNIT_WANTS, name)
+
+
+def check_absolute(paths: Mapping[str, Any], files: bool = True) -> None:
+    """Each ``{option: path}`` an absolute path (of a file: no trailing slash); PolicyRoutingError naming the first
+    that is not."""
+    for what, path in paths.items():
+        if path is None:
+            continue
+        if not isinstance(path, str) or not path.startswith('/') or (files and path.endswith('/')):
+            raise PolicyRoutingError(
+                '%s %s is not an absolute %s path: expected one such as %s'
+                % (
+                    what,
+                    json.dumps(path),
+                    'file' if files else 'directory',
+                    '/etc/sysctl.d/90-netplumb-multihome.conf' if files else '/etc/systemd/system',
+                )
+            )

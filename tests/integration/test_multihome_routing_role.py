@@ -205,7 +205,10 @@ def test_an_interface_of_the_connection_or_default_route_is_refused_before_any_c
         must(lab, 'worker3', 'ip', 'route', 'del', 'default', 'via', lab.gateways['nic1'], 'dev', 'nic1')
     assert run.rc != 0
     for node in lab.nodes:
-        result = run.results('Refuse the interface of the default route or of the Ansible connection', node)
+        result = run.results(
+            'Refuse the interface of the default route or of the Ansible connection, and NICs the host does not have',
+            node,
+        )
         assert result.get('failed'), (node, result)
         # eth0 holds node_ip, the inventory's address of the node (the lab's nsenter connection names none).
         refused = 'eth0 (it holds the Ansible connection address %s)' % lab.node_ips[node]
@@ -400,7 +403,7 @@ def test_a_nic_that_went_down_since_the_plan_is_named_and_nothing_changes(rt, ru
     finally:
         must(lab, 'worker3', 'ip', 'link', 'set', 'nic2', 'up')
     assert run.rc != 0
-    msg = run.results('Set the tables, rules and routes, and write the boot file', 'worker3')['msg']
+    msg = run.results('See what the policy routing would change (rules, routes, sysctls, boot files)', 'worker3')['msg']
     assert msg.startswith('policy_routing: interfaces nic2 is down on this host'), msg
     assert 'nothing was changed' in msg
     assert after == before

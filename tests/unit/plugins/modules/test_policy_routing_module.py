@@ -237,10 +237,12 @@ def test_check_mode_changes_nothing_and_diff_shows_it(run_module, host):
     assert result['changed'] is True and len(result['commands']) == 6
     assert fake.batches == []
     assert not os.path.exists(result['rt_tables_file']) and not os.path.exists(args['batch_file'])
-    live, rt_file, batch = result['diff']
+    diffs = dict((d['before_header'], d) for d in result['diff'])
+    live = diffs['policy routing (ip rule / ip route)']
     assert live['before'] == '' and 'rule from 198.18.1.11 table 1000 priority 1000' in live['after']
+    rt_file = diffs[result['rt_tables_file']]
     assert rt_file['before'] == '' and '1001 multihome-nic2' in rt_file['after']
-    assert batch['after'] == result['batch']
+    assert diffs[args['batch_file']]['after'] == result['batch']
 
 
 def test_a_foreign_table_number_is_avoided_and_a_changed_batch_file_backed_up(run_module, host):
@@ -319,3 +321,146 @@ def test_ip_6_failing_for_another_reason_than_a_missing_ipv6_fails_before_any_ch
     assert "'ip -6 -j rule show' failed (rc=1): Error: an inet6 prefix is expected" in result['msg']
     assert result['rc'] == 1
     assert fake.batches == [] and not os.listdir(fake.rt_dir)
+
+
+# The NICs' sysctls (under a /proc/sys of the test's) and the boot-time unit, in the same call as the routing.
+
+
+@pytest.fixture
+def full(host, tmp_path, monkeypatch):
+    """``host`` plus sysctls with their /proc/sys files (as the kernel has them: rp_filter 0, arp_* 0), a sysctl file
+    and a unit directory; no systemd running unless a test says so."""
+    fake, args = host
+    proc = tmp_path / 'proc' / 'sys'
+    for nic in ('nic1', 'nic2'):
+        conf = proc / 'net' / 'ipv4' / 'conf' / nic
+        conf.mkdir(parents=True)
+        for key in ('rp_filter', 'arp_ignore', 'arp_announce'):
+            (conf / key).write_text('0\n')
+    monkeypatch.setattr(utils, 'PROC_SYS', str(proc))
+    monkeypatch.setattr(policy_routing, 'SYSTEMD_DIR', str(tmp_path / 'no-systemd'))
+    units = tmp_path / 'etc' / 'systemd' / 'system'
+    args = dict(
+        args,
+        sysctls={'rp_filter': 2, 'arp_ignore': 1, 'arp_announce': '2'},
+        sysctl_file=str(tmp_path / 'etc' / 'sysctl.d' / '90-netplumb-multihome.conf'),
+        unit={'name': 'netplumb-multihome-routing.service', 'dir': str(units)},
+    )
+    return fake, args, proc / 'net' / 'ipv4' / 'conf', units
+
+
+def live_values(conf):
+    return dict(
+        ('%s.%s' % (nic, key), (conf / nic / key).read_text().strip())
+        for nic in ('nic1', 'nic2')
+        for key in ('rp_filter', 'arp_ignore', 'arp_announce')
+    )
+
+
+def test_sysctls_and_the_unit_are_set_with_the_routing_and_a_second_run_changes_nothing(run_module, full):
+    fake, args, conf, units = full
+    failed, result = run_module(policy_routing, args)
+    assert not failed, result
+    assert live_values(conf) == {
+        'nic1.rp_filter': '2', 'nic1.arp_ignore': '1', 'nic1.arp_announce': '2',
+        'nic2.rp_filter': '2', 'nic2.arp_ignore': '1', 'nic2.arp_announce': '2',
+    }  # fmt: skip
+    lines = read(args['sysctl_file']).splitlines()
+    assert lines[0].startswith('#') and sorted(lines[1:]) == sorted(
+        'net.ipv4.conf.%s.%s = %s' % (nic, key, value)
+        for nic in ('nic1', 'nic2')
+        for key, value in (('rp_filter', 2), ('arp_ignore', 1), ('arp_announce', 2))
+    )
+    unit = read(str(units / 'netplumb-multihome-routing.service'))
+    assert 'ExecStart=%s -force -batch %s\n' % (IP, args['batch_file']) in unit
+    assert 'After=network-online.target' in unit and 'WantedBy=multi-user.target' in unit and '(nic1, nic2)' in unit
+    # Without systemd running, enabled is the link systemctl enable would make.
+    link = units / 'multi-user.target.wants' / 'netplumb-multihome-routing.service'
+    assert os.readlink(str(link)) == str(units / 'netplumb-multihome-routing.service')
+    assert result['unit_file'] == str(units / 'netplumb-multihome-routing.service')
+    assert result['pending'] == [
+        'rules and routes', result['rt_tables_file'], args['batch_file'], 'sysctls', args['sysctl_file'],
+        result['unit_file'], 'netplumb-multihome-routing.service enabled',
+    ]  # fmt: skip
+    failed, again = run_module(policy_routing, args)
+    assert not failed and again['changed'] is False and again['pending'] == [], again
+    # One value changed by hand: the next run sets it back, and only that.
+    (conf / 'nic2' / 'arp_ignore').write_text('0\n')
+    failed, mended = run_module(policy_routing, dict(args, _ansible_diff=True))
+    assert not failed and mended['changed'] is True and mended['pending'] == ['sysctls'], mended
+    diffs = dict((d['before_header'], d) for d in mended['diff'])
+    assert 'net.ipv4.conf.nic2.arp_ignore = 0\n' in diffs['sysctls of the NICs (live)']['before']
+    assert (conf / 'nic2' / 'arp_ignore').read_text().strip() == '1'
+
+
+def test_check_mode_shows_sysctls_and_unit_and_changes_nothing(run_module, full):
+    fake, args, conf, units = full
+    failed, result = run_module(policy_routing, dict(args, _ansible_check_mode=True, _ansible_diff=True))
+    assert not failed and result['changed'] is True, result
+    diffs = dict((d['before_header'], d) for d in result['diff'])
+    sysctls = diffs['sysctls of the NICs (live)']
+    assert 'net.ipv4.conf.nic1.rp_filter = 0\n' in sysctls['before']
+    assert 'net.ipv4.conf.nic1.rp_filter = 2\n' in sysctls['after']
+    assert 'ExecStart=' in diffs[result['unit_file']]['after']
+    assert set(live_values(conf).values()) == {'0'}
+    assert not os.path.exists(args['sysctl_file']) and not os.path.exists(str(units))
+
+
+def test_a_sysctl_the_kernel_does_not_have_or_a_relative_file_is_refused_before_any_change(run_module, full):
+    fake, args, conf, units = full
+    failed, result = run_module(policy_routing, dict(args, sysctls={'rp_filtr': 2}))
+    assert failed and 'sysctls: net.ipv4.conf.nic1.rp_filtr does not exist on this host' in result['msg'], result
+    failed, result = run_module(policy_routing, dict(args, sysctls={'rp_filter': 'loose'}))
+    assert failed and 'rp_filter=loose is not a net.ipv4.conf.<nic> key and number' in result['msg'], result
+    failed, result = run_module(policy_routing, dict(args, sysctl_file='sysctl.d/90.conf'))
+    assert failed and 'sysctl_file "sysctl.d/90.conf" is not an absolute file path' in result['msg'], result
+    assert fake.batches == [] and set(live_values(conf).values()) == {'0'} and not os.path.exists(str(units))
+
+
+def test_absent_removes_the_sysctl_file_the_unit_and_its_link_and_the_empty_boot_directory(run_module, full):
+    fake, args, conf, units = full
+    assert not run_module(policy_routing, args)[0]
+    failed, result = run_module(policy_routing, dict(args, state='absent'))
+    assert not failed and result['changed'] is True, result
+    for path in (args['sysctl_file'], args['batch_file'], os.path.dirname(args['batch_file']), result['unit_file']):
+        assert not os.path.exists(path), path
+    assert not os.path.lexists(str(units / 'multi-user.target.wants' / 'netplumb-multihome-routing.service'))
+    # The live values stay: what they were before is not known.
+    assert live_values(conf)['nic1.rp_filter'] == '2'
+    failed, again = run_module(policy_routing, dict(args, state='absent'))
+    assert not failed and again['changed'] is False, again
+
+
+def test_with_systemd_running_the_unit_is_enabled_by_systemctl_and_reloaded_when_written(
+    run_module, full, tmp_path, monkeypatch
+):
+    fake, args, conf, units = full
+    (tmp_path / 'systemd').mkdir()
+    monkeypatch.setattr(policy_routing, 'SYSTEMD_DIR', str(tmp_path / 'systemd'))
+    systemctl = []
+    enabled = {'state': 'disabled'}
+
+    def run_command(self, args, **kw):
+        if args[0] != '/bin/systemctl':
+            return fake.run_command(args, **kw)
+        systemctl.append(args[1:])
+        if args[1] == 'is-enabled':
+            return (0 if enabled['state'] == 'enabled' else 1), enabled['state'] + '\n', ''
+        if args[1] == 'enable':
+            enabled['state'] = 'enabled'
+        return 0, '', ''
+
+    monkeypatch.setattr(AnsibleModule, 'run_command', run_command)
+    monkeypatch.setattr(
+        AnsibleModule,
+        'get_bin_path',
+        lambda self, name, required=False, opt_dirs=None: '/bin/' + name if name == 'systemctl' else IP,
+    )
+    failed, result = run_module(policy_routing, args)
+    assert not failed, result
+    name = 'netplumb-multihome-routing.service'
+    assert systemctl == [['is-enabled', name], ['daemon-reload'], ['is-enabled', name], ['enable', name]]
+    assert not os.path.lexists(str(units / 'multi-user.target.wants' / name))  # systemctl's to make, not ours
+    del systemctl[:]
+    failed, again = run_module(policy_routing, args)
+    assert not failed and again['changed'] is False and systemctl == [['is-enabled', name]], (again, systemctl)
