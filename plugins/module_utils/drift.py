@@ -74,6 +74,18 @@ def _object_name(result):
     return '%s %s' % (obj['kind'], '%s/%s' % (meta['namespace'], name) if meta.get('namespace') else name)
 
 
+def _objects(result):
+    """The per-object results of a kubernetes.core.k8s call given several definitions, else ``[result]``."""
+    inner = result.get('result') if isinstance(result, Mapping) else None
+    if isinstance(inner, Mapping) and isinstance(inner.get('results'), list):
+        return [
+            dict(sub, _ansible_item_label=result.get('_ansible_item_label'))
+            for sub in inner['results']
+            if isinstance(sub, Mapping)
+        ]
+    return [result]
+
+
 def _label(result):
     label = result.get('_ansible_item_label', result.get('item'))
     if label is None:
@@ -110,7 +122,7 @@ def drift_rows(run: Any) -> dict[str, Any]:
                 ):
                     failed.append({'host': host, 'task': name, 'msg': result.get('msg', '')})
                 items = result.get('results') if isinstance(result.get('results'), list) else [result]
-                for item in items:
+                for item in [sub for entry in items for sub in _objects(entry)]:
                     if not isinstance(item, Mapping) or not item.get('changed') or item.get('skipped'):
                         continue
                     rows.append(
