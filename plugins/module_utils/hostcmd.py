@@ -28,7 +28,6 @@ import json
 import os
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Literal, Mapping, Sequence, TypeVar
 
 _T = TypeVar('_T')
@@ -371,6 +370,9 @@ def run_ordered(items: Iterable[_T], func: Callable[[_T], _R], limit: int, gauge
             return func(item)
         with gauge:
             return func(item)
+
+    # Imported here: ~23 ms a module process pays only when it runs things side by side (the ICMP engine does not).
+    from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=min(limit, len(items))) as pool:
         return list(pool.map(call, items))
