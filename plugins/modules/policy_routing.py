@@ -102,8 +102,9 @@ options:
     default: true
   sysctls:
     description:
-      - Settings of C(net.ipv4.conf.<nic>) for every NIC of O(interfaces), as C({key: number}); none by default.
-      - The role C(netplumb.multihome.multihome_routing) sets C(rp_filter=2) (loose: a reply may come in on any NIC),
+      - Settings of C(net.ipv4.conf.<nic>) for every NIC of O(interfaces), keys to numbers (C(rp_filter=2)); none by
+        default.
+      - The role C(netplumb.multihome.multihome_routing) sets C(rp_filter=2) (loose, a reply may come in on any NIC),
         C(arp_ignore=1) and C(arp_announce=2) (each NIC answers ARP for its own address only).
     type: dict
     default: {}
