@@ -11,7 +11,8 @@ runs site.yml with vars/lab.yml twice in the same run and prints, with the machi
 - the wall time of each run and their ratio (issue 16's target: the rerun in at most half the first run's time);
 - the rerun's changed count (target 0);
 - the tasks each node ran in the rerun, skipped ones included (each costs a round on the node or in the
-  controller's worker for it; target at most 12), and which they were.
+  controller's worker for it; target at most 12), and which they were; apart from them, the steps run once for all
+  nodes (run_once: one result, on the play's first node, for the whole play), counted and named but not per node.
 
 The lab is taken down at the end, also when a run fails.
 """
@@ -47,14 +48,30 @@ def run_site(lab, env, args):
 
 
 def node_tasks(run, nodes):
-    """``{node: [task names]}``: every task the node has a result for, skipped ones included."""
-    out = dict((node, []) for node in nodes)
+    """``({node: [task names]}, [names of the steps run once])``: every task a node has a result for, skipped ones
+    included, and apart the steps run once for all nodes.
+
+    A step that ran once for a play of several nodes (run_once) has a result for one node only, in every batch of the
+    play together; a task of the nodes has one for each node the play reached (serial batches are separate plays in
+    the output: they are taken together by play and task name).
+    """
+    reached = {}
     for play in run.data['plays']:
         for task in play['tasks']:
-            for host in task['hosts']:
-                if host in out:
-                    out[host].append(task['task']['name'])
-    return out
+            key = (play['play']['name'], task['task']['name'])
+            reached.setdefault(key, set()).update(host for host in task['hosts'] if host in nodes)
+    played = {}
+    for (play, _task), hosts in reached.items():
+        played.setdefault(play, set()).update(hosts)
+    out = dict((node, []) for node in nodes)
+    once = []
+    for (play, task), hosts in reached.items():
+        if len(hosts) == 1 and len(played[play]) > 1:
+            once.append(task)
+            continue
+        for host in hosts:
+            out[host].append(task)
+    return out, once
 
 
 def main():
@@ -75,7 +92,7 @@ def main():
         print('first run: %.1f s (load %.1f)' % (first_time, os.getloadavg()[0]))
         second, second_time = run_site(lab, env, args)
         changed = sum(stats['changed'] for stats in second.data['stats'].values())
-        tasks = node_tasks(second, lab.nodes)
+        tasks, once = node_tasks(second, lab.nodes)
         most = max(len(names) for names in tasks.values())
         print(
             'rerun: %.1f s (load %.1f), changed=%d %s'
@@ -91,6 +108,10 @@ def main():
         )
         node = lab.nodes[0]
         print('%s ran: %s' % (node, '; '.join(tasks[node])))
+        print(
+            'steps run once for all nodes (run_once, on the controller or the first node): %d: %s'
+            % (len(once), '; '.join(once))
+        )
 
 
 if __name__ == '__main__':
