@@ -51,6 +51,21 @@ def test_plans_the_example_inventory_and_is_stable(run_playbook, inventory):
     assert second.rc == 0, second.failures()
     assert second.stats()['changed'] == 0
     assert blocks(second) == blocks(first)
+    # A plan equal to the kept one is not written again: the writing steps are skipped, not a module run per plan.
+    kept = second.results('Keep the plans for the next run')['results']
+    assert [item['item']['key'] for item in kept] == ['multinic_blocks', 'node_subnets', 'network_ranges']
+    assert all(item.get('skipped') for item in kept), kept
+    assert second.results('Create the directory that keeps the plans').get('skipped')
+
+    # A kept plan that went missing is written again, the same as before; the others are left alone.
+    before = (state / 'node_subnets.json').read_text()
+    (state / 'node_subnets.json').unlink()
+    third = run_playbook('plan_addresses.yml', str(inventory / 'hosts.ini'))
+    assert third.rc == 0, third.failures()
+    assert third.stats()['changed'] == 1
+    assert (state / 'node_subnets.json').read_text() == before
+    written = [bool(item.get('changed')) for item in third.results('Keep the plans for the next run')['results']]
+    assert written == [False, True, False]
 
 
 def test_removing_a_host_keeps_the_others(run_playbook, inventory):
