@@ -17,6 +17,7 @@ runs site.yml with vars/lab.yml twice in the same run and prints, with the machi
 The lab is taken down at the end, also when a run fails.
 """
 
+import datetime
 import json
 import os
 import sys
@@ -74,6 +75,32 @@ def node_tasks(run, nodes):
     return out, once
 
 
+def _seconds(stamp):
+    """Seconds since the epoch of the JSON callback's ISO time (``2026-12-03T04:20:16.123456Z``)."""
+    return datetime.datetime.fromisoformat(stamp.replace('Z', '+00:00')).timestamp()
+
+
+def where_time_goes(run, top=10):
+    """``([(play, seconds)], [(seconds, play, task)])``: each play's time from its first task's start to its last
+    task's end, and the ``top`` slowest tasks (the time from a task's start to its end, over all its hosts)."""
+    plays, tasks = [], []
+    for play in run.data['plays']:
+        spans = [
+            (
+                _seconds(task['task']['duration']['start']),
+                _seconds(task['task']['duration']['end']),
+                task['task']['name'],
+            )
+            for task in play['tasks']
+            if task['task'].get('duration', {}).get('end')
+        ]
+        if not spans:
+            continue
+        plays.append((play['play']['name'], max(end for _, end, _ in spans) - min(start for start, _, _ in spans)))
+        tasks.extend((end - start, play['play']['name'], name) for start, end, name in spans)
+    return plays, sorted(tasks, reverse=True)[:top]
+
+
 def main():
     print(
         'site.yml rerun benchmark: the main job\'s lab (3 nodes x 2 NICs); %d CPUs, load average %s'
@@ -112,6 +139,9 @@ def main():
             'steps run once for all nodes (run_once, on the controller or the first node): %d: %s'
             % (len(once), '; '.join(once))
         )
+        plays, slowest = where_time_goes(second)
+        print('where the rerun\'s time goes, by play: %s' % '; '.join('%s %.1f s' % item for item in plays))
+        print('its slowest tasks: %s' % '; '.join('%.1f s %s (%s)' % item for item in slowest))
 
 
 if __name__ == '__main__':
