@@ -90,7 +90,7 @@ def main():
     report['matrices'].append({'title': 'Connectivity matrix across every node and NIC', 'matrix': matrix})
     rep.finish(report, dict((n, {'ok': 10}) for n in names))
     best, page, svg = None, '', ''
-    for _ in range(3):
+    for _attempt in range(3):
         start = time.perf_counter()
         page, svg = rep.render(report)
         data = rep.to_json(report)

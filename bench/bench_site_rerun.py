@@ -35,6 +35,7 @@ from conftest import ansible_playbook  # noqa: E402
 PREFIX, OFFSET = 'netplumb-bench-site', 24
 TARGET_RATIO = 0.5
 TARGET_TASKS = 12
+REPORT_DIR = os.path.join(REPO, '.build', 'bench-report')
 
 
 def run_site(lab, env, args):
@@ -96,7 +97,7 @@ def where_time_goes(run, top=10):
         ]
         if not spans:
             continue
-        plays.append((play['play']['name'], max(end for _, end, _ in spans) - min(start for start, _, _ in spans)))
+        plays.append((play['play']['name'], max(span[1] for span in spans) - min(span[0] for span in spans)))
         tasks.extend((end - start, play['play']['name'], name) for start, end, name in spans)
     return plays, sorted(tasks, reverse=True)[:top]
 
@@ -111,6 +112,8 @@ def main():
         print('lab %s up in %.1f s' % (PREFIX, time.time() - start))
         cp = ControlPlane(lab)
         env = dict(lab.env, PATH=lab.kube_bin_dir() + os.pathsep + BIN + os.pathsep + os.environ['PATH'], **cp.env())
+        # As make main runs it: with the report page written at the end of each run (kept in .build, outside git).
+        env.update(ANSIBLE_CALLBACKS_ENABLED='netplumb.multihome.report', NETPLUMB_REPORT_DIR=REPORT_DIR)
         extra = os.path.join(workdir, 'site.json')
         with open(extra, 'w') as handle:
             json.dump(lab.addressing_vars('10.128.0.0/14', '172.30.0.0/16'), handle)
@@ -139,6 +142,7 @@ def main():
             'steps run once for all nodes (run_once, on the controller or the first node): %d: %s'
             % (len(once), '; '.join(once))
         )
+        print('the rerun\'s report page: %s' % os.path.join(REPORT_DIR, 'site.html'))
         plays, slowest = where_time_goes(second)
         print('where the rerun\'s time goes, by play: %s' % '; '.join('%s %.1f s' % item for item in plays))
         print('its slowest tasks: %s' % '; '.join('%.1f s %s (%s)' % item for item in slowest))

@@ -34,6 +34,10 @@ SOURCES = (PLAN, PREFLIGHT, MATRIX, SMAP)
 MAX_CELLS = 48
 # Rows of a table shown before the rest is folded.
 MAX_ROWS = 200
+# Up to these many nodes a network's heat map is shown open even when every probe connected, and up to these many
+# passed preflight rows are shown open: beyond them the healthy part is folded, what failed stays open.
+OPEN_NODES = 16
+OPEN_ROWS = 24
 # Failed tasks kept in the report (the first of them is named at the top).
 MAX_FAILURES = 50
 # Node pairs of a matrix kept in the report's JSON (more are left out: the matrix's own JSON has them).
@@ -446,11 +450,11 @@ def plan_bars(plans: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
                 reserved.append(ipaddress.ip_network(cidr, strict=False))
             except ValueError:
                 continue
-        for bar in _blocks_of_plan(scheme, entry['plan']):
-            space = ipaddress.ip_network(bar['space'], strict=False)
+        for lane in _blocks_of_plan(scheme, entry['plan']):
+            space = ipaddress.ip_network(lane['space'], strict=False)
             first, count = int(space.network_address), space.num_addresses
             placed, used = [], 0
-            for cidr, name in bar['blocks']:
+            for cidr, name in lane['blocks']:
                 net = ipaddress.ip_network(cidr, strict=False)
                 used += net.num_addresses
                 placed.append(
@@ -470,8 +474,8 @@ def plan_bars(plans: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
                 overlaps.append({'cidr': str(net), 'start': (low - first) / count, 'width': (high - low + 1) / count})
             out.append(
                 {
-                    'space': bar['space'],
-                    'label': bar['label'],
+                    'space': lane['space'],
+                    'label': lane['label'],
                     'blocks': placed,
                     'reserved': overlaps,
                     'free': max(0.0, 1.0 - used / count),
@@ -519,14 +523,14 @@ def plan_svg(bars: Sequence[Mapping[str, Any]], width: int = 900) -> str:
         '<rect width="3" height="6" fill="#999"/></pattern></defs>',
     ]
     palette = ('#4e79a7', '#59a14f', '#9c755f', '#b07aa1', '#76b7b2', '#edc948', '#ff9da7', '#e15759')
-    for index, bar in enumerate(bars):
+    for index, lane in enumerate(bars):
         top = index * row + 18
         parts.append(
             '<text x="10" y="%d" class="lbl">%s</text>'
-            % (top - 4, esc('%s: %s (%d%% free)' % (bar['label'], bar['space'], round(bar['free'] * 100))))
+            % (top - 4, esc('%s: %s (%d%% free)' % (lane['label'], lane['space'], round(lane['free'] * 100))))
         )
         parts.append('<rect x="10" y="%d" width="%d" height="20" fill="#f4f4f4" stroke="#888"/>' % (top, width))
-        for number, block in enumerate(bar['blocks']):
+        for number, block in enumerate(lane['blocks']):
             parts.append(
                 '<rect class="block" x="%.2f" y="%d" width="%.2f" height="20" fill="%s"><title>%s</title></rect>'
                 % (
@@ -537,7 +541,7 @@ def plan_svg(bars: Sequence[Mapping[str, Any]], width: int = 900) -> str:
                     esc('%s %s' % (block['name'], block['cidr'])),
                 )
             )
-        for res in bar['reserved']:
+        for res in lane['reserved']:
             parts.append(
                 '<rect class="reserved" x="%.2f" y="%d" width="%.2f" height="20" fill="url(#hatch)"><title>%s</title></rect>'
                 % (10 + res['start'] * width, top, max(res['width'] * width, 0.5), esc('reserved %s' % res['cidr']))
@@ -631,17 +635,17 @@ def _plan_section(plans: Mapping[str, Any]) -> str:
             '<details id="plan-nodes"%s><summary>%d nodes</summary>%s%s</details>'
             % (' open' if len(rows) <= 16 else '', len(rows), table, more)
         )
-    for bar in bars:
-        rows = [[b['name'], b['cidr']] for b in bar['blocks']]
+    for lane in bars:
+        rows = [[b['name'], b['cidr']] for b in lane['blocks']]
         out.append(
             '<details><summary>%s: %s, %d blocks, %d%% free%s</summary>%s</details>'
             % (
-                html.escape(bar['label']),
-                html.escape(bar['space']),
+                html.escape(lane['label']),
+                html.escape(lane['space']),
                 len(rows),
-                round(bar['free'] * 100),
-                html.escape(', reserved here: ' + ', '.join(r['cidr'] for r in bar['reserved']))
-                if bar['reserved']
+                round(lane['free'] * 100),
+                html.escape(', reserved here: ' + ', '.join(r['cidr'] for r in lane['reserved']))
+                if lane['reserved']
                 else '',
                 _table(['for', 'block'], rows[:MAX_ROWS])
                 + ('<p>and %d more</p>' % (len(rows) - MAX_ROWS) if len(rows) > MAX_ROWS else ''),
@@ -682,8 +686,8 @@ def _preflight_section(rows: Sequence[Mapping[str, Any]]) -> str:
             out.append('<p>and %d more (in the JSON)</p>' % (len(bad) - MAX_ROWS))
     if good:
         out.append(
-            '<details><summary>%d passed</summary>%s</details>'
-            % (len(good), _table(header, [line(r) for r in good[:MAX_ROWS]]))
+            '<details%s><summary>%d passed</summary>%s</details>'
+            % (' open' if len(good) <= OPEN_ROWS else '', len(good), _table(header, [line(r) for r in good[:MAX_ROWS]]))
         )
     return ''.join(out)
 
@@ -713,7 +717,7 @@ def _matrix_section(index: int, entry: Mapping[str, Any], heats: Sequence[Mappin
         out.append(
             '<details class="network"%s><summary>%s: %d/%d probes connected%s</summary><div class="scroll">%s</div></details>'
             % (
-                '' if whole else ' open',
+                '' if whole and len(heat['nodes']) > OPEN_NODES else ' open',
                 esc(heat['network']),
                 heat['connected'],
                 heat['total'],
@@ -752,7 +756,15 @@ def _aistore_section(entry: Mapping[str, Any] | None) -> str:
     rep = entry['report']
     names = entry.get('names') or {}
     rows = []
-    for node in rep.get('nodes') or []:
+    nodes = sorted(
+        rep.get('nodes') or [],
+        key=lambda n: (
+            str(names.get(n.get('node_ip'), n.get('node_ip'))),
+            str(n.get('daemon_type')),
+            str(n.get('daemon_id')),
+        ),
+    )
+    for node in nodes:
         rows.append(
             [
                 names.get(node.get('node_ip'), node.get('node_ip')),

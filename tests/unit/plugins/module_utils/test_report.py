@@ -104,7 +104,7 @@ def test_a_large_matrix_is_drawn_in_groups_that_keep_every_probe():
     assert sum(c[0] for c in heat['cells'].values()) == heat['connected'] == 100 * 99 - 2 * 99
     # worker50 is in one group: that row and that column of groups hold every broken probe.
     group = next(i for i, g in enumerate(heat['groups']) if 'worker50' in g)
-    for (row, col), (ok, total, _, _) in heat['cells'].items():
+    for (row, col), (ok, total, _rtt_sum, _rtt_count) in heat['cells'].items():
         assert (ok < total) == (group in (row, col)), (row, col, ok, total)
 
 
@@ -240,9 +240,9 @@ def test_a_run_page_names_what_failed_first_and_shows_each_part():
     assert 'ADD: failed to create macvlan: device or resource busy' in body
     assert '8/12 address pairs connected' in body
     assert 'Broken pairs (4)' in body
-    # The network with the broken NIC is shown open, the healthy one folded.
-    folded = page.has('details', **{'class': 'network'})
-    assert [('open' in d) for d in folded] == [False, True]
+    # Few nodes: both networks' maps are shown open.
+    shown = page.has('details', **{'class': 'network'})
+    assert [('open' in d) for d in shown] == [True, True]
     assert len(page.has('rect', **{'class': 'broken'})) == 4
     # No script, stylesheet link, image or font from anywhere: the page stands alone.
     assert not [t for t, a in page.elements if t in ('script', 'link', 'img', 'iframe', 'object')]
@@ -252,6 +252,18 @@ def test_a_run_page_names_what_failed_first_and_shows_each_part():
     root = ET.fromstring(svg)
     assert root.tag == '{http://www.w3.org/2000/svg}svg'
     assert len(root.findall('.//{http://www.w3.org/2000/svg}rect[@class="broken"]')) == 4
+
+
+def test_beyond_16_nodes_a_healthy_network_is_folded_and_a_broken_one_open():
+    report = rep.new_report('connectivity_matrix.yml', [])
+    # worker5 (198.18.2.15) has its nic2 down.
+    rep.add_result(
+        report, rep.MATRIX, 'worker1', 'Build', 'Matrix', {}, {'matrix': matrix_of(17, 2, down=('198.18.2.15',))}
+    )
+    rep.finish(report, {})
+    page = Page(rep.render_html(report))
+    assert [('open' in d) for d in page.has('details', **{'class': 'network'})] == [False, True]
+    assert len(page.has('rect', **{'class': 'broken'})) == 2 * 16
 
 
 def test_a_page_escapes_what_it_did_not_write():
