@@ -91,6 +91,8 @@ test: ## every test: lint, sanity, unit and integration (the README's test comma
 	done
 
 LAB_INVENTORY := $(ROOT)/.build/lab/netplumb-lab/hosts.ini
+# Where make main's run writes its report page (callback netplumb.multihome.report): site.html, site.json, site.svg.
+REPORT_DIR := $(BUILD)/report
 LAB_KUBECONFIG := $(ROOT)/.build/lab/netplumb-lab/kubeconfig
 # The CRDs the main job's objects need, applied by the lab as their owners' installs would: the AIS operator's,
 # whereabouts', Spiderpool's and Multi-NIC CNI's. The NAD CRD comes from the multus role, as Multus' install has it.
@@ -107,9 +109,11 @@ space := $(empty) $(empty)
 
 main: deps venv tree ## the main job: lab up with its control plane and nodes that run pods, playbooks/site.yml on it (plan, routing, Multus rolled out, NADs and AIStore applied, preflight, node and pod matrix, AIStore run by the lab's stand-in for its operator and its cluster map verified), lab down
 	$(LAB_PLAY) -e lab_state=present -e lab_router=true
-	status=0; $(LAB_PATH) K8S_AUTH_KUBECONFIG=$(LAB_KUBECONFIG) $(BIN)/ansible-playbook -i $(LAB_INVENTORY) playbooks/site.yml \
+	status=0; $(LAB_PATH) K8S_AUTH_KUBECONFIG=$(LAB_KUBECONFIG) ANSIBLE_CALLBACKS_ENABLED=netplumb.multihome.report \
+	  NETPLUMB_REPORT_DIR=$(REPORT_DIR) $(BIN)/ansible-playbook -i $(LAB_INVENTORY) playbooks/site.yml \
 	  -e @vars/lab.yml || status=$$?; \
 	$(LAB_PLAY) -e lab_state=absent -e lab_router=true || status=$$((status ? status : 1)); \
+	echo "The run's report: $(REPORT_DIR)/site.html"; \
 	exit $$status
 
 plan: deps venv tree ## plan the example inventory's addressing and print it (no host is touched)

@@ -14,12 +14,16 @@ connection, and the matrix is built on the controller:
 - ``ip link set nic2 down`` inside worker2 (a lab NIC in a lab container, never this machine's): exactly
   worker2's pairs on the nic2 network are broken, both ways, the play fails naming them, nic1's network
   stays fully connected, and a threshold below 8/12 lets it pass; nic2 is brought back up in a finally.
+  That run's report page (callback netplumb.multihome.report) passes the HTML validator and, loaded in headless
+  Chromium, says the run failed at the threshold check, shows the nic2 network with exactly worker2's four
+  cells red and outlined (and their red on the screenshot), lists the same broken pairs, and has the JSON's counts.
 """
 
 import json
 
 import pytest
 
+from browser import load_report, pixels_of
 from lab import lab_up
 
 # Selected or deselected with: pytest -m lab (see tests/pytest.ini).
@@ -37,8 +41,8 @@ def cm_lab():
         yield lab
 
 
-def run_matrix(run_playbook, lab, *args):
-    return run_playbook('connectivity_matrix.yml', lab.inventory, *args, **lab.env)
+def run_matrix(run_playbook, lab, *args, **env):
+    return run_playbook('connectivity_matrix.yml', lab.inventory, *args, **dict(lab.env, **env))
 
 
 def pair_rows(table):
@@ -140,11 +144,17 @@ def test_an_unreachable_node_counts_as_broken_not_missing(cm_lab, run_playbook, 
     assert reasons[('worker1', 'worker4')] == 'no reply: 3 sent, 0 received (100% loss)'
 
 
-def test_nic2_down_on_worker2_breaks_exactly_its_pairs(cm_lab, run_playbook):
+def test_nic2_down_on_worker2_breaks_exactly_its_pairs(cm_lab, run_playbook, tmp_path):
     down = cm_lab.exec('worker2', 'ip', 'link', 'set', 'nic2', 'down')
     assert down.returncode == 0, down.stderr
+    reports = tmp_path / 'report'
     try:
-        run = run_matrix(run_playbook, cm_lab)
+        run = run_matrix(
+            run_playbook,
+            cm_lab,
+            ANSIBLE_CALLBACKS_ENABLED='netplumb.multihome.report',
+            NETPLUMB_REPORT_DIR=str(reports),
+        )
         lenient = run_matrix(run_playbook, cm_lab, '-e', 'connectivity_matrix_threshold=0.6')
     finally:
         up = cm_lab.exec('worker2', 'ip', 'link', 'set', 'nic2', 'up')
@@ -178,6 +188,32 @@ def test_nic2_down_on_worker2_breaks_exactly_its_pairs(cm_lab, run_playbook):
     # 8 of 12 is above a threshold of 0.6: the same matrix passes, still listing what is broken.
     assert lenient.rc == 0, (lenient.failures(), lenient.stderr)
     assert len(lenient.results(BUILD, host='worker1')['broken']) == 4
+
+    # The run's page, as Chromium shows it.
+    page, data, png = load_report(str(reports), 'connectivity_matrix', str(tmp_path))
+    assert page.by_id['verdict'] == 'failed'
+    # Ansible names a role's task with the role: the page names it as the play output does.
+    assert (
+        page.by_id['failed-first']
+        == 'What failed first: netplumb.multihome.connectivity_matrix : %s on worker1' % CHECK
+    )
+    (matrix,) = data['matrices']
+    assert matrix['matrix']['summary'] == result['matrix']['summary']
+    summary = page.find('p', **{'class': 'matrix-summary'})
+    assert summary and '%(connected)d/%(total)d address pairs connected' % result['matrix']['summary'] in page.text
+    # Both networks' maps shown (3 nodes), nic2's with worker2's row and column red and outlined.
+    networks = page.find('details', **{'class': 'network'})
+    assert [('open' in d) for d in networks] == [True, True]
+    outlined = page.find('rect', **{'class': 'broken'})
+    assert len(outlined) == 4
+    red = [a for a in page.find('rect') if a.get('fill') == '#d6312b']
+    assert len(red) == 4
+    assert sorted((int(a['x']), int(a['y'])) for a in red) == sorted((int(a['x']), int(a['y'])) for a in outlined)
+    side = int(red[0]['width'])
+    assert pixels_of(png, '#d6312b') >= 4 * (side - 3) ** 2
+    listed = page.rows('Broken pairs')
+    assert listed[0][:6] == ['from', 'NIC', 'source', 'to', 'NIC', 'destination']
+    assert sorted((r[0], r[3], r[6], r[2], r[5]) for r in listed[1:]) == broken
 
     # And with nic2 back up, worker2 answers on it again.
     ping = cm_lab.exec('worker1', 'ping', '-n', '-c', '1', '-W', '2', '-I', w1, w2)

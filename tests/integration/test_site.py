@@ -10,6 +10,10 @@ AIStore resource, and the role waits for it and verifies the real cluster map, t
 down. What this cannot prove: the AIS daemons are processes in the nodes' network namespaces, not pods attached
 through Multus; no controller of Spiderpool or Multi-NIC CNI acts on their objects, and no OVN-Kubernetes runs for
 tenant-blue.
+
+The first run writes its report page (callback netplumb.multihome.report, as make main enables it): the HTML validator
+passes it, and headless Chromium shows it with the run passed, the plan of every node, every preflight check passed,
+the node and pod matrices with the JSON's counts, and the AIS cluster map with each node's daemons verified.
 """
 
 import json
@@ -18,6 +22,7 @@ import subprocess
 
 import pytest
 
+from browser import load_report
 from cluster import ControlPlane, main_job_lab
 
 # Selected or deselected with: pytest -m lab (see tests/pytest.ini).
@@ -39,8 +44,15 @@ def test_the_main_job_applies_everything_and_then_changes_nothing(run_playbook, 
             '-e',
             '@%s' % extra_file,
         )
-        first = run_playbook('site.yml', lab.inventory, *args, **env)
+        reports = tmp_path / 'report'
+        first = run_playbook(
+            'site.yml',
+            lab.inventory,
+            *args,
+            **dict(env, ANSIBLE_CALLBACKS_ENABLED='netplumb.multihome.report', NETPLUMB_REPORT_DIR=str(reports)),
+        )
         assert first.rc == 0, first.failures()
+        check_page(str(reports), str(tmp_path), lab)
         notes = first.results('Print the notes of this run')['msg']
         assert 'Multus\' DaemonSet rolls out for real' in notes[0] and 'stands in for it' in notes[1], notes
         matrix = first.results('Show the connectivity matrix and check it against the threshold', host='worker1')
@@ -160,3 +172,33 @@ def test_the_main_job_applies_everything_and_then_changes_nothing(run_playbook, 
     assert subprocess.run(['podman', 'pod', 'exists', 'netplumb-site-control-plane'], check=False).returncode != 0
     # Only the addressing role's plans stay beside the inventory (.plan/, as beside a user's inventory).
     assert (sorted(os.listdir(state_dir)) if os.path.exists(state_dir) else []) in ([], ['.plan'])
+
+
+def check_page(reports, shots, lab):
+    """The first run's page as Chromium shows it, against its JSON and the lab."""
+    page, data, _png = load_report(reports, 'site', shots)
+    assert page.by_id['verdict'] == 'passed' and data['run']['ok'] is True
+    assert data['run']['playbook'] == 'site.yml' and data['run']['inventory'] == [lab.inventory]
+    assert 'failed-first' not in page.by_id
+    # The plan: every node with both its NICs and their pod blocks.
+    nodes = page.rows('%d nodes' % len(lab.nodes))
+    assert [r[0] for r in nodes[1:]] == lab.nodes
+    for row in nodes[1:]:
+        assert all('%s %s' % (nic, ip) in row[1] for nic, ip in lab.nics[row[0]].items()), row
+    # Every node/attachment check passed; the JSON has as many.
+    assert page.by_id['preflight-summary'] == '0 of %d node/attachment checks failed' % len(data['preflight'])
+    assert data['preflight'] and all((r['add'], r['probe'], r['del']) == ('ok', 'ok', 'ok') for r in data['preflight'])
+    # The node matrix and the pod matrix, each with the counts of its JSON, nothing outlined as broken.
+    summaries = [m['matrix']['summary'] for m in data['matrices']]
+    assert [(s['connected'], s['total']) for s in summaries] == [(12, 12), (12, 12)]
+    for summary in summaries:
+        assert '%(connected)d/%(total)d address pairs connected' % summary in page.text
+    assert page.find('rect', **{'class': 'broken'}) == []
+    # The AIS cluster map: a proxy and a target on every node, each verified with its node's data NIC addresses.
+    ais = page.rows('AIStore cluster map')
+    assert ais[0] == ['node', 'primary IP', 'daemon', 'extra IPs', 'verified']
+    assert sorted((r[0], r[1], r[2].split()[0], r[3], r[4]) for r in ais[1:]) == sorted(
+        (n, lab.node_ips[n], role, ', '.join(ip for _nic, ip in sorted(lab.nics[n].items())), 'ok')
+        for n in lab.nodes
+        for role in ('proxy', 'target')
+    )
