@@ -30,7 +30,7 @@ options:
       - The directory of the files; created when missing.
       - Empty (the default) means C(.report) next to the inventory (the directory of the first inventory source that
         is a path), or in the current directory without one.
-    type: path
+    type: str
     default: ''
     env:
       - name: NETPLUMB_REPORT_DIR
@@ -46,6 +46,7 @@ from ansible import constants as C
 from ansible import context
 from ansible.module_utils.common.text.converters import to_text
 from ansible.parsing.ajson import AnsibleJSONEncoder
+from ansible.playbook.block import Block
 from ansible.plugins.callback import CallbackBase
 
 from ansible_collections.netplumb.multihome.plugins.module_utils import report as pages
@@ -63,6 +64,22 @@ def _write(path, text):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _rescued(task):
+    """Whether a failure of ``task`` goes to a rescue: the task is in the block part of a block that has one."""
+    child, parent = task, getattr(task, '_parent', None)
+    while parent is not None:
+        if isinstance(parent, Block) and parent.rescue:
+            if any(getattr(item, '_uuid', None) == child._uuid for item in parent.block):
+                return True
+        child, parent = parent, getattr(parent, '_parent', None)
+    return False
+
+
+def _message(result):
+    """What a failed result says: its msg, or the reason an include or a loop gives."""
+    return to_text(result.get('msg') or result.get('reason') or '')
 
 
 class CallbackModule(CallbackBase):
@@ -85,7 +102,8 @@ class CallbackModule(CallbackBase):
     def v2_playbook_on_play_start(self, play):
         self._play = to_text(play.get_name()).strip()
 
-    def _file(self, result):
+    def _file(self, result, failed=False):
+        """File one result (a loop item's on its own) of the collection's modules in the report."""
         if self._report is None:
             return
         task = result._task
@@ -93,33 +111,58 @@ class CallbackModule(CallbackBase):
         if action not in pages.SOURCES:
             return
         res = result._result
+        if 'results' in res and not failed:
+            # A loop's summary: each item was filed as it came (v2_runner_item_on_*).
+            return
         args = (res.get('invocation') or {}).get('module_args') or {}
-        pages.add_result(self._report, action, result._host.get_name(), task.get_name(), self._play, args, res)
+        pages.add_result(
+            self._report,
+            action,
+            result._host.get_name(),
+            task.get_name(),
+            self._play,
+            args,
+            res,
+            failed=failed,
+            message=_message(res),
+        )
 
     def v2_runner_on_ok(self, result):
         self._file(result)
 
-    def v2_runner_on_failed(self, result, ignore_errors=False):
+    def v2_runner_item_on_ok(self, result):
         self._file(result)
+
+    def v2_runner_item_on_failed(self, result):
+        self._file(result, failed=True)
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        if 'results' not in result._result:
+            self._file(result, failed=True)
         if self._report is not None and not ignore_errors:
             pages.add_failure(
-                self._report, result._host.get_name(), result._task.get_name(), to_text(result._result.get('msg', ''))
+                self._report,
+                result._host.get_name(),
+                result._task.get_name(),
+                _message(result._result),
+                rescued=_rescued(result._task),
             )
 
     def v2_runner_on_unreachable(self, result):
+        self._file(result, failed=True)
         if self._report is not None and not result._task.ignore_unreachable:
             pages.add_failure(
                 self._report,
                 result._host.get_name(),
                 result._task.get_name(),
-                to_text(result._result.get('msg', '')),
+                _message(result._result),
                 unreachable=True,
             )
 
     def _directory(self):
         configured = self.get_option('dir')
         if configured:
-            return configured
+            return os.path.abspath(os.path.expanduser(configured))
         for source in context.CLIARGS.get('inventory') or []:
             source = to_text(source)
             if os.path.exists(source):

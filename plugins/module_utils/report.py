@@ -22,6 +22,8 @@ import ipaddress
 import json
 from typing import Any, Iterable, Mapping, Sequence
 
+from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError, named_reserved
+
 # The modules whose results make the report, by the action name Ansible gives them.
 PLAN, PREFLIGHT, MATRIX, SMAP = (
     'netplumb.multihome.cidr_plan',
@@ -42,6 +44,8 @@ OPEN_ROWS = 24
 MAX_FAILURES = 50
 # Node pairs of a matrix kept in the report's JSON (more are left out: the matrix's own JSON has them).
 MAX_JSON_PAIRS = 4096
+# Broken probes kept in the report's JSON (broken_count says how many there were).
+MAX_JSON_BROKEN = 2000
 
 COLOURS = {'ok': '#2e9e4f', 'partial': '#f0a22e', 'broken': '#d6312b', 'none': '#e6e6e6'}
 
@@ -71,12 +75,19 @@ def new_report(playbook: str, inventory: Sequence[str], started: str | None = No
     }
 
 
-def add_failure(report: dict[str, Any], host: str, task: str, message: str, unreachable: bool = False) -> None:
-    """Note that ``task`` failed on ``host`` (a rescued failure too: :func:`finish` keeps those of hosts that failed)."""
+def add_failure(
+    report: dict[str, Any], host: str, task: str, message: str, unreachable: bool = False, rescued: bool = False
+) -> None:
+    """Note that ``task`` failed on ``host``; ``rescued`` when a rescue takes it over (recorded, never named as what
+    failed first)."""
     run = report['run']
     run['failures'] += 1
-    if len(run.setdefault('failed', [])) < MAX_FAILURES:
-        run['failed'].append({'host': host, 'task': task, 'msg': str(message or ''), 'unreachable': unreachable})
+    kept = run.setdefault('failed', [])
+    entry = {'host': host, 'task': task, 'msg': str(message or ''), 'unreachable': unreachable, 'rescued': rescued}
+    # Each host's first failure that no rescue took over is kept whatever the cap: it may be what stopped the run.
+    first = not rescued and not any(f['host'] == host and not f.get('rescued') for f in kept)
+    if len(kept) < MAX_FAILURES or first:
+        kept.append(entry)
 
 
 PHASES = {'present': 'add', 'probe': 'probe', 'absent': 'del'}
@@ -119,10 +130,39 @@ def _file_preflight(report: dict[str, Any], host: str, result: Mapping[str, Any]
             row['peers_ok'] = sum(1 for p in peers if p.get('ok'))
 
 
+def _fail_preflight(report: dict[str, Any], host: str, result: Mapping[str, Any], state: str, message: str) -> None:
+    phase = PHASES.get(state, state)
+    text = '%s: %s' % (phase.upper(), message or 'the task failed on %s' % host)
+    rows = [r for r in report['preflight'] if r['node'] == host]
+    if not rows:
+        rows = [
+            {
+                'node': host,
+                'attachment': '(every attachment)',
+                'type': None,
+                'address': None,
+                'add': None,
+                'probe': None,
+                'del': None,
+                'peers_ok': 0,
+                'peers': 0,
+                'errors': [],
+            }
+        ]
+        report['preflight'].extend(rows)
+    for row in rows:
+        row[phase] = 'failed'
+        if text not in row['errors']:
+            row['errors'].append(text)
+
+
 def preflight_status(row: Mapping[str, Any]) -> str:
-    """``failed`` when a phase failed, ``skipped`` when one was skipped, else ``ok`` (or ``would-run`` in check mode)."""
+    """``failed`` when a phase failed or left an error, ``skipped`` when a phase was skipped (an attachment without a
+    test address: not a failure, as the module and the role count it), ``would-run`` in check mode, else ``ok``."""
     phases = [row.get(p) for p in ('add', 'probe', 'del') if row.get(p)]
-    for status in ('failed', 'skipped', 'would-run'):
+    if 'failed' in phases or row.get('errors'):
+        return 'failed'
+    for status in ('skipped', 'would-run'):
         if status in phases:
             return status
     return 'ok' if phases else 'not run'
@@ -136,20 +176,24 @@ def add_result(
     play: str,
     args: Mapping[str, Any],
     result: Mapping[str, Any],
+    failed: bool = False,
+    message: str = '',
 ) -> bool:
     """File one task result of one of ``SOURCES`` in the report; False when it holds nothing the report shows.
 
-    ``args`` are the task's arguments as given (the callback's ``task.args``), ``result`` its result for ``host``.
+    ``args`` are the module's arguments (its result's ``invocation``), ``result`` its result for ``host``; ``failed``
+    when the task failed or the host was unreachable, with ``message``: a preflight phase that failed so is failed on
+    every attachment of that node, whatever the attachments it returned say.
     """
     if action == PLAN and isinstance(result.get('plan'), Mapping):
         scheme = args.get('scheme') or 'multinic_blocks'
-        report['plan'][scheme] = {
-            'plan': result['plan'],
-            'reserved': [str(r) for r in _as_list(args.get('reserved'))],
-        }
+        report['plan'][scheme] = {'plan': result['plan'], 'reserved': _reserved_networks(args.get('reserved'))}
         return True
-    if action == PREFLIGHT and result.get('attachments'):
-        _file_preflight(report, host, result, str(args.get('state') or 'present'))
+    if action == PREFLIGHT and (result.get('attachments') or failed):
+        state = str(args.get('state') or 'present')
+        _file_preflight(report, host, result, state)
+        if failed:
+            _fail_preflight(report, host, result, state, message)
         return True
     if action == MATRIX and isinstance(result.get('matrix'), Mapping):
         report['matrices'].append(
@@ -172,41 +216,47 @@ def add_result(
     return False
 
 
-def _as_list(value):
-    if value is None or value == '':
-        return []
+def _reserved_networks(value: Any) -> list[str]:
+    """The networks of cidr_plan's ``reserved`` in any of its forms (a list of CIDRs, of ``{name, cidr}``, or a dict
+    ``{name: cidr or [cidrs]}``), as CIDR texts; what does not parse is left out (the planner already refused it)."""
     if isinstance(value, str):
-        return [v.strip() for v in value.split(',') if v.strip()]
-    return list(value)
+        value = [v for v in value.split(',') if v.strip()]
+    try:
+        return [str(net) for _label, net in named_reserved(value)]
+    except (PlanError, TypeError, ValueError, AttributeError):
+        return []
 
 
 def finish(report: dict[str, Any], stats: Mapping[str, Mapping[str, int]], finished: str | None = None) -> None:
     """Close the report with each host's counts (``{host: {ok, changed, failures, unreachable, skipped, ...}}``): the
     run passed when no host failed or was unreachable; what failed first is the first failed task of a host that
-    failed (a failure that a rescue recovered from is not what stopped the run)."""
+    failed that no rescue took over (a rescued failure is not what stopped the run)."""
     run = report['run']
     run['finished'] = finished or _now()
     run['hosts'] = dict((host, dict(counts)) for host, counts in sorted(stats.items()))
     bad = set(h for h, c in stats.items() if c.get('failures', 0) or c.get('unreachable', 0))
     run['ok'] = not bad
-    run['failed_first'] = next((f for f in run.get('failed') or [] if f['host'] in bad), None)
+    run['failed_first'] = next((f for f in run.get('failed') or [] if f['host'] in bad and not f.get('rescued')), None)
 
 
 def to_json(report: Mapping[str, Any], encoder: Any = None) -> str:
     """The report as JSON text (``encoder``: a JSONEncoder class for values json does not know).
 
-    Each matrix keeps its summary, its per-network rows, its broken probes and (up to ``MAX_JSON_PAIRS``) its node
-    pairs, not every probe: half a million at 256 nodes x 8 NICs, which connectivity_matrix_json_path writes in full.
+    Each matrix keeps its summary, its per-network rows, its broken probes (up to ``MAX_JSON_BROKEN``, with their
+    count) and (up to ``MAX_JSON_PAIRS``) its node pairs, not every probe: half a million at 256 nodes x 8 NICs,
+    which connectivity_matrix_json_path writes in full.
     """
     out = dict(report)
     out['matrices'] = []
     for entry in report.get('matrices') or []:
         matrix = entry['matrix']
         pairs = matrix.get('pairs') or []
+        broken = [p for p in matrix.get('probes') or [] if not p.get('connected')]
         slim = {
             'summary': matrix.get('summary'),
             'networks': matrix.get('networks'),
-            'broken': [p for p in matrix.get('probes') or [] if not p.get('connected')],
+            'broken': broken[:MAX_JSON_BROKEN],
+            'broken_count': len(broken),
             'pairs': pairs if len(pairs) <= MAX_JSON_PAIRS else None,
         }
         out['matrices'].append(dict(entry, matrix=slim))
@@ -530,17 +580,30 @@ def plan_svg(bars: Sequence[Mapping[str, Any]], width: int = 900) -> str:
             % (top - 4, esc('%s: %s (%d%% free)' % (lane['label'], lane['space'], round(lane['free'] * 100))))
         )
         parts.append('<rect x="10" y="%d" width="%d" height="20" fill="#f4f4f4" stroke="#888"/>' % (top, width))
-        for number, block in enumerate(lane['blocks']):
-            parts.append(
-                '<rect class="block" x="%.2f" y="%d" width="%.2f" height="20" fill="%s"><title>%s</title></rect>'
-                % (
-                    10 + block['start'] * width,
-                    top,
-                    max(block['width'] * width, 0.5),
-                    palette[number % len(palette)],
-                    esc('%s %s' % (block['name'], block['cidr'])),
+        if len(lane['blocks']) > width:
+            # More blocks than pixels (a few thousand NICs): one box per pixel column that holds any, naming how many;
+            # each block is in the table and the JSON.
+            used: dict[int, int] = {}
+            for block in lane['blocks']:
+                column = min(int(block['start'] * width), width - 1)
+                used[column] = used.get(column, 0) + 1
+            for column, count in sorted(used.items()):
+                parts.append(
+                    '<rect class="block" x="%d" y="%d" width="1" height="20" fill="%s"><title>%d blocks</title></rect>'
+                    % (10 + column, top, palette[0], count)
                 )
-            )
+        else:
+            for number, block in enumerate(lane['blocks']):
+                parts.append(
+                    '<rect class="block" x="%.2f" y="%d" width="%.2f" height="20" fill="%s"><title>%s</title></rect>'
+                    % (
+                        10 + block['start'] * width,
+                        top,
+                        max(block['width'] * width, 0.5),
+                        palette[number % len(palette)],
+                        esc('%s %s' % (block['name'], block['cidr'])),
+                    )
+                )
         for res in lane['reserved']:
             parts.append(
                 '<rect class="reserved" x="%.2f" y="%d" width="%.2f" height="20" fill="url(#hatch)"><title>%s</title></rect>'
@@ -658,8 +721,8 @@ def _preflight_section(rows: Sequence[Mapping[str, Any]]) -> str:
     if not rows:
         return ''
     status = [preflight_status(r) for r in rows]
-    bad = [r for r, st in zip(rows, status) if st not in ('ok', 'would-run')]
-    good = [r for r, st in zip(rows, status) if st in ('ok', 'would-run')]
+    bad = [r for r, st in zip(rows, status) if st not in ('ok', 'would-run', 'skipped')]
+    good = [r for r, st in zip(rows, status) if st in ('ok', 'would-run', 'skipped')]
     header = ['node', 'attachment', 'type', 'address', 'ADD', 'probe', 'DEL', 'peers reached', 'errors']
 
     def line(r):
@@ -750,24 +813,32 @@ def _matrix_section(index: int, entry: Mapping[str, Any], heats: Sequence[Mappin
     return ''.join(out)
 
 
+def _address_key(value: Any) -> str:
+    try:
+        return str(ipaddress.ip_address(str(value).strip()))
+    except ValueError:
+        return str(value).strip()
+
+
 def _aistore_section(entry: Mapping[str, Any] | None) -> str:
     if not entry:
         return ''
     rep = entry['report']
-    names = entry.get('names') or {}
+    # The map's IPs and the names' keys compared as addresses (fd00::11 is fd00:0:0::11), as the module compares them.
+    names = dict((_address_key(ip), name) for ip, name in (entry.get('names') or {}).items())
+
+    def name_of(node):
+        return names.get(_address_key(node.get('node_ip')), node.get('node_ip'))
+
     rows = []
     nodes = sorted(
         rep.get('nodes') or [],
-        key=lambda n: (
-            str(names.get(n.get('node_ip'), n.get('node_ip'))),
-            str(n.get('daemon_type')),
-            str(n.get('daemon_id')),
-        ),
+        key=lambda n: (str(name_of(n)), str(n.get('daemon_type')), str(n.get('daemon_id'))),
     )
     for node in nodes:
         rows.append(
             [
-                names.get(node.get('node_ip'), node.get('node_ip')),
+                name_of(node),
                 node.get('node_ip'),
                 '%s %s' % (node.get('daemon_type') or '', node.get('daemon_id') or ''),
                 ', '.join(node.get('pub_extra') or []),

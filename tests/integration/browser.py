@@ -89,14 +89,23 @@ class Page(html.parser.HTMLParser):
         self.source = text
         self.feed(text)
 
+    # HTML's void elements: no end tag. (An SVG <rect> has one in Chromium's serialized DOM.)
+    VOID = frozenset(
+        ('area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr')
+    )
+
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         self.elements.append((tag, attrs))
-        if tag in ('rect', 'meta', 'br', 'input', 'img', 'link'):
-            return
-        self._open.append((tag, attrs.get('id'), len(self.chunks)))
+        if tag not in self.VOID:
+            self._open.append((tag, attrs.get('id'), len(self.chunks)))
+
+    def handle_startendtag(self, tag, attrs):
+        self.elements.append((tag, dict(attrs)))
 
     def handle_endtag(self, tag):
+        if not any(name == tag for name, _ident, _start in self._open):
+            return
         while self._open:
             name, ident, start = self._open.pop()
             if ident:

@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """module_utils/report.py: the run's report from the collection's real planners and matrix builder, as data, HTML
 and SVG. What this does not prove: how a browser draws the page (tests/integration/test_report_browser.py loads the
-pages the playbooks wrote in Chromium) or that the callback sees these results in a real run (the same test)."""
+pages the playbooks wrote in Chromium: tests/integration/test_site.py and test_connectivity_matrix.py) or that the callback
+sees these results in a real run (the same tests; the callback's own paths are tested in test_report_callback.py)."""
 
 import html.parser
 import json
@@ -197,8 +198,10 @@ def test_a_run_page_names_what_failed_first_and_shows_each_part():
     )
     # A result of another module files nothing.
     assert not rep.add_result(report, 'ansible.builtin.debug', 'worker1', 'Show', 'x', {}, {'msg': 'hi'})
-    # worker1's failure was rescued (its host did not fail in the end); worker3's stopped the run.
+    # worker1's failure was rescued (its host did not fail in the end); on worker3 a rescued one came first, then the
+    # one that stopped the run.
     rep.add_failure(report, 'worker1', 'Wait until ready', 'timed out')
+    rep.add_failure(report, 'worker3', 'Wait for the pods', 'timed out', rescued=True)
     rep.add_failure(report, 'worker3', 'Check the matrix', '1 broken pair')
     rep.finish(
         report,
@@ -214,6 +217,7 @@ def test_a_run_page_names_what_failed_first_and_shows_each_part():
         'task': 'Check the matrix',
         'msg': '1 broken pair',
         'unreachable': False,
+        'rescued': False,
     }
     rows = dict((r['node'], r) for r in report['preflight'])
     assert (rows['worker1']['add'], rows['worker1']['probe'], rows['worker1']['del']) == ('ok', 'ok', None)
@@ -282,3 +286,101 @@ def test_a_run_without_our_modules_is_a_page_about_the_run_only():
     page = Page(rep.render_html(report))
     assert [a['id'] for t, a in page.elements if t == 'h2'] == []
     assert rep.render_svg(report) is None
+
+
+def test_reserved_networks_in_every_form_cidr_plan_takes_are_drawn():
+    report = rep.new_report('plan_addresses.yml', [])
+    plan = plans()['network_ranges']['plan']
+    for reserved in ({'svc': '198.18.40.0/22'}, [{'name': 'svc', 'cidr': '198.18.40.0/22'}], ['198.18.40.0/22']):
+        rep.add_result(
+            report,
+            rep.PLAN,
+            'localhost',
+            'Plan',
+            'p',
+            {'scheme': 'network_ranges', 'reserved': reserved},
+            {'plan': plan},
+        )
+        assert report['plan']['network_ranges']['reserved'] == ['198.18.40.0/22'], reserved
+        (lane,) = rep.plan_bars(report['plan'])
+        assert lane['reserved'] == [{'cidr': '198.18.40.0/22', 'start': 8 / 32, 'width': 4 / 32}]
+
+
+def test_an_attachment_without_an_address_is_skipped_not_failed():
+    report = rep.new_report('preflight.yml', [])
+    rep.add_result(
+        report, rep.PREFLIGHT, 'worker1', 'ADD', 'p', {'state': 'present'}, preflight_result('worker1', 'ok')
+    )
+    rep.add_result(
+        report, rep.PREFLIGHT, 'worker1', 'probe', 'p', {'state': 'probe'}, preflight_result('worker1', 'skipped')
+    )
+    (row,) = report['preflight']
+    assert rep.preflight_status(row) == 'skipped'
+    assert '0 of 1 node/attachment checks failed' in rep.render_html(report)
+
+
+def test_a_preflight_phase_that_failed_on_a_node_fails_its_rows_and_an_unreachable_node_gets_one():
+    report = rep.new_report('preflight.yml', [])
+    rep.add_result(
+        report, rep.PREFLIGHT, 'worker1', 'ADD', 'p', {'state': 'present'}, preflight_result('worker1', 'ok')
+    )
+    # The module failed after the ADD (its attachments still say ok): the task's failure counts.
+    rep.add_result(
+        report,
+        rep.PREFLIGHT,
+        'worker1',
+        'probe',
+        'p',
+        {'state': 'probe'},
+        preflight_result('worker1', 'ok'),
+        failed=True,
+        message='ip netns list failed',
+    )
+    rep.add_result(
+        report, rep.PREFLIGHT, 'worker2', 'ADD', 'p', {}, {'unreachable': True}, failed=True, message='ssh: no route'
+    )
+    rows = dict((r['node'], r) for r in report['preflight'])
+    assert rows['worker1']['probe'] == 'failed' and rows['worker1']['errors'] == ['PROBE: ip netns list failed']
+    assert rows['worker2']['attachment'] == '(every attachment)' and rows['worker2']['errors'] == ['ADD: ssh: no route']
+    assert [rep.preflight_status(r) for r in report['preflight']] == ['failed', 'failed']
+
+
+def test_the_json_keeps_each_hosts_first_failure_and_caps_the_broken_probes():
+    report = rep.new_report('site.yml', [])
+    for i in range(rep.MAX_FAILURES + 5):
+        rep.add_failure(report, 'worker1', 'rescued %d' % i, 'x')
+    rep.add_failure(report, 'worker9', 'Check the matrix', 'broken')
+    rep.add_result(
+        report, rep.MATRIX, 'w', 'b', 'm', {}, {'matrix': matrix_of(3, 2, down=('198.18.1.11', '198.18.2.11'))}
+    )
+    rep.finish(report, {'worker1': {'rescued': 1}, 'worker9': {'failures': 1}})
+    assert report['run']['failed_first']['task'] == 'Check the matrix'
+    data = json.loads(rep.to_json(report))
+    assert data['matrices'][0]['matrix']['broken_count'] == 8
+
+
+def test_ais_names_match_the_map_ips_as_addresses():
+    report = rep.new_report('site.yml', [])
+    smap = {
+        'ok': True,
+        'summary': 's',
+        'nodes': [{'node_ip': 'fd00::11', 'daemon_type': 'proxy', 'daemon_id': 'p1', 'status': 'ok'}],
+    }
+    rep.add_result(report, rep.SMAP, 'localhost', 'v', 'a', {'names': {'fd00:0:0::11': 'worker1'}}, {'report': smap})
+    page = Page(rep.render_html(report))
+    assert 'worker1' in ''.join(page.text)
+
+
+def test_a_lane_with_more_blocks_than_pixels_draws_one_box_per_pixel_column():
+    lane = {
+        'space': '10.0.0.0/8',
+        'label': 'many',
+        'blocks': [{'cidr': 'x', 'name': 'n%d' % i, 'start': i / 5000, 'width': 1 / 5000} for i in range(5000)],
+        'reserved': [],
+        'free': 0.0,
+    }
+    svg = rep.plan_svg([lane], width=900)
+    root = ET.fromstring(svg.replace('<svg ', '<svg xmlns="http://www.w3.org/2000/svg" ', 1))
+    boxes = root.findall('{http://www.w3.org/2000/svg}rect[@class="block"]')
+    assert len(boxes) == 900
+    assert sum(int(b.find('{http://www.w3.org/2000/svg}title').text.split()[0]) for b in boxes) == 5000
