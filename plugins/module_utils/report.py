@@ -93,6 +93,22 @@ def add_failure(
 PHASES = {'present': 'add', 'probe': 'probe', 'absent': 'del'}
 
 
+def _preflight_row(node: str, attachment: Any, plugin: Any = None, address: Any = None) -> dict[str, Any]:
+    """A node and attachment's row before any phase is filed in it."""
+    return {
+        'node': node,
+        'attachment': attachment,
+        'type': plugin,
+        'address': address,
+        'add': None,
+        'probe': None,
+        'del': None,
+        'peers_ok': 0,
+        'peers': 0,
+        'errors': [],
+    }
+
+
 def _file_preflight(report: dict[str, Any], host: str, result: Mapping[str, Any], state: str) -> None:
     """One row per node and attachment, with the status of each phase (ADD, probe, DEL) and every error."""
     phase = PHASES.get(state, state)
@@ -105,18 +121,7 @@ def _file_preflight(report: dict[str, Any], host: str, result: Mapping[str, Any]
         key = (node, att.get('name'))
         row = index.get(key)
         if row is None:
-            row = index[key] = {
-                'node': node,
-                'attachment': att.get('name'),
-                'type': att.get('type'),
-                'address': att.get('test_address'),
-                'add': None,
-                'probe': None,
-                'del': None,
-                'peers_ok': 0,
-                'peers': 0,
-                'errors': [],
-            }
+            row = index[key] = _preflight_row(node, att.get('name'), att.get('type'), att.get('test_address'))
             rows.append(row)
         row[phase] = att.get('status') or ('ok' if att.get('ok') else 'failed')
         if att.get('plugin_error'):
@@ -130,25 +135,12 @@ def _file_preflight(report: dict[str, Any], host: str, result: Mapping[str, Any]
             row['peers_ok'] = sum(1 for p in peers if p.get('ok'))
 
 
-def _fail_preflight(report: dict[str, Any], host: str, result: Mapping[str, Any], state: str, message: str) -> None:
+def _fail_preflight(report: dict[str, Any], host: str, state: str, message: str) -> None:
     phase = PHASES.get(state, state)
     text = '%s: %s' % (phase.upper(), message or 'the task failed on %s' % host)
     rows = [r for r in report['preflight'] if r['node'] == host]
     if not rows:
-        rows = [
-            {
-                'node': host,
-                'attachment': '(every attachment)',
-                'type': None,
-                'address': None,
-                'add': None,
-                'probe': None,
-                'del': None,
-                'peers_ok': 0,
-                'peers': 0,
-                'errors': [],
-            }
-        ]
+        rows = [_preflight_row(host, '(every attachment)')]
         report['preflight'].extend(rows)
     for row in rows:
         row[phase] = 'failed'
@@ -193,7 +185,7 @@ def add_result(
         state = str(args.get('state') or 'present')
         _file_preflight(report, host, result, state)
         if failed:
-            _fail_preflight(report, host, result, state, message)
+            _fail_preflight(report, host, state, message)
         return True
     if action == MATRIX and isinstance(result.get('matrix'), Mapping):
         report['matrices'].append(
