@@ -5,43 +5,32 @@
 The arguments are checked against that documentation first (plugin_utils/filter_arguments.py).
 """
 
-from collections.abc import Mapping
-
 from ansible_collections.netplumb.multihome.plugins.module_utils import cni_preflight as pf
 from ansible_collections.netplumb.multihome.plugins.plugin_utils.filter_arguments import documented_filter
-
-
-def _plain(value):
-    """Plain dicts and lists all the way down (Ansible hands filters its own container types)."""
-    if isinstance(value, Mapping):
-        return dict((key, _plain(item)) for key, item in value.items())
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
 
 
 @documented_filter(pf.PreflightError)
 def cni_preflight_attachments(objects, types):
     """``{tested, untested}``: the NADs among nad_objects' ``objects`` to test, by type."""
-    return pf.pick_attachments(_plain(objects), types)
+    return pf.pick_attachments(objects, types)
 
 
 @documented_filter()
 def cni_preflight_rows(nodes, present, probe, absent, expected=True):
     """One row per node and attachment from every node's registered cni_preflight results."""
-    return pf.result_rows(nodes, _plain(present), _plain(probe), _plain(absent), expected)
+    return pf.result_rows(nodes, present, probe, absent, expected)
 
 
 @documented_filter()
 def cni_preflight_report(rows, untested=None):
     """The report lines for people."""
-    return pf.report_lines(_plain(rows), _plain(untested or []))
+    return pf.report_lines(rows, untested or [])
 
 
 @documented_filter()
 def cni_preflight_failures(rows):
     """``node/attachment: errors`` of every failed row."""
-    return pf.failure_lines(_plain(rows))
+    return pf.failure_lines(rows)
 
 
 class FilterModule:

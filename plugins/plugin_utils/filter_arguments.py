@@ -4,8 +4,8 @@
 
 Every filter of ``plugins/filter/`` is documented in ``<name>.yml`` beside its file. Its
 ``DOCUMENTATION`` is the argument spec: ``positional`` orders the arguments, and each option's
-``type``, ``elements``, ``required``, ``choices`` and ``default`` are checked with ansible-core's
-``ArgumentSpecValidator`` (what ansible.utils' ``AnsibleArgSpecValidator`` runs on ansible-core
+``type``, ``elements``, ``required``, ``choices`` and ``default`` are checked with the type checkers of
+ansible-core's ``ArgumentSpecValidator`` (what ansible.utils' ``AnsibleArgSpecValidator`` runs on ansible-core
 2.11 and later) before the filter's function sees them. A failure names the filter, the
 argument, the value and what the documentation expects.
 
@@ -24,7 +24,7 @@ from collections.abc import Mapping
 
 import yaml
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import DEFAULT_TYPE_VALIDATORS
 
 COLLECTION = 'netplumb.multihome'
 _SPEC_KEYS = ('type', 'elements', 'required', 'choices', 'default')
@@ -85,6 +85,17 @@ def _documentation(path):
     return load_documentation(path)
 
 
+def plain(value):
+    """Plain dicts and lists all the way down. Ansible hands filters its own lazy containers, which template what they
+    hold as it is read and copy all of it (the variables they were made from too) when deep-copied: a filter that
+    copies its argument took seconds with them."""
+    if isinstance(value, Mapping):
+        return dict((key, plain(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
+
+
 def _argument(name):
     return 'the input' if name == '_input' else name
 
@@ -105,22 +116,40 @@ def expected(spec):
     return _WORDS.get(kind, (kind, None))[0]
 
 
+def _convert(kind, value):
+    """``value`` checked as (and, for numbers and booleans, converted to) ``kind``; TypeError or ValueError if not."""
+    if kind in _STRICT:
+        return _STRICT[kind](value)
+    return DEFAULT_TYPE_VALIDATORS[kind](value)
+
+
 def _check(name, spec, value):
-    """``(value to pass on, problem or None)`` of one argument."""
+    """``(value to pass on, problem or None)`` of one argument.
+
+    The checks are the type checkers ansible-core's ArgumentSpecValidator uses, called on the value itself: the
+    validator deep-copies what it validates, which for a template's lazy containers (a registered result, a dict of
+    facts) copies all they hold and took seconds a call.
+    """
     kind = spec.get('type', 'str')
     if value is None and not spec.get('required') and spec.get('default') is None:
         return value, None  # an unset optional argument: the function's own default
     if kind == 'raw' and not spec.get('choices'):
         return value, None
-    argspec = dict((k, spec[k]) for k in ('type', 'elements', 'choices') if k in spec)
-    argspec['type'] = _STRICT.get(kind, kind)
-    if 'elements' in argspec:
-        argspec['elements'] = _STRICT.get(argspec['elements'], argspec['elements'])
-    result = ArgumentSpecValidator({name: argspec}).validate({name: value})
-    if result.error_messages:
+    try:
+        checked = _convert(kind, value)
+        if kind == 'list' and spec.get('elements') not in (None, 'raw'):
+            checked = [_convert(spec['elements'], item) for item in checked]
+        if spec.get('choices'):
+            for item in checked if kind == 'list' else [checked]:
+                if item not in spec['choices']:
+                    raise ValueError(item)
+    except (TypeError, ValueError):
         return value, '%s %s is not %s' % (_argument(name), shown(value), expected(spec))
     if kind in _CONVERTED or spec.get('elements') in _CONVERTED:
-        return result.validated_parameters[name], None
+        return checked, None
+    if kind in ('list', 'dict'):
+        # Not raw, which may be hostvars: a plain copy of every host's variables would template them all.
+        return plain(value), None
     return value, None
 
 

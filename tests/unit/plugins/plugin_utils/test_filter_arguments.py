@@ -178,3 +178,36 @@ def test_check_arguments_on_its_own():
     assert check_arguments('f', doc, ('x', '5'), {}) == {'_input': 'x', 'count': 5}
     with pytest.raises(AnsibleFilterError, match=r"^netplumb.multihome.f: count 'five' is not a whole number$"):
         check_arguments('f', doc, ('x',), {'count': 'five'})
+
+
+def test_list_and_dict_arguments_reach_the_filter_as_plain_containers():
+    """Ansible's lazy containers are Mapping / Sequence types of their own: the function gets plain dicts and lists
+    (built from what they hold), and a raw argument (which may be hostvars) is passed on as it came."""
+    from collections.abc import Mapping
+
+    class Lazy(Mapping):
+        def __init__(self, data):
+            self._data = data
+
+        def __getitem__(self, key):
+            return self._data[key]
+
+        def __iter__(self):
+            return iter(self._data)
+
+        def __len__(self):
+            return len(self._data)
+
+    documentation = (
+        ['_input', 'extra', 'anything'],
+        {'_input': {'type': 'dict', 'required': True}, 'extra': {'type': 'list'}, 'anything': {'type': 'raw'}},
+    )
+    raw = Lazy({'a': 1})
+    params = check_arguments(
+        'demo', documentation, (Lazy({'hosts': (Lazy({'name': 'w1'}),)}), (Lazy({'k': [1]}),)), {'anything': raw}
+    )
+    assert params['_input'] == {'hosts': [{'name': 'w1'}]}
+    assert type(params['_input']) is dict and type(params['_input']['hosts']) is list
+    assert type(params['_input']['hosts'][0]) is dict
+    assert params['extra'] == [{'k': [1]}] and type(params['extra'][0]) is dict
+    assert params['anything'] is raw
