@@ -26,6 +26,8 @@ description:
     both ranges of the first overlap. Give O(previous) (an earlier result's RV(plan)) to keep every existing
     host's or network's assignment on a re-plan.
   - Bad input fails with a message naming the value and what was expected; nothing is returned half done.
+  - The collection runs it as an action, on the controller in the task's worker, without a module process; this
+    module is what runs where the action is not used.
 author:
   - netplumb.multihome contributors (@netplumb)
 extends_documentation_fragment:
@@ -209,99 +211,16 @@ summary:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError
-from ansible_collections.netplumb.multihome.plugins.module_utils.multinic_plan import plan_multinic
-from ansible_collections.netplumb.multihome.plugins.module_utils.ovnk_subnets import plan_node_subnets
-from ansible_collections.netplumb.multihome.plugins.module_utils.plan_summary import plan_summary
-from ansible_collections.netplumb.multihome.plugins.module_utils.range_plan import plan_ranges
-
-
-def run_plan(params):
-    """Dispatch to the scheme's planner; returns its result dict or raises PlanError."""
-    scheme = params['scheme']
-    hosts = params.get('hosts') or []
-    nodes = params.get('nodes')
-    if nodes is None:
-        nodes = [h.get('name') for h in hosts]
-    if scheme == 'multinic_blocks':
-        if not params.get('subnet'):
-            raise PlanError("scheme multinic_blocks needs 'subnet', the pod network to cut blocks from")
-        return plan_multinic(
-            params['subnet'],
-            params['interface_block'],
-            params['host_block'],
-            hosts,
-            master_nets=params.get('master_nets'),
-            exclude=params.get('exclude'),
-            vlan_mode=params['vlan_mode'],
-            previous=params.get('previous'),
-            reserved=params.get('reserved'),
-        )
-    if scheme == 'node_subnets':
-        if not params.get('subnets'):
-            raise PlanError("scheme node_subnets needs 'subnets', e.g. '10.128.0.0/16/24'")
-        return plan_node_subnets(
-            params['subnets'],
-            nodes,
-            topology=params['topology'],
-            exclude_subnets=params.get('exclude_subnets'),
-            previous=params.get('previous'),
-            reserved=params.get('reserved'),
-            internal=params.get('ovnk_internal_subnets'),
-        )
-    if not params.get('supernet') or not params.get('networks'):
-        raise PlanError("scheme network_ranges needs 'supernet' and 'networks'")
-    return plan_ranges(
-        params['supernet'],
-        params['networks'],
-        nodes=nodes,
-        previous=params.get('previous'),
-        reserved=params.get('reserved'),
-    )
+from ansible_collections.netplumb.multihome.plugins.module_utils.plan_run import PLAN_ARGUMENT_SPEC, plan_outcome
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            scheme=dict(
-                type='str', default='multinic_blocks', choices=['multinic_blocks', 'node_subnets', 'network_ranges']
-            ),
-            subnet=dict(type='str'),
-            interface_block=dict(type='int', default=2),
-            host_block=dict(type='int', default=6),
-            master_nets=dict(type='list', elements='str'),
-            exclude=dict(type='list', elements='str'),
-            vlan_mode=dict(type='str', default='l2', choices=['l2', 'l3', 'l3s']),
-            hosts=dict(
-                type='list',
-                elements='dict',
-                options=dict(
-                    name=dict(type='str', required=True),
-                    main_ip=dict(type='str'),
-                    interfaces=dict(type='list', elements='dict', default=[]),
-                ),
-            ),
-            subnets=dict(type='raw'),
-            topology=dict(type='str', default='layer3', choices=['layer3', 'layer2', 'localnet']),
-            exclude_subnets=dict(type='raw'),
-            nodes=dict(type='list', elements='str'),
-            supernet=dict(type='str'),
-            networks=dict(type='list', elements='dict'),
-            reserved=dict(type='raw'),
-            ovnk_internal_subnets=dict(type='dict'),
-            previous=dict(type='dict'),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=PLAN_ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        result = run_plan(module.params)
+        outcome = plan_outcome(module.params)
     except PlanError as exc:
         module.fail_json(msg='cidr_plan (%s): %s' % (module.params['scheme'], exc))
-    module.exit_json(
-        changed=False,
-        plan=result['plan'],
-        routes=result.get('routes', {}),
-        summary=plan_summary(module.params['scheme'], result),
-    )
+    module.exit_json(**outcome)
 
 
 if __name__ == '__main__':
