@@ -143,6 +143,9 @@ def main():
             % (len(once), '; '.join(once))
         )
         print('the rerun\'s report page: %s' % os.path.join(REPORT_DIR, 'site.html'))
+        # The rerun's whole JSON callback output, beside the page, for a closer look at where its time goes.
+        with open(os.path.join(REPORT_DIR, 'rerun-output.json'), 'w') as handle:
+            json.dump(second.data, handle)
         plays, slowest = where_time_goes(second)
         print('where the rerun\'s time goes, by play: %s' % '; '.join('%s %.1f s' % item for item in plays))
         print('its slowest tasks: %s' % '; '.join('%.1f s %s (%s)' % item for item in slowest))
