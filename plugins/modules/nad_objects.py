@@ -28,6 +28,8 @@ description:
   - Give O(plan) (the RV(netplumb.multihome.cidr_plan#module:plan) of M(netplumb.multihome.cidr_plan) with
     C(scheme=network_ranges)) and C(ipam.from_plan) so that every NAD gets its own range instead of one hard-coded
     range for all.
+  - The collection runs it as an action, on the controller in the task's worker, without a module process; this
+    module is what runs where the action is not used.
 author:
   - netplumb.multihome contributors (@netplumb)
 extends_documentation_fragment:
@@ -235,71 +237,19 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netplumb.multihome.plugins.module_utils.aistore_attachments import legacy_attachments
 from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError
-from ansible_collections.netplumb.multihome.plugins.module_utils.nad import (
-    PRIMARY_UDN_LABEL,
-    build_objects,
-    primary_namespaces,
-    summarize,
-)
-
-
-def run(params):
-    """The objects for the module's parameters; raises PlanError (NadError) on bad input."""
-    networks = list(params.get('networks') or [])
-    legacy = params.get('legacy')
-    if legacy:
-        networks.extend(
-            legacy_attachments(
-                legacy['network_attachment'],
-                legacy['network_interface'],
-                legacy['attachment_namespace'],
-                legacy.get('template'),
-            )
-        )
-    return build_objects(
-        networks,
-        defaults=params.get('defaults'),
-        plan=params.get('plan'),
-        reserved=params.get('reserved'),
-        ovnk_internal=params.get('ovnk_internal_subnets'),
-        whereabouts_namespace=params.get('whereabouts_namespace'),
-    )
+from ansible_collections.netplumb.multihome.plugins.module_utils.nad_run import NAD_ARGUMENT_SPEC, nad_outcome
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            networks=dict(type='list', elements='dict', default=[]),
-            defaults=dict(type='dict', default={}),
-            plan=dict(type='dict'),
-            reserved=dict(type='raw'),
-            ovnk_internal_subnets=dict(type='dict'),
-            whereabouts_namespace=dict(type='str', default='kube-system'),
-            legacy=dict(
-                type='dict',
-                options=dict(
-                    network_attachment=dict(type='raw', required=True),
-                    network_interface=dict(type='raw', required=True),
-                    attachment_namespace=dict(type='str', required=True),
-                    template=dict(type='dict', default={}),
-                ),
-            ),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=NAD_ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        objects = run(module.params)
+        outcome, warnings = nad_outcome(module.params)
     except PlanError as exc:
         module.fail_json(msg='nad_objects: %s' % exc)
-    primary = primary_namespaces(objects)
-    for namespace in primary:
-        module.warn(
-            'namespace %s holds an OVN-Kubernetes primary network: OVN-Kubernetes uses it only when the namespace '
-            'carries the label %s, which can only be set when the namespace is created' % (namespace, PRIMARY_UDN_LABEL)
-        )
-    module.exit_json(changed=False, objects=objects, summary=summarize(objects), primary_namespaces=primary)
+    for warning in warnings:
+        module.warn(warning)
+    module.exit_json(**outcome)
 
 
 if __name__ == '__main__':
