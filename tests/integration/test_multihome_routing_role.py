@@ -41,6 +41,8 @@ pytestmark = pytest.mark.lab
 
 PREFIX = 'netplumb-rt'
 PLAYBOOK = 'multihome_routing.yml'
+# The play that checks every node at once before the change's canary batches.
+CHECK_PLAY = 'See what per-NIC policy routing would change'
 UNIT = '/etc/systemd/system/netplumb-multihome-routing.service'
 WANTS = '/etc/systemd/system/multi-user.target.wants/netplumb-multihome-routing.service'
 OUR_RT = '/etc/iproute2/rt_tables.d/netplumb-multihome.conf'
@@ -219,6 +221,31 @@ def test_an_interface_of_the_connection_or_default_route_is_refused_before_any_c
     assert after == before
 
 
+def test_a_node_refused_in_a_later_batch_stops_the_run_before_the_canary_is_changed(rt, run_playbook):
+    """Only worker3 (in a later batch) lists a NIC it does not have. Every node is checked at once before the
+    change's canary batches: the run stops there, and worker1, the canary, whose routing is still to be set up, is
+    left as it was."""
+    lab = rt.lab
+    # The role has not run on worker1 yet (no tables of its own): its routing is still to be set up.
+    assert lab.exec('worker1', 'test', '-e', OUR_RT).returncode != 0, 'worker1 is set up already'
+    before = each_node(lab, lambda node: snapshot(lab, node))
+    missing = json.dumps(
+        {
+            'multihome_routing_interfaces': "{{ multihome_nics + ([{'name': 'nic9', 'address': '198.18.29.13/24'}] "
+            "if inventory_hostname == 'worker3' else []) }}"
+        }
+    )
+    run = timed('refused later node run', run_playbook, PLAYBOOK, lab.inventory, '-e', missing, **lab.env)
+    assert run.rc != 0
+    refused = run.results(
+        'Refuse the interface of the default route or of the Ansible connection, and NICs the host does not have',
+        'worker3',
+    )
+    assert refused.get('failed') and 'nic9, which the host does not have' in refused['msg'], refused
+    assert [p['play']['name'] for p in run.data['plays']] == [CHECK_PLAY]
+    assert each_node(lab, lambda node: snapshot(lab, node)) == before
+
+
 def test_before_the_role_strict_rp_filter_drops_cross_nic_pings(rt):
     lab = rt.lab
     set_strict_rp_filter(lab)
@@ -353,7 +380,8 @@ def test_absent_removes_it_all_and_the_pings_are_as_before(rt, run_playbook):
 def test_a_change_that_breaks_a_probe_is_rolled_back_and_stops_the_other_batches(rt, run_playbook):
     """worker1 (the first batch: one node) gets a wrong router for the storage network on nic1, and a probe of a
     storage peer from nic1's address: the probe passes before the change and not after it, so worker1 is rolled back
-    to exactly its state before (rules, tables, files, sysctls) and the play stops before worker2 and worker3."""
+    to exactly its state before (rules, tables, files, sysctls) and the play stops before it changes worker2 and
+    worker3."""
     lab = rt.lab
     # Loose reverse-path filtering everywhere, so that before the change the storage peer answers nic1's address
     # by the main table (out of nic2); arp_ignore 0, so that the role's 1 is something to restore.
@@ -386,9 +414,18 @@ def test_a_change_that_breaks_a_probe_is_rolled_back_and_stops_the_other_batches
     failure = run.results('Fail naming the step that failed and what was restored', 'worker1')['msg']
     assert failure.startswith('Probe again; roll back when a probe that passed before fails now failed on worker1: ')
     assert 'storage peer (' in failure and 'so the change was rolled back: restored' in failure
-    # Exactly as before on worker1; worker2 and worker3 were never reached.
+    # Exactly as before on worker1; worker2 and worker3 were checked with worker1 (the first play: every node at once,
+    # nothing changed) and never reached by the change's batches.
     assert each_node(lab, lambda node: snapshot(lab, node)) == before
-    assert [t['task']['name'] for p in run.data['plays'] for t in p['tasks'] if set(t['hosts']) - {'worker1'}] == []
+    checked = [p for p in run.data['plays'] if p['play']['name'] == CHECK_PLAY]
+    assert [sorted(t['hosts']) for t in checked[0]['tasks']][-1] == ['worker1', 'worker2', 'worker3']
+    assert [
+        t['task']['name']
+        for p in run.data['plays']
+        if p not in checked
+        for t in p['tasks']
+        if set(t['hosts']) - {'worker1'}
+    ] == []
     # worker1 is reachable, and its storage peer answers nic1's address again.
     must(lab, 'worker1', 'ping', '-c1', '-W2', '-I', '198.18.21.11', '198.18.22.12')
 
