@@ -9,7 +9,8 @@ the control plane, kubelet in every node, the AIS operator's stand-in; prefix ne
 runs site.yml with vars/lab.yml twice in the same run and prints, with the machine's load:
 
 - the wall time of each run and their ratio (issue 16's target: the rerun in at most half the first run's time);
-- the rerun's changed count (target 0);
+- the rerun's changed count (target 0), and which proofs it made again and why (site_prove, by default changed:
+  the preflight and the pod matrix only when something changed; the node matrix and AIStore's checks always);
 - the tasks each node ran in the rerun, skipped ones included (each costs a round on the node or in the
   controller's worker for it; target at most 12), and which they were; apart from them, the steps run once for all
   nodes (run_once: one result, on the play's first node, for the whole play), counted and named but not per node.
@@ -137,6 +138,8 @@ def main():
             % (most, TARGET_TASKS, verdict(most <= TARGET_TASKS))
         )
         node = lab.nodes[0]
+        # site_prove (default changed): what the rerun proved again and why.
+        print('proofs on the rerun: %s' % '; '.join(second.results('Say which proofs run and why', host=node)['msg']))
         print('%s ran: %s' % (node, '; '.join(tasks[node])))
         print(
             'steps run once for all nodes (run_once, on the controller or the first node): %d: %s'

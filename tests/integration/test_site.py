@@ -18,6 +18,7 @@ the node and pod matrices with the JSON's counts, and the AIS cluster map with e
 
 import json
 import os
+import pathlib
 import subprocess
 
 import pytest
@@ -53,6 +54,12 @@ def test_the_main_job_applies_everything_and_then_changes_nothing(run_playbook, 
         )
         assert first.rc == 0, first.failures()
         check_page(str(reports), str(tmp_path), lab)
+        # The first run set everything up: both proofs run, and say why.
+        assert first.results('Say which proofs run and why', host='worker1')['msg'] == [
+            '%s: runs: this run changed the routing of worker1, the routing of worker2, the routing of worker3, Multus, '
+            'the network definitions' % proof
+            for proof in ('pod_matrix', 'preflight')
+        ]
         notes = first.results('Print the notes of this run')['msg']
         assert 'Multus\' DaemonSet rolls out for real' in notes[0] and 'stands in for it' in notes[1], notes
         matrix = first.results('Show the connectivity matrix and check it against the threshold', host='worker1')
@@ -106,6 +113,17 @@ def test_the_main_job_applies_everything_and_then_changes_nothing(run_playbook, 
         assert second.rc == 0, second.failures()
         for host in ['localhost'] + lab.nodes:
             assert second.stats(host)['changed'] == 0, host
+        # Nothing changed, and the preflight and the pod matrix passed with these exact inputs: not run again (site_prove
+        # changed), and the run says when they passed. The node matrix and AIStore's checks ran again.
+        reasons = second.results('Say which proofs run and why', host='worker1')['msg']
+        assert [reason.split(': ')[:2] for reason in reasons] == [['pod_matrix', 'not run'], ['preflight', 'not run']]
+        assert all('with these exact inputs and this run changed nothing' in reason for reason in reasons), reasons
+        ran = [t['task']['name'].split(' : ')[-1] for p in second.data['plays'] for t in p['tasks']]
+        assert 'Ping the same attachment on the other nodes from inside each namespace' not in ran
+        assert 'Apply the probe DaemonSet and wait until every pod is ready' not in ran
+        matrix = second.results('Show the connectivity matrix and check it against the threshold', host='worker1')
+        assert matrix['msg'][-1].startswith('12/12 address pairs connected'), matrix['msg']
+        assert second.results('Report the cluster map')['msg'][0].startswith('smap v')
         # drift.yml after a rule, a sysctl and a NAD were changed by hand: exactly those three are named (so nothing the
         # main job left is drift: the second run above changed nothing, and drift.yml reports no other row).
         drift_args = ['-e', json.dumps({'drift_args': list(args), 'drift_report_file': str(tmp_path / 'drift.json')})]
@@ -147,6 +165,22 @@ def test_the_main_job_applies_everything_and_then_changes_nothing(run_playbook, 
         assert len(report['rows']) == 3, report['rows']
         printed = '\n'.join(drifted.results('Print the drift')['msg'])
         assert printed.startswith('drift: 3 changes on localhost, worker1, worker2'), printed
+        # site.yml puts the drift right, and what it changed proves the preflight and the pod matrix again.
+        third = run_playbook('site.yml', lab.inventory, *args, **env)
+        assert third.rc == 0, third.failures()
+        assert [third.stats(host)['changed'] > 0 for host in ['localhost'] + lab.nodes] == [True, True, True, False]
+        assert third.results('Say which proofs run and why', host='worker1')['msg'] == [
+            '%s: runs: this run changed the routing of worker1, the routing of worker2, the network definitions' % proof
+            for proof in ('pod_matrix', 'preflight')
+        ]
+        preflight = third.results('Report per node and attachment, and fail naming the broken ones', host='worker1')
+        assert preflight['msg'][-1].startswith('CNI preflight passed: 0 broken pair(s)'), preflight['msg']
+        assert third.results('Check the pod matrix against the threshold')['msg'].startswith('12/12 address pairs')
+        records = dict(
+            (name, json.loads((pathlib.Path(os.path.dirname(lab.inventory)) / '.proof' / name).read_text()))
+            for name in ('preflight.json', 'pod_matrix.json')
+        )
+        assert sorted(r['proof'] for r in records.values()) == ['pod_matrix', 'preflight'], records
         # A data NIC of worker2 goes down after the deployment: the map still lists its address, the verify asks it.
         down = lab.nics['worker2']['nic2']
         assert lab.exec('worker2', 'ip', 'link', 'set', 'nic2', 'down').returncode == 0
@@ -170,8 +204,9 @@ def test_the_main_job_applies_everything_and_then_changes_nothing(run_playbook, 
     left = subprocess.run(['pgrep', '-af', state_dir], capture_output=True, text=True, check=False).stdout
     assert left == '', left
     assert subprocess.run(['podman', 'pod', 'exists', 'netplumb-site-control-plane'], check=False).returncode != 0
-    # Only the addressing role's plans stay beside the inventory (.plan/, as beside a user's inventory).
-    assert (sorted(os.listdir(state_dir)) if os.path.exists(state_dir) else []) in ([], ['.plan'])
+    # Only the addressing role's plans and the records of the proofs that passed stay beside the inventory (.plan/ and
+    # .proof/, as beside a user's inventory).
+    assert (sorted(os.listdir(state_dir)) if os.path.exists(state_dir) else []) in ([], ['.plan', '.proof'])
 
 
 def check_page(reports, shots, lab):
