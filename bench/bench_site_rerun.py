@@ -54,22 +54,19 @@ def node_tasks(run, nodes):
     """``({node: [task names]}, [names of the steps run once])``: every task a node has a result for, skipped ones
     included, and apart the steps run once for all nodes.
 
-    A step that ran once for a play of several nodes (run_once) has a result for one node only, in every batch of the
-    play together; a task of the nodes has one for each node the play reached (serial batches are separate plays in
-    the output: they are taken together by play and task name).
+    A step that ran once for a play of several nodes (run_once) has a result for one node only; a task of the nodes
+    has one for each node the play reached (serial batches are separate plays in the output: they are taken together
+    by play and task name). The rerun reaches every node, so a task with a result for one node of several ran once.
     """
     reached = {}
     for play in run.data['plays']:
         for task in play['tasks']:
             key = (play['play']['name'], task['task']['name'])
             reached.setdefault(key, set()).update(host for host in task['hosts'] if host in nodes)
-    played = {}
-    for (play, _task), hosts in reached.items():
-        played.setdefault(play, set()).update(hosts)
     out = dict((node, []) for node in nodes)
     once = []
-    for (play, task), hosts in reached.items():
-        if len(hosts) == 1 and len(played[play]) > 1:
+    for (_play, task), hosts in reached.items():
+        if len(hosts) == 1 and len(nodes) > 1:
             once.append(task)
             continue
         for host in hosts:

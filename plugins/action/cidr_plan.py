@@ -7,27 +7,22 @@ would start on the controller (about 0.4 s each; the addressing role runs three)
 plugins/modules/cidr_plan.py, which stays the same thing as a module.
 """
 
-from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError
 from ansible_collections.netplumb.multihome.plugins.module_utils.plan_run import PLAN_ARGUMENT_SPEC, plan_outcome
+from ansible_collections.netplumb.multihome.plugins.plugin_utils.controller_action import ControllerAction
 
 
-class ActionModule(ActionBase):
+class ActionModule(ControllerAction):
     """Runs on the controller only: it reads its arguments, never the host."""
 
-    TRANSFERS_FILES = False
-    _requires_connection = False
+    ARGUMENT_SPEC = PLAN_ARGUMENT_SPEC
+    ERRORS = (PlanError,)
+    NAME = 'cidr_plan'
+    # The report callback reads the scheme and the reserved networks from the arguments.
+    KEEP_INVOCATION = True
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        _validation, args = self.validate_argument_spec(argument_spec=PLAN_ARGUMENT_SPEC)
-        try:
-            outcome = plan_outcome(args)
-        except PlanError as exc:
-            raise AnsibleActionFail('cidr_plan (%s): %s' % (args['scheme'], exc))
-        result.update(outcome)
-        # As a module's result has them: the report callback reads the scheme and the reserved networks from here.
-        result['invocation'] = {'module_args': args}
-        return result
+    def compute(self, args):
+        return plan_outcome(args), []
+
+    def failure(self, args, exc):
+        return 'cidr_plan (%s): %s' % (args['scheme'], exc)

@@ -7,30 +7,21 @@ a run of the role would start on the controller (about half a second of a 16-nod
 plugins/modules/connectivity_matrix.py, which stays the same thing as a module.
 """
 
-from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity import (
     MATRIX_ARGUMENT_SPEC,
     ConnectivityError,
     matrix_outcome,
 )
+from ansible_collections.netplumb.multihome.plugins.plugin_utils.controller_action import ControllerAction
 
 
-class ActionModule(ActionBase):
+class ActionModule(ControllerAction):
     """Runs on the controller only: it reads its arguments, never the host."""
 
-    TRANSFERS_FILES = False
-    _requires_connection = False
+    ARGUMENT_SPEC = MATRIX_ARGUMENT_SPEC
+    ERRORS = (ConnectivityError,)
+    NAME = 'connectivity_matrix'
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        _validation, args = self.validate_argument_spec(argument_spec=MATRIX_ARGUMENT_SPEC)
-        try:
-            outcome, warning = matrix_outcome(args)
-        except ConnectivityError as exc:
-            raise AnsibleActionFail('connectivity_matrix: %s' % exc)
-        if warning:
-            result.setdefault('warnings', []).append(warning)
-        result.update(outcome)
-        return result
+    def compute(self, args):
+        outcome, warning = matrix_outcome(args)
+        return outcome, [warning] if warning else []

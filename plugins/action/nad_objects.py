@@ -7,27 +7,17 @@ Building the objects only computes (module_utils/nad_run.py's nad_outcome): run 
 same thing as a module.
 """
 
-from ansible.errors import AnsibleActionFail
-from ansible.plugins.action import ActionBase
-
 from ansible_collections.netplumb.multihome.plugins.module_utils.cidr import PlanError
 from ansible_collections.netplumb.multihome.plugins.module_utils.nad_run import NAD_ARGUMENT_SPEC, nad_outcome
+from ansible_collections.netplumb.multihome.plugins.plugin_utils.controller_action import ControllerAction
 
 
-class ActionModule(ActionBase):
+class ActionModule(ControllerAction):
     """Runs on the controller only: it reads its arguments, never the host."""
 
-    TRANSFERS_FILES = False
-    _requires_connection = False
+    ARGUMENT_SPEC = NAD_ARGUMENT_SPEC
+    ERRORS = (PlanError,)
+    NAME = 'nad_objects'
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        _validation, args = self.validate_argument_spec(argument_spec=NAD_ARGUMENT_SPEC)
-        try:
-            outcome, warnings = nad_outcome(args)
-        except PlanError as exc:
-            raise AnsibleActionFail('nad_objects: %s' % exc)
-        if warnings:
-            result.setdefault('warnings', []).extend(warnings)
-        result.update(outcome)
-        return result
+    def compute(self, args):
+        return nad_outcome(args)
