@@ -207,7 +207,8 @@ def test_list_and_dict_arguments_reach_the_filter_as_plain_containers():
         'demo', documentation, (Lazy({'hosts': (Lazy({'name': 'w1'}),)}), (Lazy({'k': [1]}),)), {'anything': raw}
     )
     assert params['_input'] == {'hosts': [{'name': 'w1'}]}
-    assert type(params['_input']) is dict and type(params['_input']['hosts']) is list
-    assert type(params['_input']['hosts'][0]) is dict
-    assert params['extra'] == [{'k': [1]}] and type(params['extra'][0]) is dict
+    # Lazy is a Mapping, not a dict: only a plain copy is one.
+    assert isinstance(params['_input'], dict) and isinstance(params['_input']['hosts'], list)
+    assert isinstance(params['_input']['hosts'][0], dict)
+    assert params['extra'] == [{'k': [1]}] and isinstance(params['extra'][0], dict)
     assert params['anything'] is raw
