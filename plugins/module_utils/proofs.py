@@ -1,7 +1,7 @@
 # Copyright (c) netplumb.multihome contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Which of site.yml's costly proofs (the preflight, the pod matrix) a run makes again, and the record of one that
-passed (site_prove, docs/site.md).
+passed (site_prove, docs/preflight.md).
 
 A proof runs again when ``site_prove`` is ``always``, when this run changed something on the hosts or the cluster
 before it, when no run of it passed before, or when its inputs (what it tests: the definitions, the nodes and their
@@ -20,7 +20,8 @@ MODES = ('always', 'changed')
 
 
 class ProofError(ValueError):
-    """A site_prove setting or a record that cannot be used; the message names it."""
+    """A site_prove setting that is none of MODES; the message names it. (A record that cannot be used is not an
+    error: it counts as none.)"""
 
 
 def fingerprint(inputs: Any) -> str:
