@@ -6,7 +6,7 @@ each option is and expects (plugin_utils/role_options.py). Documented in plugins
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.netplumb.multihome.plugins.plugin_utils.role_options import check_role_options, role_spec
+from ansible_collections.netplumb.multihome.plugins.plugin_utils.role_options import OptionsChecker, role_spec
 
 
 class ActionModule(ActionBase):
@@ -60,6 +60,7 @@ class ActionModule(ActionBase):
                 raise AnsibleError('role_options: %s' % exc)
         # One line per problem, naming the hosts that have it when several hosts were checked.
         found = {}
+        checker = OptionsChecker()
         for host, variables, templar in self._sources(self._task.args.get('hosts'), task_vars):
             for role, options in specs:
                 values = {}
@@ -71,7 +72,7 @@ class ActionModule(ActionBase):
                     except AnsibleError:
                         # A value that needs what the role computes first: the role's own validation judges it.
                         continue
-                for line in check_role_options(options, values):
+                for line in checker.check(options, values):
                     found.setdefault('%s: %s' % (role, line), []).append(host)
         problems = []
         for line, hosts in found.items():

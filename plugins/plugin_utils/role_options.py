@@ -10,6 +10,7 @@ option, the value, what the spec expects in words and what the option is (the fi
 of its description). The action ``netplumb.multihome.role_options`` runs it before a play's roles.
 """
 
+import json
 import os
 import re
 
@@ -21,6 +22,9 @@ from ansible_collections.netplumb.multihome.plugins.plugin_utils.filter_argument
 ROLES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), 'roles')
 # What Ansible converts and checks; not required: a missing option is the role's default's business.
 _SPEC_KEYS = ('type', 'elements', 'choices', 'options')
+# libyaml's loader where PyYAML has it: a role's argument specs are read on every run, and the pure-Python
+# parser takes tens of milliseconds for one of ours.
+_LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
 
 
 def role_spec(role, entry_point='main', roles_dir=ROLES):
@@ -28,7 +32,7 @@ def role_spec(role, entry_point='main', roles_dir=ROLES):
     path = os.path.join(roles_dir, role, 'meta', 'argument_specs.yml')
     try:
         with open(path) as handle:
-            specs = yaml.safe_load(handle)['argument_specs']
+            specs = yaml.load(handle, Loader=_LOADER)['argument_specs']  # noqa: S506 (a safe loader)
     except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
         raise ValueError(
             'role %s has no readable argument specs (%s): expected one of %s'
@@ -54,6 +58,32 @@ def _strip_spec(spec):
     if isinstance(out.get('options'), dict):
         out['options'] = dict((k, _strip_spec(v or {})) for k, v in out['options'].items())
     return out
+
+
+def _key(value):
+    """A value as text that is equal for equal values, for :class:`OptionsChecker`; None when it has no such text."""
+    try:
+        return json.dumps(value, sort_keys=True, default=repr)
+    except (TypeError, ValueError):
+        return None
+
+
+class OptionsChecker:
+    """:func:`check_role_options` for many hosts: hosts whose values are the same (most often all of them, from
+    group variables) are checked once. ``check(options, values)`` answers as :func:`check_role_options`."""
+
+    def __init__(self):
+        self._seen = {}
+
+    def check(self, options, values):
+        text = _key(values)
+        if text is None:
+            return check_role_options(options, values)
+        key = (id(options), text)
+        if key not in self._seen:
+            # options is kept with the answer: the id stays its own while the checker lives.
+            self._seen[key] = (options, check_role_options(options, values))
+        return list(self._seen[key][1])
 
 
 def check_role_options(options, values):

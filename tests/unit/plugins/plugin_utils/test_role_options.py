@@ -51,3 +51,31 @@ def test_values_ansible_converts_pass_and_entry_points_are_checked_too():
 def test_unknown_roles_and_entry_points_are_named(role, entry, message):
     with pytest.raises(ValueError, match=message):
         role_spec(role, entry)
+
+
+def test_the_checker_checks_each_distinct_set_of_values_once_and_answers_each_set_as_its_own(monkeypatch):
+    from ansible_collections.netplumb.multihome.plugins.plugin_utils import role_options
+
+    spec = role_spec('multihome_routing')
+    calls = []
+    real = role_options.check_role_options
+
+    def counting(options, values):
+        calls.append(values)
+        return real(options, values)
+
+    monkeypatch.setattr(role_options, 'check_role_options', counting)
+    checker = role_options.OptionsChecker()
+    bad, good, number = (
+        {'multihome_routing_table_base': 'abc'},
+        {'multihome_routing_table_base': '1200'},
+        {'multihome_routing_table_base': 1200},
+    )
+    answers = [checker.check(spec, values) for values in (bad, good, bad, number, good, bad)]
+    assert [len(a) for a in answers] == [1, 0, 1, 0, 0, 1]
+    assert answers[0] == answers[2] == real(spec, bad)
+    # '1200' and 1200 are different values (each checked); a repeated value is not checked again.
+    assert calls == [bad, good, number]
+    # An answer handed out is the caller's: changing it changes no later answer.
+    answers[0].append('mine')
+    assert checker.check(spec, bad) == real(spec, bad)
