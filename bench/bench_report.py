@@ -19,10 +19,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), '.build', 'collections'))
 from ansible_collections.netplumb.multihome.plugins.module_utils import report as rep  # noqa: E402
 from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity import (  # noqa: E402
     address_sets,
-    build_matrix,
     error_result,
     plan_probes,
 )
+from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity_matrix import build_matrix  # noqa: E402
 from ansible_collections.netplumb.multihome.plugins.module_utils.multinic_plan import plan_multinic  # noqa: E402
 from ansible_collections.netplumb.multihome.plugins.module_utils.ovnk_subnets import plan_node_subnets  # noqa: E402
 from ansible_collections.netplumb.multihome.plugins.module_utils.range_plan import plan_ranges  # noqa: E402

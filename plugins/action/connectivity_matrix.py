@@ -2,14 +2,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action netplumb.multihome.connectivity_matrix: the module's work on the controller, in the worker process.
 
-The matrix only computes (module_utils/connectivity.py's matrix_outcome): run here it spares the module process
+The matrix only computes (module_utils/connectivity_matrix.py's matrix_outcome): run here it spares the module process
 a run of the role would start on the controller (about half a second of a 16-node matrix). Documented in
 plugins/modules/connectivity_matrix.py, which stays the same thing as a module.
 """
 
-from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity import (
+from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity import ConnectivityError
+from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity_matrix import (
     MATRIX_ARGUMENT_SPEC,
-    ConnectivityError,
     matrix_outcome,
 )
 from ansible_collections.netplumb.multihome.plugins.plugin_utils.controller_action import ControllerAction

@@ -3,7 +3,7 @@
 """The pod matrix's probe pods as matrix nodes. Documented in pod_address_sets.yml."""
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity import ConnectivityError
-from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity import (
+from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity_matrix import (
     pod_address_sets as _pod_address_sets,
 )
 from ansible_collections.netplumb.multihome.plugins.plugin_utils.filter_arguments import documented_filter

@@ -176,9 +176,9 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity import (
+from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity import ConnectivityError
+from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity_matrix import (
     MATRIX_ARGUMENT_SPEC,
-    ConnectivityError,
     matrix_outcome,
 )
 

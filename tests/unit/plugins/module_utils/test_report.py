@@ -12,10 +12,10 @@ import xml.etree.ElementTree as ET
 from ansible_collections.netplumb.multihome.plugins.module_utils import report as rep
 from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity import (
     address_sets,
-    build_matrix,
     error_result,
     plan_probes,
 )
+from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity_matrix import build_matrix
 from ansible_collections.netplumb.multihome.plugins.module_utils.multinic_plan import plan_multinic
 from ansible_collections.netplumb.multihome.plugins.module_utils.ovnk_subnets import plan_node_subnets
 from ansible_collections.netplumb.multihome.plugins.module_utils.range_plan import plan_ranges
