@@ -370,6 +370,8 @@ def matrix_outcome(params: Mapping[str, Any]) -> tuple[dict[str, Any], str | Non
         plan=params['plan'] or params['results'] is not None,
     )
     result['nodes'] = params['nodes']
+    # One string for the probe task to hand each node (RETURN nodes_json in the module's documentation).
+    result['nodes_json'] = json.dumps(params['nodes'], sort_keys=True, separators=(',', ':'))
     result['changed'] = False
     if result.get('passed') is False:
         result['failed'] = True

@@ -113,6 +113,15 @@ nodes:
   description: O(nodes) as given (checked), for the nodes' M(netplumb.multihome.connectivity_probe) to plan from.
   returned: always
   type: dict
+nodes_json:
+  description:
+    - RV(nodes) as compact JSON text, to pass as each node's O(netplumb.multihome.connectivity_probe#module:nodes)
+      (a dict option takes JSON text).
+    - One string is cheap to hand each node's task; the structure itself is templated again for every node, which
+      costs the controller more CPU than the rest of that node's task on a big cluster.
+  returned: always
+  type: str
+  sample: '{"worker1":[{"address":"198.18.1.11/24","name":"nic1"}]}'
 plan:
   description: "The probes of each node, C({node: [{src, dst, network, peer}]}), for
     O(netplumb.multihome.connectivity_probe#module:probes)."

@@ -6,6 +6,7 @@ lab answers them (worker2's nic2 down in one of them), then the matrix module on
 the role does.
 """
 
+import json
 import os
 
 import pytest
@@ -111,7 +112,12 @@ NODES = dict(
 
 
 def probe_every_node(run_module, monkeypatch, down=()):
-    """``{node: connectivity_probe result}``, pings to or from an address in ``down`` lost."""
+    """``{node: connectivity_probe result}``, pings to or from an address in ``down`` lost.
+
+    As the role does it: the matrix module checks the nodes first, and each node gets them as its JSON text
+    (``nodes_json``; a dict option takes JSON text)."""
+    failed, checked = run_module(connectivity_matrix, {'nodes': NODES, 'plan': False})
+    assert not failed and isinstance(checked['nodes_json'], str) and json.loads(checked['nodes_json']) == NODES
     results = {}
     for node in NODES:
         commands = []
@@ -138,7 +144,7 @@ def probe_every_node(run_module, monkeypatch, down=()):
                 }
             )
         host = on_node(monkeypatch, commands, {'ping': '/usr/bin/ping'})
-        failed, results[node] = run_module(connectivity_probe, {'nodes': NODES, 'node': node})
+        failed, results[node] = run_module(connectivity_probe, {'nodes': checked['nodes_json'], 'node': node})
         assert not failed and host.left() == [], results[node]
     return results
 
@@ -198,7 +204,7 @@ def test_a_nic_down_fails_the_threshold_naming_each_broken_pair(run_module, monk
 def test_without_results_the_matrix_module_only_plans(run_module):
     failed, result = run_module(connectivity_matrix, {'nodes': NODES})
     assert not failed and result['changed'] is False
-    assert sorted(result) == ['changed', 'invocation', 'networks', 'nodes', 'plan']
+    assert sorted(result) == ['changed', 'invocation', 'networks', 'nodes', 'nodes_json', 'plan']
     assert result['plan']['worker3'][0] == {
         'src': '198.18.81.13',
         'dst': '198.18.81.11',
@@ -210,7 +216,7 @@ def test_without_results_the_matrix_module_only_plans(run_module):
 
 def test_without_the_plan_the_matrix_module_checks_the_probe_settings_once(run_module):
     failed, result = run_module(connectivity_matrix, {'nodes': NODES, 'plan': False})
-    assert not failed and sorted(result) == ['changed', 'invocation', 'networks', 'nodes']
+    assert not failed and sorted(result) == ['changed', 'invocation', 'networks', 'nodes', 'nodes_json']
     for args, message in (
         ({'count': 0}, 'connectivity_matrix: count is 0: expected at least 1 echo request per probe'),
         ({'interval': 0.001}, 'connectivity_matrix: interval is 0.001: expected at least 0.002 s'),
