@@ -47,6 +47,22 @@ NOT_MEASURED = 'not measured'
 DEFAULT_INTERVAL = {'icmp': 0.05, 'ping': 0.2}
 
 
+# Options the connectivity_probe module and the connectivity_matrix module and action share: how many probes a node
+# plans (scale) and how each probe runs (checked once on the controller, then used on each node).
+SCALE_ARGUMENT_SPEC: dict[str, Any] = dict(
+    scale=dict(type='str', choices=['full', 'ring', 'sample'], default='full'),
+    neighbours=dict(type='int', default=2),
+    sample=dict(type='int', default=0),
+    seed=dict(type='str', default=''),
+)
+PROBE_ARGUMENT_SPEC: dict[str, Any] = dict(
+    count=dict(type='int', default=3),
+    interval=dict(type='float'),
+    timeout=dict(type='float', default=1),
+    concurrency=dict(type='int', default=16),
+)
+
+
 class ConnectivityError(ValueError):
     """An input the matrix cannot use; the message says which and why."""
 

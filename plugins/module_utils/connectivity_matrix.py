@@ -19,6 +19,8 @@ from typing import Any, Mapping, Sequence
 from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity import (
     DEFAULT_INTERVAL,
     NOT_MEASURED,
+    PROBE_ARGUMENT_SPEC,
+    SCALE_ARGUMENT_SPEC,
     ConnectivityError,
     address_sets,
     check_scale,
@@ -335,15 +337,9 @@ MATRIX_ARGUMENT_SPEC: dict[str, Any] = dict(
     results=dict(type='dict'),
     threshold=dict(type='float', default=1.0),
     bandwidth=dict(type='bool', default=False),
-    scale=dict(type='str', choices=['full', 'ring', 'sample'], default='full'),
-    neighbours=dict(type='int', default=2),
-    sample=dict(type='int', default=0),
-    seed=dict(type='str', default=''),
     plan=dict(type='bool', default=True),
-    count=dict(type='int', default=3),
-    interval=dict(type='float'),
-    timeout=dict(type='float', default=1),
-    concurrency=dict(type='int', default=16),
+    **SCALE_ARGUMENT_SPEC,
+    **PROBE_ARGUMENT_SPEC,
 )
 
 
