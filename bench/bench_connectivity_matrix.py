@@ -12,11 +12,12 @@ over the lab's default connection (community.docker.nsenter: a fork of ``nsenter
     ansible.posix's profile_tasks for the time of each task;
 
 alternating floor and matrix runs (five of each: the nodes share this machine's CPUs, and its speed varies from
-run to run), so that both see the same load. It prints the best wall time and the controller's CPU seconds (ansible and the processes it ran, children of this process) of each, the
-ratios, where the matrix run's time went, and PASS/FAIL against issue 16's targets "matrix within 1.3x of the
-floor's wall time" and "controller CPU within 1.5x of the floor's". The machine's load is printed too: the
-nodes are containers on this host. The lab is taken down at the end, also when a run fails (and also when it
-was found running).
+run to run), so that both see the same load. It prints the best wall time and the controller's CPU seconds
+(ansible and the processes it ran, children of this process) of each, the ratios, where the matrix run's time
+went, and PASS/FAIL against issue 16's targets "matrix within 1.3x of the floor's wall time" and "controller CPU
+within 1.5x of the floor's", and beside them each matrix run against the floor run just before it. The
+machine's load is printed too: the nodes are containers on this host. The lab is taken down at the end, also
+when a run fails (and also when it was found running).
 """
 
 import importlib.util
