@@ -35,7 +35,7 @@ import time
 from typing import Any, Callable, Sequence
 
 from ansible_collections.netplumb.multihome.plugins.module_utils.checks import json_type, split_list
-from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity_matrix import fixed_width
+from ansible_collections.netplumb.multihome.plugins.module_utils.text_table import fixed_width
 
 PROXY = 'proxy'
 TARGET = 'target'

@@ -28,6 +28,7 @@ from ansible_collections.netplumb.multihome.plugins.module_utils.connectivity im
     plan_probes,
     validate_settings,
 )
+from ansible_collections.netplumb.multihome.plugins.module_utils.text_table import fixed_width
 
 
 def format_bandwidth(bps: float | None) -> str:
@@ -383,12 +384,6 @@ def matrix_outcome(params: Mapping[str, Any]) -> tuple[dict[str, Any], str | Non
 
 def _ms(value):
     return '-' if value is None else '%.3fms' % value
-
-
-def fixed_width(header, rows):
-    """Fixed-width lines: each column as wide as its widest cell, two spaces apart."""
-    widths = [max(len(str(row[i])) for row in [header] + rows) for i in range(len(header))]
-    return [('  '.join(str(cell).ljust(widths[i]) for i, cell in enumerate(row))).rstrip() for row in [header] + rows]
 
 
 def render_table(matrix: Mapping[str, Any], bandwidth: bool = False) -> list[str]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from ansible_collections.netplumb.multihome.plugins.module_utils.text_table import fixed_width
+
 # What a role's state needs of each object: present reads and creates or patches; absent reads and deletes.
 VERBS = {'present': ('get', 'create', 'patch'), 'absent': ('get', 'delete')}
 
@@ -89,7 +91,7 @@ def denied_message(user: str, denied: list[str], source: str) -> str:
 
 def object_table(objects: Iterable[dict[str, Any]]) -> list[str]:
     """``kubectl get -A``-style lines of ``objects`` as the API returned them: namespace, kind, name, created."""
-    rows = [('NAMESPACE', 'KIND', 'NAME', 'CREATED')]
+    rows = []
     for obj in sorted(
         objects,
         key=lambda o: (
@@ -107,5 +109,4 @@ def object_table(objects: Iterable[dict[str, Any]]) -> list[str]:
                 meta.get('creationTimestamp') or '-',
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    return ['  '.join([row[i].ljust(widths[i]) for i in range(3)] + [row[3]]).rstrip() for row in rows]
+    return fixed_width(('NAMESPACE', 'KIND', 'NAME', 'CREATED'), rows)
